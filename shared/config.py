@@ -1,0 +1,100 @@
+"""Typed settings from STINT_* environment variables; fail fast on missing or unsafe values."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+ENVIRONMENTS = ("dev", "test", "production")
+# Placeholders people paste from examples; production must never run on one of them.
+KNOWN_DEFAULT_SECRETS = {"", "change-me", "changeme", "secret", "dev", "stint", "stint-dev-secret"}
+MIN_PRODUCTION_SECRET_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or unsafe; the process must not start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a service process reads from its environment."""
+
+    service: str
+    env: str = "dev"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    mongo_db: str = ""
+    auth_secret: str = ""
+    auth_public_key: str = ""
+    auth_jwks_url: str = ""
+    public_url: str = "http://127.0.0.1:8003"
+    smtp_url: str = ""
+    signing_key_file: str = ""
+    topic_prefix: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def database_name(self) -> str:
+        """The MongoDB database this service owns."""
+        return self.mongo_db or f"stint_{self.service}"
+
+    def topic(self, service: str) -> str:
+        """The Kafka topic a service publishes to (prefixed, so test runs can share a broker)."""
+        from shared.events import TOPICS
+
+        return self.topic_prefix + TOPICS[service]
+
+    def with_overrides(self, **values) -> Settings:
+        """A copy with some values replaced (tests and app factories)."""
+        return replace(self, **values)
+
+
+def load_settings(service: str, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Read settings for `service` from the environment and check them."""
+    env = os.environ if environ is None else environ
+    values = dict(
+        service=service,
+        env=env.get("STINT_ENV", "dev"),
+        kafka_bootstrap=env.get("STINT_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        mongo_url=env.get("STINT_MONGO_URL", "mongodb://127.0.0.1:27017/"),
+        mongo_db=env.get("STINT_MONGO_DB", ""),
+        auth_secret=env.get("STINT_AUTH_SECRET", ""),
+        auth_public_key=env.get("STINT_AUTH_PUBLIC_KEY", ""),
+        auth_jwks_url=env.get("STINT_AUTH_JWKS_URL", ""),
+        public_url=env.get("STINT_PUBLIC_URL", "http://127.0.0.1:8003"),
+        smtp_url=env.get("STINT_SMTP_URL", ""),
+        signing_key_file=env.get("STINT_SIGNING_KEY_FILE", ""),
+        topic_prefix=env.get("STINT_TOPIC_PREFIX", ""),
+        extra={k: v for k, v in env.items() if k.startswith("STINT_")},
+    )
+    values.update(overrides)
+    settings = Settings(**values)
+    check_settings(settings)
+    return settings
+
+
+def check_settings(settings: Settings) -> None:
+    """Raise ConfigError when the settings cannot run safely."""
+    if settings.env not in ENVIRONMENTS:
+        raise ConfigError(f"STINT_ENV must be one of {', '.join(ENVIRONMENTS)}, not {settings.env!r}")
+    if not (settings.auth_secret or settings.auth_public_key or settings.auth_jwks_url):
+        raise ConfigError(
+            "STINT_AUTH_SECRET (or STINT_AUTH_PUBLIC_KEY / STINT_AUTH_JWKS_URL) is required; "
+            "`make up` generates one in .env"
+        )
+    if settings.env == "production":
+        if settings.auth_secret and not (settings.auth_public_key or settings.auth_jwks_url):
+            secret = settings.auth_secret
+            if secret.lower() in KNOWN_DEFAULT_SECRETS or len(secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
+                raise ConfigError(
+                    "production refuses a default or short STINT_AUTH_SECRET "
+                    f"(need {MIN_PRODUCTION_SECRET_BYTES}+ random bytes, or an asymmetric key)"
+                )
+        if not settings.public_url.startswith("https://"):
+            raise ConfigError("production needs an https STINT_PUBLIC_URL for verification links")
+    for name, value in (("STINT_KAFKA_BOOTSTRAP", settings.kafka_bootstrap), ("STINT_MONGO_URL", settings.mongo_url)):
+        if not value:
+            raise ConfigError(f"{name} is required")
+    if not settings.mongo_url.startswith(("mongodb://", "mongodb+srv://")):
+        raise ConfigError("STINT_MONGO_URL must be a mongodb:// URL")

@@ -1,0 +1,272 @@
+"""The consumer runner: poll → dispatch by type → store effect and event id → commit.
+
+Offsets are committed only after the effect is stored. Each handled event id is recorded
+(unique `_id` in `handled_events`), so a redelivered event changes nothing. A handler
+failure is retried with backoff, then the message goes to `<topic>.dlq` with the error in
+its headers; an unparseable message goes there at once. A database outage is not the
+message's fault: the consumer rewinds and waits instead of dead-lettering.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+from pymongo.database import Database
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+
+from shared import metrics
+from shared.events import DLQ_SUFFIX, EventSchemaError, parse_event
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[dict], object]
+HANDLED_EVENTS = "handled_events"
+DEFAULT_PARTITIONS = 3
+
+
+class InfrastructureDown(Exception):
+    """The database cannot be reached: retry the same message later, never dead-letter it."""
+
+
+def ensure_topics(bootstrap: str, topics: list[str], partitions: int = DEFAULT_PARTITIONS) -> None:
+    """Create the topics (and their dead-letter topics) when they do not exist yet."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="stint-admin", request_timeout_ms=10000)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for topic in topics for t in (topic, topic + DLQ_SUFFIX) if t not in existing]
+        if wanted:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker created it first
+                admin.create_topics([NewTopic(t, partitions, 1) for t in wanted])
+    finally:
+        admin.close()
+
+
+class Consumer:
+    """Runs one consumer-group member for a service's handlers."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        bootstrap: str,
+        group_id: str,
+        topics: list[str],
+        handlers: dict[str, Handler],
+        max_attempts: int = 3,
+        retry_backoff: float = 0.2,
+        poll_timeout_ms: int = 500,
+        max_poll_records: int = 100,
+    ):
+        self.db = db
+        self.bootstrap = bootstrap
+        self.group_id = group_id
+        self.topics = topics
+        self.handlers = handlers
+        self.max_attempts = max_attempts
+        self.retry_backoff = retry_backoff
+        self.poll_timeout_ms = poll_timeout_ms
+        self.max_poll_records = max_poll_records
+        self._consumer: KafkaConsumer | None = None
+        self._producer: KafkaProducer | None = None
+        self._lag_checked_at = 0.0
+        # Test hook: called after an effect is stored and before its offset is committed.
+        self.after_effect = None
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def kafka(self) -> KafkaConsumer:
+        """The underlying KafkaConsumer, subscribed on first use."""
+        if self._consumer is None:
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=self.bootstrap.split(","),
+                group_id=self.group_id,
+                client_id=f"{self.group_id}-consumer",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=self.max_poll_records,
+                session_timeout_ms=10000,
+                heartbeat_interval_ms=2000,
+                max_poll_interval_ms=300000,
+            )
+            self._consumer.subscribe(self.topics)
+        return self._consumer
+
+    def close(self) -> None:
+        """Leave the group and close connections (without committing anything new)."""
+        if self._consumer is not None:
+            self._consumer.close(autocommit=False)
+            self._consumer = None
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Consume until `stop` is set; rebuild the client after broker errors."""
+        backoff = self.retry_backoff
+        while not stop.is_set():
+            try:
+                self.poll_once()
+                backoff = self.retry_backoff
+            except InfrastructureDown as exc:
+                log.warning("consumer_waiting_for_database", error=str(exc)[:300])
+                stop.wait(backoff)
+                backoff = min(5.0, backoff * 2)
+            except Exception as exc:
+                log.warning("consumer_error", error=repr(exc)[:300])
+                self.close()
+                stop.wait(backoff)
+                backoff = min(5.0, backoff * 2)
+        self.close()
+
+    # ---- one poll ----------------------------------------------------------------------
+
+    def poll_once(self) -> int:
+        """Handle one batch; return how many messages were consumed (handled, skipped or dead-lettered)."""
+        batch = self.kafka.poll(timeout_ms=self.poll_timeout_ms)
+        done = 0
+        for partition, records in batch.items():
+            for record in records:
+                try:
+                    self._consume(record)
+                except InfrastructureDown:
+                    self.kafka.seek(partition, record.offset)
+                    self._rewind_rest(batch, partition)
+                    raise
+                self.kafka.commit({partition: OffsetAndMetadata(record.offset + 1, None, -1)})
+                done += 1
+        self._report_lag()
+        return done
+
+    def _rewind_rest(self, batch: dict, failed_partition) -> None:
+        """Seek partitions not yet handled in this batch back to their first record."""
+        started = False
+        for partition, records in batch.items():
+            if partition == failed_partition:
+                started = True
+                continue
+            if started and records:
+                self.kafka.seek(partition, records[0].offset)
+
+    def _consume(self, record) -> None:
+        try:
+            event = parse_event(record.value)
+        except EventSchemaError as exc:
+            self._dead_letter(record, exc, attempts=0)
+            metrics.EVENTS_CONSUMED.labels(type="unparseable", outcome="dead_lettered").inc()
+            return
+        event_type, event_id = event["type"], event["id"]
+        bound = log.bind(event_id=event_id, event_type=event_type, subject=event["subject"])
+        handler = self.handlers.get(event_type)
+        if handler is None:
+            metrics.EVENTS_CONSUMED.labels(type=event_type, outcome="ignored").inc()
+            return
+        if self._already_handled(event_id):
+            bound.info("event_duplicate_skipped")
+            metrics.EVENTS_CONSUMED.labels(type=event_type, outcome="duplicate").inc()
+            return
+        effect, error = self._call_with_retries(handler, event, bound)
+        if error is not None:
+            self._dead_letter(record, error, attempts=self.max_attempts)
+            metrics.EVENTS_CONSUMED.labels(type=event_type, outcome="dead_lettered").inc()
+            return
+        self._remember(event, record, effect)
+        if self.after_effect:
+            self.after_effect(event)
+        bound.info("event_handled", effect=str(effect)[:200] if effect is not None else None)
+        metrics.EVENTS_CONSUMED.labels(type=event_type, outcome="handled").inc()
+
+    def _call_with_retries(self, handler: Handler, event: dict, bound) -> tuple[object, Exception | None]:
+        """Run a handler; infrastructure errors escape, others are retried then returned."""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return handler(event), None
+            except (ConnectionFailure, InfrastructureDown) as exc:
+                raise InfrastructureDown(str(exc)) from exc
+            except Exception as exc:
+                bound.warning("event_handler_failed", attempt=attempt, error=repr(exc)[:300])
+                if attempt == self.max_attempts:
+                    return None, exc
+                time.sleep(self.retry_backoff * 2 ** (attempt - 1))
+        return None, RuntimeError("unreachable")
+
+    # ---- bookkeeping -------------------------------------------------------------------
+
+    def _already_handled(self, event_id: str) -> bool:
+        try:
+            return self.db[HANDLED_EVENTS].find_one({"_id": event_id}, {"_id": 1}) is not None
+        except PyMongoError as exc:
+            raise InfrastructureDown(str(exc)) from exc
+
+    def _remember(self, event: dict, record, effect) -> None:
+        try:
+            self.db[HANDLED_EVENTS].insert_one(
+                {
+                    "_id": event["id"],
+                    "type": event["type"],
+                    "subject": event["subject"],
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                    "handled_at": datetime.now(UTC),
+                    "effect": effect if isinstance(effect, (str, dict, list, int, float)) else None,
+                }
+            )
+        except DuplicateKeyError:
+            pass
+        except PyMongoError as exc:
+            raise InfrastructureDown(str(exc)) from exc
+
+    def _dead_letter(self, record, error: Exception, attempts: int) -> None:
+        """Copy the message to `<topic>.dlq` with the reason in its headers."""
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.bootstrap.split(","),
+                acks="all",
+                enable_idempotence=True,
+                client_id=f"{self.group_id}-dlq",
+            )
+        headers = [
+            ("error", str(error)[:2000].encode()),
+            ("error_type", type(error).__name__.encode()),
+            ("attempts", str(attempts).encode()),
+            ("original_topic", record.topic.encode()),
+            ("original_partition", str(record.partition).encode()),
+            ("original_offset", str(record.offset).encode()),
+            ("consumer_group", self.group_id.encode()),
+            ("failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        self._producer.send(record.topic + DLQ_SUFFIX, key=record.key, value=record.value, headers=headers).get(
+            timeout=30
+        )
+        metrics.DEAD_LETTERS.labels(topic=record.topic).inc()
+        log.error(
+            "event_dead_lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=str(error)[:300],
+        )
+
+    def _report_lag(self, every_seconds: float = 15.0) -> None:
+        now = time.monotonic()
+        if now - self._lag_checked_at < every_seconds:
+            return
+        self._lag_checked_at = now
+        assigned = self.kafka.assignment()
+        if not assigned:
+            return
+        for partition, end in self.kafka.end_offsets(list(assigned)).items():
+            position = self.kafka.position(partition)
+            metrics.CONSUMER_LAG.labels(
+                group=self.group_id, topic=partition.topic, partition=str(partition.partition)
+            ).set(max(0, end - position))

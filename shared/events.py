@@ -1,0 +1,295 @@
+"""CloudEvents 1.0 envelope and the event catalog: one marshmallow schema per event type.
+
+Producers build events with `new_event`, which refuses data that fails its schema;
+consumers parse with `parse_event`, which checks the envelope and, for known types, the data.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import marshmallow as ma
+from marshmallow import fields as f
+from marshmallow import validate as v
+
+TOPICS = {
+    "listing": "stint.listing",
+    "application": "stint.application",
+    "certification": "stint.certification",
+}
+DLQ_SUFFIX = ".dlq"
+
+
+class EventSchemaError(ValueError):
+    """An event (envelope or data) does not match the catalog."""
+
+    def __init__(self, message: str, errors: dict | None = None):
+        super().__init__(message if not errors else f"{message}: {json.dumps(errors, sort_keys=True)[:500]}")
+        self.errors = errors or {}
+
+
+class _Data(ma.Schema):
+    """Event data: unknown fields are tolerated so producers can add fields compatibly."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+
+# ---- building blocks -------------------------------------------------------------------
+
+
+class Person(_Data):
+    id = f.String(required=True, validate=v.Length(min=1, max=200))
+    name = f.String(load_default="", validate=v.Length(max=200))
+    email = f.String(load_default="", validate=v.Length(max=320))
+
+
+class Stipend(_Data):
+    amount = f.Decimal(required=True, as_string=True, validate=v.Range(min=0))
+    currency = f.String(required=True, validate=v.Regexp(r"^[A-Z]{3}$"))
+
+
+class OrgData(_Data):
+    org_id = f.String(required=True)
+    name = f.String(required=True)
+    website = f.String(load_default="", allow_none=True)
+    status = f.String(required=True, validate=v.OneOf(["pending", "verified"]))
+
+
+class ListingData(_Data):
+    """The full listing snapshot, so consumers keep their read model without calling back."""
+
+    listing_id = f.String(required=True)
+    org_id = f.String(required=True)
+    org_name = f.String(required=True)
+    org_status = f.String(required=True)
+    title = f.String(required=True)
+    summary = f.String(load_default="")
+    brief = f.String(load_default="")
+    deliverables = f.List(f.String(), load_default=list)
+    skills = f.List(f.String(), load_default=list)
+    category = f.String(load_default="")
+    duration_days = f.Integer(required=True, validate=v.Range(min=1, max=28))
+    effort_hours = f.Float(required=True, validate=v.Range(min=0))
+    stipend = f.Nested(Stipend, required=True)
+    seats = f.Integer(required=True, validate=v.Range(min=1))
+    seats_filled = f.Integer(load_default=0)
+    apply_by = f.AwareDateTime(required=True)
+    screening_questions = f.List(f.String(), load_default=list)
+    status = f.String(required=True, validate=v.OneOf(["draft", "published", "closed"]))
+    version = f.Integer(
+        required=True, metadata={"description": "increases with every change; read models keep the newest"}
+    )
+    published_at = f.AwareDateTime(allow_none=True)
+    closed_reason = f.String(allow_none=True)
+
+
+class ApplicationData(_Data):
+    application_id = f.String(required=True)
+    listing_id = f.String(required=True)
+    listing_title = f.String(required=True)
+    org_id = f.String(required=True)
+    student = f.Nested(Person, required=True)
+    status = f.String(required=True)
+    previous_status = f.String(allow_none=True)
+
+
+class WorkData(_Data):
+    application_id = f.String(required=True)
+    listing_id = f.String(required=True)
+    listing_title = f.String(required=True)
+    org_id = f.String(required=True)
+    student = f.Nested(Person, required=True)
+    round = f.Integer(required=True, validate=v.Range(min=1))
+    links = f.List(f.Url(schemes={"http", "https"}), load_default=list)
+    notes = f.String(load_default="")
+    hours_spent = f.Float(allow_none=True)
+    feedback = f.String(load_default="")
+
+
+class ApprovedListing(_Data):
+    listing_id = f.String(required=True)
+    title = f.String(required=True)
+    summary = f.String(load_default="")
+    brief = f.String(load_default="")
+    deliverables = f.List(f.String(), load_default=list)
+    skills = f.List(f.String(), load_default=list)
+    category = f.String(load_default="")
+    effort_hours = f.Float(required=True)
+    duration_days = f.Integer(required=True)
+    org_id = f.String(required=True)
+    org_name = f.String(required=True)
+    org_website = f.String(load_default="", allow_none=True)
+
+
+class Submission(_Data):
+    links = f.List(f.Url(schemes={"http", "https"}), required=True)
+    notes = f.String(load_default="")
+    digest = f.String(
+        required=True,
+        validate=v.Regexp(r"^[0-9a-f]{64}$"),
+        metadata={"description": "SHA-256 (hex) of the approved submission"},
+    )
+
+
+class WorkApprovedData(WorkData):
+    """Everything the certification service needs to issue a credential without calling back."""
+
+    listing = f.Nested(ApprovedListing, required=True)
+    hours_verified = f.Float(required=True, validate=v.Range(min=0))
+    skills_demonstrated = f.List(f.String(), load_default=list)
+    rating = f.Integer(required=True, validate=v.Range(min=1, max=5))
+    approver = f.Nested(Person, required=True)
+    started_on = f.Date(required=True)
+    completed_on = f.Date(required=True)
+    submission = f.Nested(Submission, required=True)
+
+
+class CertificateData(_Data):
+    credential_id = f.String(required=True, validate=v.Regexp(r"^urn:uuid:[0-9a-f-]{36}$"))
+    application_id = f.String(required=True)
+    student = f.Nested(Person, required=True)
+    org_id = f.String(load_default="")
+    listing_title = f.String(load_default="")
+    verification_url = f.Url(required=True, require_tld=False)
+
+
+class CertificateIssuedData(CertificateData):
+    hours = f.Float(required=True)
+    credits_recommended = f.Float(required=True)
+
+
+class CertificateRevokedData(CertificateData):
+    reason = f.String(required=True)
+
+
+class CreditDecidedData(CertificateData):
+    university_org = f.String(required=True)
+    decision = f.String(required=True, validate=v.OneOf(["accepted", "rejected"]))
+    credits_awarded = f.Float(load_default=0)
+    course_code = f.String(load_default="")
+    term = f.String(load_default="")
+    note = f.String(load_default="")
+
+
+# ---- the catalog -----------------------------------------------------------------------
+
+CATALOG: dict[str, type[ma.Schema]] = {
+    "stint.org.registered.v1": OrgData,
+    "stint.org.verified.v1": OrgData,
+    "stint.listing.published.v1": ListingData,
+    "stint.listing.updated.v1": ListingData,
+    "stint.listing.closed.v1": ListingData,
+    "stint.application.submitted.v1": ApplicationData,
+    "stint.application.shortlisted.v1": ApplicationData,
+    "stint.application.accepted.v1": ApplicationData,
+    "stint.application.rejected.v1": ApplicationData,
+    "stint.application.withdrawn.v1": ApplicationData,
+    "stint.work.submitted.v1": WorkData,
+    "stint.work.changes_requested.v1": WorkData,
+    "stint.work.rejected.v1": WorkData,
+    "stint.work.approved.v1": WorkApprovedData,
+    "stint.certificate.issued.v1": CertificateIssuedData,
+    "stint.certificate.revoked.v1": CertificateRevokedData,
+    "stint.certificate.credit_decided.v1": CreditDecidedData,
+}
+
+# Which service's topic carries each aggregate's events.
+TOPIC_OF_AGGREGATE = {
+    "org": TOPICS["listing"],
+    "listing": TOPICS["listing"],
+    "application": TOPICS["application"],
+    "work": TOPICS["application"],
+    "certificate": TOPICS["certification"],
+}
+
+
+class EnvelopeSchema(ma.Schema):
+    """CloudEvents 1.0, structured JSON mode."""
+
+    class Meta:
+        unknown = ma.INCLUDE  # CloudEvents allows extension attributes
+
+    specversion = f.String(required=True, validate=v.Equal("1.0"))
+    id = f.UUID(required=True)
+    source = f.String(required=True, validate=v.Regexp(r"^/stint/[a-z]+$"))
+    type = f.String(required=True, validate=v.Regexp(r"^stint\.[a-z_]+\.[a-z_]+\.v[0-9]+$"))
+    subject = f.String(required=True, validate=v.Length(min=1))
+    time = f.AwareDateTime(required=True)
+    datacontenttype = f.String(load_default="application/json")
+    traceparent = f.String(validate=v.Regexp(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"))
+    data = f.Dict(required=True)
+
+
+def topic_for(event_type: str) -> str:
+    """The topic an event type is published to."""
+    aggregate = event_type.split(".")[1]
+    return TOPIC_OF_AGGREGATE[aggregate]
+
+
+def validate_data(event_type: str, data: dict) -> dict:
+    """Check `data` against the catalog schema of `event_type`; return it loaded."""
+    schema = CATALOG.get(event_type)
+    if schema is None:
+        raise EventSchemaError(f"unknown event type {event_type!r}")
+    try:
+        return schema().load(data)
+    except ma.ValidationError as exc:
+        raise EventSchemaError(f"data of {event_type} does not match its schema", exc.messages) from None
+
+
+def new_event(
+    event_type: str, source: str, subject: str, data: dict, traceparent: str | None = None, time: datetime | None = None
+) -> dict:
+    """Build a CloudEvent; raise EventSchemaError when `data` fails its schema."""
+    validate_data(event_type, data)
+    event = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": f"/stint/{source}",
+        "type": event_type,
+        "subject": str(subject),
+        "time": (time or datetime.now(UTC)).isoformat(),
+        "datacontenttype": "application/json",
+        "data": json.loads(json.dumps(data, default=_json_default)),
+    }
+    if traceparent:
+        event["traceparent"] = traceparent
+    return event
+
+
+def encode_event(event: dict) -> bytes:
+    """The Kafka message value for an event, after re-checking its data."""
+    validate_data(event["type"], event["data"])
+    return json.dumps(event, separators=(",", ":"), default=_json_default).encode()
+
+
+def parse_event(raw: bytes | str) -> dict:
+    """Decode and check a Kafka message value; raise EventSchemaError when malformed.
+
+    Unknown types pass the envelope check only: consumers skip types they do not know.
+    """
+    try:
+        event = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EventSchemaError(f"message is not JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise EventSchemaError("message is not a JSON object")
+    errors = EnvelopeSchema().validate(event)
+    if errors:
+        raise EventSchemaError("message is not a CloudEvents 1.0 envelope", errors)
+    if event["type"] in CATALOG:
+        validate_data(event["type"], event["data"])
+    return event
+
+
+def _json_default(value):
+    """JSON for the few non-JSON types event data carries."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (uuid.UUID, Decimal)):
+        return str(value)
+    raise TypeError(f"cannot encode {type(value).__name__} in an event")

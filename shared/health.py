@@ -1,0 +1,58 @@
+"""/healthz (process alive), /readyz (database and broker reachable, else 503), /metrics."""
+
+from __future__ import annotations
+
+import socket
+
+from flask import current_app, jsonify
+from flask_smorest import Blueprint
+
+from shared.errors import error_response
+from shared.metrics import metrics_response
+from shared.mongo import ping
+
+blp = Blueprint("health", __name__, description="Liveness, readiness and metrics")
+BROKER_CONNECT_TIMEOUT = 1.5
+
+
+def broker_reachable(bootstrap: str) -> bool:
+    """True when one bootstrap address accepts a TCP connection."""
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=BROKER_CONNECT_TIMEOUT):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+@blp.route("/healthz")
+@blp.doc(security=[])
+def healthz():
+    """The process is alive."""
+    return jsonify(status="ok")
+
+
+@blp.route("/readyz")
+@blp.doc(security=[])
+def readyz():
+    """The database and the broker answer."""
+    settings = current_app.extensions["stint_settings"]
+    checks = {}
+    try:
+        ping(current_app.extensions["stint_db"])
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    checks["broker"] = "ok" if broker_reachable(settings.kafka_bootstrap) else "unreachable"
+    if all(value == "ok" for value in checks.values()):
+        return jsonify(status="ready", checks=checks)
+    return error_response(503, "not_ready", "a dependency is unreachable", checks, {"Retry-After": "2"})
+
+
+@blp.route("/metrics")
+@blp.doc(security=[])
+def metrics():
+    """Prometheus text exposition."""
+    return metrics_response()

@@ -1,0 +1,183 @@
+"""Transactional outbox without multi-document transactions.
+
+A state change and the events it causes are one write: the pending events ride in the
+aggregate's own document (`outbox` array, `outbox_pending` flag). The relay claims documents
+with pending events, publishes them in order (idempotent producer, acks=all) and then pulls
+them out. A relay that dies between publish and pull publishes them again; consumers
+deduplicate by event id, so the effect still happens once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from kafka import KafkaProducer
+from pymongo import ASCENDING
+from pymongo.collection import Collection
+from pymongo.errors import PyMongoError
+
+from shared import metrics
+from shared.events import encode_event, topic_for, validate_data
+
+log = structlog.get_logger(__name__)
+
+OUTBOX_FIELD = "outbox"
+PENDING_FIELD = "outbox_pending"
+LEASE_FIELD = "outbox_lease_until"
+LEASE_SECONDS = 30
+
+
+def with_events(update: dict, events: list[dict]) -> dict:
+    """Add `events` to a MongoDB update document, so they are stored in the same write."""
+    for event in events:
+        validate_data(event["type"], event["data"])
+    merged = {op: dict(spec) for op, spec in update.items()}
+    if events:
+        merged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": list(events)}
+        merged.setdefault("$set", {})[PENDING_FIELD] = True
+    return merged
+
+
+def new_document_with_events(document: dict, events: list[dict]) -> dict:
+    """A new aggregate document carrying its first events."""
+    for event in events:
+        validate_data(event["type"], event["data"])
+    return {**document, OUTBOX_FIELD: list(events), PENDING_FIELD: bool(events)}
+
+
+def ensure_outbox_index(collection: Collection) -> None:
+    """The relay finds pending documents through this index."""
+    collection.create_index([(PENDING_FIELD, ASCENDING)], name="outbox_pending")
+
+
+def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
+    """An idempotent, acks=all producer."""
+    return KafkaProducer(
+        bootstrap_servers=bootstrap.split(","),
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        retries=2**31 - 1,
+        max_in_flight_requests_per_connection=5,
+        request_timeout_ms=15000,
+        delivery_timeout_ms=30000,
+        max_block_ms=10000,
+    )
+
+
+class Relay:
+    """Publishes the events waiting in the given collections and marks them sent."""
+
+    def __init__(self, collections: list[Collection], producer_factory, batch_size: int = 100, topic_prefix: str = ""):
+        self.collections = collections
+        self.topic_prefix = topic_prefix
+        self._producer_factory = producer_factory
+        self._producer = None
+        self.batch_size = batch_size
+        # Test hook: called after publishing and before marking sent, to simulate a crash there.
+        self.after_publish = None
+
+    @property
+    def producer(self) -> KafkaProducer:
+        """The Kafka producer, created on first use (the broker may be down at start)."""
+        if self._producer is None:
+            self._producer = self._producer_factory()
+        return self._producer
+
+    def run_once(self) -> int:
+        """Publish what is pending now; return how many events were published."""
+        published = 0
+        for collection in self.collections:
+            for _ in range(self.batch_size):
+                document = self._claim(collection)
+                if document is None:
+                    break
+                try:
+                    published += self._publish_document(collection, document)
+                except Exception:
+                    self._release(collection, document)
+                    raise
+        return published
+
+    def _release(self, collection: Collection, document: dict) -> None:
+        """Give the lease back so the events go out as soon as the broker answers again."""
+        with contextlib.suppress(PyMongoError):  # else the lease simply expires
+            collection.update_one({"_id": document["_id"]}, {"$unset": {LEASE_FIELD: ""}})
+
+    def _claim(self, collection: Collection) -> dict | None:
+        """Take a lease on one document with pending events, so two relays do not race."""
+        now = datetime.now(UTC)
+        return collection.find_one_and_update(
+            {PENDING_FIELD: True, "$or": [{LEASE_FIELD: {"$exists": False}}, {LEASE_FIELD: {"$lt": now}}]},
+            {"$set": {LEASE_FIELD: now + timedelta(seconds=LEASE_SECONDS)}},
+            projection={OUTBOX_FIELD: 1},
+        )
+
+    def _publish_document(self, collection: Collection, document: dict) -> int:
+        events = document.get(OUTBOX_FIELD) or []
+        futures = [
+            self.producer.send(
+                self.topic_prefix + topic_for(e["type"]), key=e["subject"].encode(), value=encode_event(e)
+            )
+            for e in events
+        ]
+        self.producer.flush()
+        for future in futures:
+            future.get(timeout=30)  # raises when the broker refused the write
+        if self.after_publish:
+            self.after_publish(document, events)
+        sent_ids = [e["id"] for e in events]
+        collection.update_one(
+            {"_id": document["_id"]}, {"$pull": {OUTBOX_FIELD: {"id": {"$in": sent_ids}}}, "$unset": {LEASE_FIELD: ""}}
+        )
+        # Only clear the flag if nothing new was pushed meanwhile.
+        collection.update_one({"_id": document["_id"], OUTBOX_FIELD: {"$size": 0}}, {"$set": {PENDING_FIELD: False}})
+        for event in events:
+            metrics.EVENTS_PUBLISHED.labels(type=event["type"]).inc()
+            log.info("event_published", event_id=event["id"], event_type=event["type"], subject=event["subject"])
+        return len(events)
+
+    def close(self) -> None:
+        """Flush and close the producer."""
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=5)
+            finally:
+                self._producer = None
+
+    def run_forever(self, stop: threading.Event, idle_seconds: float = 0.2, max_backoff: float = 5.0) -> None:
+        """Relay until `stop` is set; back off while the broker or database is down."""
+        backoff = idle_seconds
+        while not stop.is_set():
+            try:
+                published = self.run_once()
+                backoff = idle_seconds
+                if not published:
+                    stop.wait(idle_seconds)
+            except PyMongoError as exc:
+                log.warning("relay_database_error", error=str(exc)[:300])
+                stop.wait(backoff)
+                backoff = min(max_backoff, backoff * 2)
+            except Exception as exc:  # broker down or refusing: keep the events, retry later
+                log.warning("relay_publish_failed", error=repr(exc)[:300])
+                self.close()
+                stop.wait(backoff)
+                backoff = min(max_backoff, backoff * 2)
+        self.close()
+
+
+def relay_until_empty(relay: Relay, timeout: float = 30.0) -> int:
+    """Publish until nothing is pending (tests and one-shot tools)."""
+    deadline = time.monotonic() + timeout
+    total = 0
+    while time.monotonic() < deadline:
+        published = relay.run_once()
+        total += published
+        if not published:
+            return total
+    raise TimeoutError("outbox still had pending events")

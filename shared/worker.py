@@ -1,0 +1,83 @@
+"""A service's worker process: its Kafka consumer and its outbox relay, side by side until SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+
+import structlog
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from shared.config import Settings
+from shared.consumer import Consumer, Handler, ensure_topics
+from shared.events import TOPICS
+from shared.logs import configure_logging
+from shared.mongo import connect
+from shared.outbox import Relay, make_producer
+
+log = structlog.get_logger(__name__)
+
+
+def run_worker(
+    settings: Settings,
+    *,
+    handlers: dict[str, Handler],
+    consumes: list[str],
+    outbox_collections: Callable[[Database], list[Collection]],
+    prepare: Callable[[Database], None] | None = None,
+) -> None:
+    """Run the consumer and the relay until signalled.
+
+    `consumes` names the services whose topics to read (e.g. ["listing"]); the consumer
+    runs when it is not empty, the relay when `outbox_collections` returns collections.
+    """
+    topics = [settings.topic(service) for service in consumes]
+    configure_logging(f"{settings.service}-worker")
+    db = connect(settings)
+    if prepare:
+        prepare(db)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    _wait_for_topics(settings, stop)
+    threads = []
+    collections = outbox_collections(db)
+    if collections:
+        relay = Relay(
+            collections,
+            lambda: make_producer(settings.kafka_bootstrap, f"stint-{settings.service}-relay"),
+            topic_prefix=settings.topic_prefix,
+        )
+        threads.append(threading.Thread(target=relay.run_forever, args=(stop,), name="relay"))
+    if topics:
+        consumer = Consumer(
+            db=db,
+            bootstrap=settings.kafka_bootstrap,
+            group_id=f"{settings.topic_prefix}stint-{settings.service}",
+            topics=topics,
+            handlers=handlers,
+        )
+        threads.append(threading.Thread(target=consumer.run_forever, args=(stop,), name="consumer"))
+    for thread in threads:
+        thread.start()
+    log.info("worker_started", topics=topics, handlers=sorted(handlers))
+    while not stop.is_set():
+        stop.wait(1.0)
+    for thread in threads:
+        thread.join(timeout=30)
+    log.info("worker_stopped")
+
+
+def _wait_for_topics(settings: Settings, stop: threading.Event) -> None:
+    """Create the platform's topics, retrying while the broker is not up yet."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            ensure_topics(settings.kafka_bootstrap, [settings.topic(service) for service in TOPICS])
+            return
+        except Exception as exc:
+            log.warning("broker_not_ready", error=repr(exc)[:200])
+            stop.wait(delay)
+            delay = min(5.0, delay * 2)

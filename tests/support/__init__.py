@@ -1,0 +1,1 @@
+"""Helpers for tests that drive relays and consumers against the real servers."""
