@@ -30,7 +30,7 @@ class Settings:
     auth_jwks_url: str = ""
     public_url: str = "http://127.0.0.1:8003"
     smtp_url: str = ""
-    signing_key_file: str = ""
+    signing_key_dir: str = ""
     topic_prefix: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -64,7 +64,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None, **over
         auth_jwks_url=env.get("STINT_AUTH_JWKS_URL", ""),
         public_url=env.get("STINT_PUBLIC_URL", "http://127.0.0.1:8003"),
         smtp_url=env.get("STINT_SMTP_URL", ""),
-        signing_key_file=env.get("STINT_SIGNING_KEY_FILE", ""),
+        signing_key_dir=env.get("STINT_SIGNING_KEY_DIR", ""),
         topic_prefix=env.get("STINT_TOPIC_PREFIX", ""),
         extra={k: v for k, v in env.items() if k.startswith("STINT_")},
     )

@@ -57,6 +57,7 @@ class OrgData(_Data):
     name = f.String(required=True)
     website = f.String(load_default="", allow_none=True)
     status = f.String(required=True, validate=v.OneOf(["pending", "verified"]))
+    contact_email = f.String(load_default="", metadata={"description": "where the organisation is emailed"})
 
 
 class ListingData(_Data):

@@ -27,11 +27,14 @@ def run_worker(
     consumes: list[str],
     outbox_collections: Callable[[Database], list[Collection]],
     prepare: Callable[[Database], None] | None = None,
+    periodic: list[tuple[Callable[[Database], object], float]] | None = None,
 ) -> None:
     """Run the consumer and the relay until signalled.
 
     `consumes` names the services whose topics to read (e.g. ["listing"]); the consumer
     runs when it is not empty, the relay when `outbox_collections` returns collections.
+    `periodic` lists (job, seconds): each job(db) runs in its own thread at that interval
+    (deadlines, scheduled webhook retries), so a slow job never holds up the consumer.
     """
     topics = [settings.topic(service) for service in consumes]
     configure_logging(f"{settings.service}-worker")
@@ -60,6 +63,8 @@ def run_worker(
             handlers=handlers,
         )
         threads.append(threading.Thread(target=consumer.run_forever, args=(stop,), name="consumer"))
+    for job, interval in periodic or []:
+        threads.append(threading.Thread(target=_repeat, args=(job, db, interval, stop), name=job.__name__))
     for thread in threads:
         thread.start()
     log.info("worker_started", topics=topics, handlers=sorted(handlers))
@@ -81,3 +86,13 @@ def _wait_for_topics(settings: Settings, stop: threading.Event) -> None:
             log.warning("broker_not_ready", error=repr(exc)[:200])
             stop.wait(delay)
             delay = min(5.0, delay * 2)
+
+
+def _repeat(job: Callable[[Database], object], db: Database, interval: float, stop: threading.Event) -> None:
+    """Run `job(db)` every `interval` seconds until stopped; a failure is logged and retried next time."""
+    while not stop.is_set():
+        try:
+            job(db)
+        except Exception as exc:
+            log.warning("periodic_job_failed", job=job.__name__, error=repr(exc)[:300])
+        stop.wait(interval)
