@@ -115,8 +115,7 @@ class Relay:
         return collection.find_one_and_update(
             {PENDING_FIELD: True, "$or": [{LEASE_FIELD: {"$exists": False}}, {LEASE_FIELD: {"$lt": now}}]},
             {"$set": {LEASE_FIELD: now + timedelta(seconds=LEASE_SECONDS)}},
-            projection={OUTBOX_FIELD: 1},
-        )
+        )  # no projection: FerretDB 1.24's findAndModify does not implement "fields"
 
     def _publish_document(self, collection: Collection, document: dict) -> int:
         events = document.get(OUTBOX_FIELD) or []
@@ -131,9 +130,9 @@ class Relay:
             future.get(timeout=30)  # raises when the broker refused the write
         if self.after_publish:
             self.after_publish(document, events)
-        sent_ids = [e["id"] for e in events]
+        # $pullAll of the exact documents read: FerretDB 1.24 ignores $pull with a condition.
         collection.update_one(
-            {"_id": document["_id"]}, {"$pull": {OUTBOX_FIELD: {"id": {"$in": sent_ids}}}, "$unset": {LEASE_FIELD: ""}}
+            {"_id": document["_id"]}, {"$pullAll": {OUTBOX_FIELD: events}, "$unset": {LEASE_FIELD: ""}}
         )
         # Only clear the flag if nothing new was pushed meanwhile.
         collection.update_one({"_id": document["_id"], OUTBOX_FIELD: {"$size": 0}}, {"$set": {PENDING_FIELD: False}})

@@ -1,0 +1,52 @@
+# Stint — the two commands a newcomer needs are `make up` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+REQUIREMENTS := requirements-dev.txt shared/requirements.txt $(wildcard services/*/requirements.txt)
+
+.PHONY: help up down status test test-unit test-integration lint format bench tools token
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: $(REQUIREMENTS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -r requirements-dev.txt $(foreach r,$(wildcard services/*/requirements.txt),-r $(r))
+	@touch $@
+
+tools:  ## install the system tools the tests need (docker-compose to validate the compose file)
+	@command -v java >/dev/null && command -v mvn >/dev/null && command -v go >/dev/null || \
+		{ echo "need java (17+), mvn and go on PATH to provision Kafka and FerretDB"; exit 1; }
+	@command -v docker-compose >/dev/null || { \
+		echo "installing docker-compose (Debian) to validate docker-compose.yml"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >/dev/null 2>&1 || \
+		echo "warning: could not install docker-compose; the compose-file test will say so"; }
+
+up: $(VENV)/.installed  ## start Kafka, FerretDB and the services; prints the URLs
+	@$(PY) -m devservers up
+
+down:  ## stop everything `make up` started
+	@$(PY) -m devservers down
+
+status:  ## show what is running
+	@$(PY) -m devservers status
+
+test: $(VENV)/.installed tools  ## every test, against real Kafka and FerretDB the run provisions itself
+	@$(PY) -m devservers build
+	@$(PY) -m pytest -q
+
+test-unit: $(VENV)/.installed  ## the quick unit tests alone (no servers)
+	@$(PY) -m pytest -q tests/unit
+
+lint: $(VENV)/.installed  ## ruff lint and format check
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed  ## apply ruff formatting and fixes
+	@$(VENV)/bin/ruff check --fix .
+	@$(VENV)/bin/ruff format .
+
+token: $(VENV)/.installed  ## mint a local token: make token ROLE=employer SUB=u1 ORG=acme
+	@$(PY) -m shared.auth mint --role $(ROLE) --sub $(SUB) $(if $(ORG),--org $(ORG))

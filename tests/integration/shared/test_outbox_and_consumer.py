@@ -1,0 +1,277 @@
+"""The outbox and the consumer runner on the real broker and database: every effect happens once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from pymongo import MongoClient
+
+from shared.events import new_event
+from shared.outbox import ensure_outbox_index, new_document_with_events, with_events
+from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending, relay_for
+
+
+class Crash(BaseException):
+    """Stands for a process dying at a chosen point (BaseException, so no handler catches it)."""
+
+
+@pytest.fixture
+def settings(settings_for):
+    settings = settings_for("listing")
+    create_topics(settings)
+    return settings
+
+
+@pytest.fixture
+def db(servers, settings):
+    client = MongoClient(servers.mongo_url, tz_aware=True)
+    database = client[settings.database_name]
+    ensure_outbox_index(database.orgs)
+    yield database
+    client.drop_database(settings.database_name)
+    client.close()
+
+
+def register_org(db, name: str) -> str:
+    """A state change and its event, written as one document."""
+    org_id = uuid.uuid4().hex
+    event = new_event(
+        "stint.org.registered.v1", "listing", org_id, {"org_id": org_id, "name": name, "status": "pending"}
+    )
+    db.orgs.insert_one(new_document_with_events({"_id": org_id, "name": name, "status": "pending"}, [event]))
+    return org_id
+
+
+def counting_handler(db):
+    """A deliberately naive effect ($inc), so a second delivery would show as a double count."""
+
+    def handle(event):
+        db.effects.update_one({"_id": event["subject"]}, {"$inc": {"count": 1}}, upsert=True)
+        return "counted"
+
+    return handle
+
+
+def effect_counts(db) -> dict:
+    return {doc["_id"]: doc["count"] for doc in db.effects.find()}
+
+
+def test_an_event_reaches_the_consumer_once_even_when_delivered_twice(settings, db):
+    org_id = register_org(db, "Acme")
+    assert publish_pending(settings, [db.orgs]) == 1
+    assert db.orgs.find_one({"_id": org_id})["outbox"] == []
+    consumer = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": counting_handler(db)})
+    try:
+        consume_until(consumer, lambda: org_id in effect_counts(db))
+        # Publish the very same event again: a redelivery.
+        db.orgs.update_one({"_id": org_id}, with_events({}, [_stored_event(db, org_id)]))
+        publish_pending(settings, [db.orgs])
+        consume_until(consumer, lambda: db.handled_events.count_documents({}) >= 1 and _lag_is_zero(consumer))
+    finally:
+        consumer.close()
+    assert effect_counts(db) == {org_id: 1}
+
+
+def _stored_event(db, org_id):
+    event_id = db.handled_events.find_one({"subject": org_id})["_id"]
+    return {
+        **new_event(
+            "stint.org.registered.v1", "listing", org_id, {"org_id": org_id, "name": "Acme", "status": "pending"}
+        ),
+        "id": event_id,
+    }
+
+
+def _lag_is_zero(consumer) -> bool:
+    assigned = consumer.kafka.assignment()
+    if not assigned:
+        return False
+    ends = consumer.kafka.end_offsets(list(assigned))
+    return all(consumer.kafka.position(tp) >= end for tp, end in ends.items())
+
+
+def test_writes_go_on_while_the_broker_is_down_and_flow_when_it_is_back(servers, settings, db):
+    if servers.kafka is None:
+        pytest.skip("the broker is external to this test run, so the test cannot stop it")
+    servers.kafka.stop()
+    try:
+        org_ids = [register_org(db, f"Org {i}") for i in range(5)]
+        relay = relay_for(settings, [db.orgs])
+        with pytest.raises(Exception):  # noqa: B017 - any broker error: the point is that nothing is lost
+            relay.run_once()
+        relay.close()
+        assert db.orgs.count_documents({"outbox_pending": True}) == 5
+    finally:
+        servers.kafka.restart()
+    assert publish_pending(settings, [db.orgs], timeout=60) == 5
+    consumer = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": counting_handler(db)})
+    try:
+        consume_until(consumer, lambda: len(effect_counts(db)) == 5, timeout=60)
+    finally:
+        consumer.close()
+    assert effect_counts(db) == {org_id: 1 for org_id in org_ids}
+
+
+def test_a_relay_that_dies_after_publishing_but_before_marking_sent_causes_no_double_effect(settings, db):
+    org_id = register_org(db, "Acme")
+    relay = relay_for(settings, [db.orgs])
+
+    def die(document, events):
+        raise Crash()
+
+    relay.after_publish = die
+    with pytest.raises(Crash):
+        relay.run_once()
+    relay.close()
+    assert db.orgs.find_one({"_id": org_id})["outbox_pending"] is True
+    db.orgs.update_one({"_id": org_id}, {"$unset": {"outbox_lease_until": ""}})  # the dead relay's lease lapses
+    assert publish_pending(settings, [db.orgs]) == 1  # published a second time
+    consumer = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": counting_handler(db)})
+    try:
+        consume_until(consumer, lambda: org_id in effect_counts(db) and _lag_is_zero(consumer))
+    finally:
+        consumer.close()
+    assert effect_counts(db) == {org_id: 1}
+    assert _messages_on(settings, settings.topic("listing")) == 2
+
+
+def test_a_consumer_that_dies_after_its_effect_but_before_committing_causes_no_double_effect(settings, db):
+    org_id = register_org(db, "Acme")
+    publish_pending(settings, [db.orgs])
+    first = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": counting_handler(db)})
+
+    def die(event):
+        raise Crash()
+
+    first.after_effect = die
+    with pytest.raises(Crash):
+        consume_until(first, lambda: False, timeout=30)
+    first.close()  # leaves the group without committing
+    second = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": counting_handler(db)})
+    try:
+        consume_until(second, lambda: _lag_is_zero(second))
+    finally:
+        second.close()
+    assert effect_counts(db) == {org_id: 1}
+
+
+def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_moves_on(settings, db):
+    topic = settings.topic("listing")
+    bad_schema = new_event(
+        "stint.org.registered.v1", "listing", "bad", {"org_id": "bad", "name": "B", "status": "pending"}
+    )
+    bad_schema["data"]["status"] = "exploded"
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    producer.send(topic, key=b"same", value=b"{not json")
+    producer.send(topic, key=b"same", value=json.dumps(bad_schema).encode())
+    producer.flush()
+    producer.close()
+    org_id = register_org(db, "Good")
+    db.orgs.update_one({"_id": org_id}, {"$set": {}})
+    publish_pending(settings, [db.orgs])
+    consumer = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": counting_handler(db)})
+    try:
+        consume_until(consumer, lambda: org_id in effect_counts(db))
+    finally:
+        consumer.close()
+    dead = _read_all(settings, topic + ".dlq")
+    assert len(dead) == 2
+    reasons = [dict(message.headers)["error"].decode() for message in dead]
+    assert "not JSON" in reasons[0] or "not JSON" in reasons[1]
+    assert any("status" in reason for reason in reasons)
+    assert all(dict(m.headers)["original_topic"].decode() == topic for m in dead)
+
+
+def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(settings, db):
+    org_id = register_org(db, "Flaky")
+    publish_pending(settings, [db.orgs])
+    attempts = []
+
+    def always_fails(event):
+        attempts.append(event["id"])
+        raise ValueError("cannot handle this one")
+
+    consumer = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": always_fails})
+    try:
+        consume_until(consumer, lambda: len(_read_all(settings, settings.topic("listing") + ".dlq", 2)) == 1)
+    finally:
+        consumer.close()
+    assert len(attempts) == consumer.max_attempts
+    [dead] = _read_all(settings, settings.topic("listing") + ".dlq")
+    assert dict(dead.headers)["error"].decode() == "cannot handle this one"
+    assert dict(dead.headers)["attempts"].decode() == str(consumer.max_attempts)
+    assert db.handled_events.count_documents({"subject": org_id}) == 0
+
+
+def test_two_consumers_in_one_group_split_the_partitions_and_handle_every_event_once(settings, db):
+    handled_by = {"a": 0, "b": 0}
+    lock = threading.Lock()
+
+    def handler_for(name):
+        count = counting_handler(db)
+
+        def handle(event):
+            with lock:
+                handled_by[name] += 1
+            return count(event)
+
+        return handle
+
+    a = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": handler_for("a")})
+    b = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": handler_for("b")})
+    stop = threading.Event()
+    threads = [threading.Thread(target=c.run_forever, args=(stop,)) for c in (a, b)]
+    for thread in threads:
+        thread.start()
+    try:
+        _wait_for_members(settings, a.group_id, 2)
+        org_ids = [register_org(db, f"Org {i}") for i in range(60)]
+        publish_pending(settings, [db.orgs])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(effect_counts(db)) < 60:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert effect_counts(db) == {org_id: 1 for org_id in org_ids}
+    assert handled_by["a"] > 0 and handled_by["b"] > 0, handled_by
+
+
+def _wait_for_members(settings, group_id: str, count: int, timeout: float = 60) -> None:
+    """Wait until the group is stable with `count` members that each own partitions."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            group = admin.describe_groups([group_id])[group_id]
+            owning = [m for m in group["members"] if (m.get("member_assignment") or {}).get("assigned_partitions")]
+            if group["group_state"] == "Stable" and len(owning) == count:
+                return
+            time.sleep(0.3)
+    finally:
+        admin.close()
+    raise AssertionError(f"group {group_id} never had {count} members with partitions")
+
+
+def _read_all(settings, topic: str, timeout_seconds: float = 5):
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=int(timeout_seconds * 1000),
+    )
+    try:
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def _messages_on(settings, topic: str) -> int:
+    return len(_read_all(settings, topic))

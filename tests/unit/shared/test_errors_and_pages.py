@@ -1,0 +1,54 @@
+import pytest
+
+from shared.errors import BadRequest
+from shared.pagination import decode_cursor, encode_cursor
+from shared.web import create_service_app
+
+
+@pytest.fixture
+def client():
+    app, _ = create_service_app("listing", {"auth_secret": "k" * 40, "mongo_url": "mongodb://127.0.0.1:1/"}, "T", "d")
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("secret detail that must not leak")
+
+    return app.test_client()
+
+
+def test_an_unknown_route_answers_404_in_the_error_shape(client):
+    response = client.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "not_found"
+
+
+def test_a_wrong_method_answers_405_in_the_error_shape(client):
+    response = client.delete("/healthz")
+    assert response.status_code == 405
+    assert set(response.json["error"]) == {"code", "message", "details"}
+
+
+def test_an_unexpected_exception_is_a_bare_500_without_the_trace(client):
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert response.json == {
+        "error": {"code": "internal_error", "message": "an unexpected error occurred", "details": {}}
+    }
+    assert b"secret detail" not in response.data
+
+
+def test_readiness_is_503_in_the_error_shape_when_nothing_answers(client):
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["error"]["details"]["broker"] == "unreachable"
+
+
+def test_every_response_carries_a_request_id(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "abc"}).headers["X-Request-ID"] == "abc"
+    assert len(client.get("/healthz").headers["X-Request-ID"]) == 32
+
+
+def test_a_cursor_round_trips_and_a_forged_one_is_a_400():
+    assert decode_cursor(encode_cursor(["2026-01-01", "id-1"])) == ["2026-01-01", "id-1"]
+    with pytest.raises(BadRequest):
+        decode_cursor("not-a-cursor!!")
