@@ -1,0 +1,231 @@
+"""CLI: python -m devservers {build,up,down,status} [--run-dir .run].
+
+`up` prints STINT_KAFKA_BOOTSTRAP=... and STINT_MONGO_URL=... on stdout (everything else goes
+to stderr), so `export $(python -m devservers up)` works in a shell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import build
+from .platform_processes import SERVICE_PORTS, ensure_dotenv, platform_processes, set_dotenv
+from .servers import KIND, FerretServer, KafkaServer, ServerError
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _run_dir_lock(run_dir: Path) -> Iterator[None]:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / ".devservers.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def _attach(run_dir: Path) -> tuple[KafkaServer, FerretServer]:
+    """Return server objects for run_dir, bound to the pids/ports in servers.json if present."""
+    try:
+        info = json.loads((run_dir / "servers.json").read_text())
+    except (OSError, ValueError):
+        info = {}
+    k, f = info.get("kafka", {}), info.get("ferretdb", {})
+    kafka = KafkaServer(run_dir / "kafka", k.get("port"), k.get("controller_port"), parent_death_signal=False)
+    ferret = FerretServer(run_dir / "ferretdb", f.get("port"), parent_death_signal=False)
+    kafka.pid, ferret.pid = k.get("pid"), f.get("pid")
+    kafka.start_time, ferret.start_time = k.get("start_time"), f.get("start_time")
+    return kafka, ferret
+
+
+def _healthy(server: KafkaServer | FerretServer) -> bool:
+    return server.port is not None and server.is_running() and server._probe()
+
+
+def _write_info(run_dir: Path, kafka: KafkaServer, ferret: FerretServer) -> None:
+    info = {
+        "kind": KIND,
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "kafka": {
+            "pid": kafka.pid,
+            "start_time": kafka.start_time,
+            "port": kafka.port,
+            "controller_port": kafka.controller_port,
+            "bootstrap": kafka.bootstrap,
+            "data_dir": str(kafka.data_dir),
+        },
+        "ferretdb": {
+            "pid": ferret.pid,
+            "start_time": ferret.start_time,
+            "port": ferret.port,
+            "url": ferret.url,
+            "data_dir": str(ferret.data_dir),
+        },
+    }
+    (run_dir / "servers.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
+def _print_env(kafka: KafkaServer, ferret: FerretServer) -> None:
+    print(f"STINT_KAFKA_BOOTSTRAP={kafka.bootstrap}")
+    print(f"STINT_MONGO_URL={ferret.url}", flush=True)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Fetch/build the Kafka jars and the FerretDB binary into the cache."""
+    started = time.monotonic()
+    libs, binary = build.build_all()
+    _say(f"kafka {build.KAFKA_VERSION} jars: {libs}")
+    _say(f"ferretdb {build.FERRETDB_VERSION} binary: {binary}")
+    _say(f"ready in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start both servers detached (idempotent) and print their env vars."""
+    run_dir = Path(args.run_dir).resolve()
+    with _run_dir_lock(run_dir):
+        kafka, ferret = _attach(run_dir)
+        if _healthy(kafka) and _healthy(ferret):
+            _say(f"servers already running and healthy ({run_dir / 'servers.json'})")
+            _print_env(kafka, ferret)
+            return _up_platform(args, run_dir, kafka, ferret) if args.services else 0
+        build.build_all()
+        for server in (kafka, ferret):
+            if server.is_running():
+                _say(f"{server.name} running (pid {server.pid}) but not answering; waiting")
+                try:
+                    server.wait_ready(args.timeout)
+                    continue
+                except ServerError:
+                    _say(f"{server.name} still not ready; restarting it")
+                    server.stop()
+            # Fresh start: re-pick ports (the stored ones if still free, else new ones).
+            server.pid = server.start_time = server.port = None
+            if isinstance(server, KafkaServer):
+                server.controller_port = None
+            server.start(wait=False)
+            _say(f"{server.name} started (pid {server.pid}), logs in {server.data_dir}")
+        try:
+            ferret.wait_ready(args.timeout)
+            kafka.wait_ready(args.timeout)
+        except ServerError as exc:
+            _say(str(exc))
+            return 1
+        _write_info(run_dir, kafka, ferret)
+        _say(f"up: {KIND}; state in {run_dir / 'servers.json'}")
+        _print_env(kafka, ferret)
+        return _up_platform(args, run_dir, kafka, ferret) if args.services else 0
+
+
+def _platform(run_dir: Path, kafka: KafkaServer, ferret: FerretServer):
+    """The service processes, attached to whatever a previous `up` left running."""
+    env = ensure_dotenv()
+    env.update(STINT_KAFKA_BOOTSTRAP=kafka.bootstrap, STINT_MONGO_URL=ferret.url)
+    processes = platform_processes(run_dir, env)
+    for process in processes:
+        state = process._load_state()
+        process.pid, process.start_time = state.get("pid"), state.get("start_time")
+    return env, processes
+
+
+def _up_platform(args: argparse.Namespace, run_dir: Path, kafka: KafkaServer, ferret: FerretServer) -> int:
+    """Start each service's api and worker (and the mail catcher) unless already running; print the URLs."""
+    ensure_dotenv()
+    set_dotenv({"STINT_KAFKA_BOOTSTRAP": kafka.bootstrap, "STINT_MONGO_URL": ferret.url})
+    env, processes = _platform(run_dir, kafka, ferret)
+    for process in processes:
+        if process.is_running() and process._probe():
+            continue
+        if process.name.endswith("-api"):
+            metrics_dir = Path(process.env["PROMETHEUS_MULTIPROC_DIR"])
+            for stale in metrics_dir.glob("*.db"):
+                stale.unlink()
+        process.pid = process.start_time = None
+        process.start(wait=False)
+    for process in processes:
+        try:
+            process.wait_ready(args.timeout)
+        except ServerError as exc:
+            _say(f"{process.name} did not start:\n{exc}")
+            return 1
+    _say(f"Stint is up. Logs in {run_dir / 'logs'}; settings in .env; `make down` stops everything.")
+    for name, port in SERVICE_PORTS.items():
+        if any(p.name == f"{name}-api" for p in processes):
+            _say(f"  {name:<14} http://127.0.0.1:{port}/docs")
+    _say(f"  verification   {env.get('STINT_PUBLIC_URL', '')}/verify/<credential-uuid>")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    """Stop the servers that servers.json lists."""
+    run_dir = Path(args.run_dir).resolve()
+    with _run_dir_lock(run_dir):
+        kafka, ferret = _attach(run_dir)
+        _env, processes = _platform(run_dir, kafka, ferret)
+        for process in reversed(processes):
+            if process.pid is not None and process.is_running():
+                process.stop()
+                _say(f"{process.name} stopped")
+        for server in (kafka, ferret):
+            if server.pid is not None and server.is_running():
+                server.stop()
+                _say(f"{server.name} stopped (pid {server.pid})")
+            else:
+                _say(f"{server.name} not running")
+        (run_dir / "servers.json").unlink(missing_ok=True)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print whether each server is running and answering; exit 1 unless both are."""
+    run_dir = Path(args.run_dir).resolve()
+    kafka, ferret = _attach(run_dir)
+    ok = True
+    for server, addr in ((kafka, "bootstrap"), (ferret, "url")):
+        if server.pid is None or not server.is_running():
+            print(f"{server.name}: not running")
+            ok = False
+            continue
+        healthy = server._probe()
+        ok = ok and healthy
+        print(
+            f"{server.name}: pid {server.pid}, {addr} {getattr(server, addr)}, "
+            f"{'healthy' if healthy else 'NOT answering'}"
+        )
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen subcommand."""
+    parser = argparse.ArgumentParser(prog="python -m devservers", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("build", help=cmd_build.__doc__).set_defaults(func=cmd_build)
+    for name, func in (("up", cmd_up), ("down", cmd_down), ("status", cmd_status)):
+        p = sub.add_parser(name, help=func.__doc__)
+        p.add_argument("--run-dir", default=".run", help="where data, logs and servers.json live")
+        p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness")
+        p.add_argument(
+            "--servers-only",
+            dest="services",
+            action="store_false",
+            help="start Kafka and FerretDB but not the Stint services",
+        )
+        p.set_defaults(func=func)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (build.BuildError, ServerError) as exc:
+        _say(f"error: {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

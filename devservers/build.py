@@ -1,0 +1,155 @@
+"""Fetch and build the server artefacts (Kafka jars, FerretDB binary) into a shared cache.
+
+Artefacts live in ``${STINT_CACHE_DIR:-~/.cache/stint}/<name>-<version>-<hash>/``, where the hash
+covers the build inputs (pom.xml, or the Go sources), so edits rebuild and reruns are instant.
+A build runs in a temp dir and is renamed into place under an fcntl lock, so concurrent
+processes never see or create a half-built artefact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+KAFKA_VERSION = "4.1.2"
+FERRETDB_VERSION = "1.24.2"
+
+PKG_DIR = Path(__file__).resolve().parent
+KAFKA_SRC = PKG_DIR / "kafka"
+FERRETDB_SRC = PKG_DIR / "ferretdb"
+KAFKA_LOG4J2 = KAFKA_SRC / "log4j2.properties"
+
+_DONE = ".complete"
+
+
+class BuildError(RuntimeError):
+    """A fetch/build step failed; the message carries the tool's output."""
+
+
+def cache_dir() -> Path:
+    """Return the artefact cache root (STINT_CACHE_DIR or ~/.cache/stint)."""
+    root = os.environ.get("STINT_CACHE_DIR") or os.path.join(Path.home(), ".cache", "stint")
+    path = Path(root).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _hash_files(*files: Path) -> str:
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+@contextlib.contextmanager
+def _lock(name: str) -> Iterator[None]:
+    lock_dir = cache_dir() / "locks"
+    lock_dir.mkdir(exist_ok=True)
+    with open(lock_dir / f"{name}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _require(tool: str) -> str:
+    path = shutil.which(tool)
+    if not path:
+        raise BuildError(f"'{tool}' not found on PATH; devservers needs java, mvn and go to build")
+    return path
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        out = (proc.stdout + proc.stderr).strip()[-4000:]
+        raise BuildError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{out}")
+
+
+def _ensure(name: str, build) -> Path:
+    """Return the finished artefact dir ``name``, running ``build(tmp_dir)`` once if absent."""
+    final = cache_dir() / name
+    if (final / _DONE).exists():
+        return final
+    with _lock(name):
+        if (final / _DONE).exists():  # another process built it while we waited
+            return final
+        if final.exists():  # leftover of an interrupted build without the marker
+            shutil.rmtree(final)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=cache_dir()))
+        os.chmod(tmp, 0o755)
+        try:
+            started = time.monotonic()
+            build(tmp)
+            (tmp / _DONE).write_text(f"built in {time.monotonic() - started:.1f}s\n")
+            os.rename(tmp, final)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def java_bin() -> str:
+    """Return the java executable ($JAVA_HOME/bin/java if set, else java on PATH)."""
+    home = os.environ.get("JAVA_HOME")
+    if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
+        return os.path.join(home, "bin", "java")
+    return _require("java")
+
+
+def kafka_libs() -> Path:
+    """Return the dir holding the Kafka jars, fetching them with Maven on first use."""
+    pom = KAFKA_SRC / "pom.xml"
+    name = f"kafka-{KAFKA_VERSION}-{_hash_files(pom)}"
+
+    def build(tmp: Path) -> None:
+        mvn = _require("mvn")
+        java_bin()
+        shutil.copy(pom, tmp / "pom.xml")  # run outside the source tree: no target/ litter
+        _run(
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(tmp / "pom.xml"),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={tmp / 'libs'}",
+            ],
+            cwd=tmp,
+        )
+        (tmp / "pom.xml").unlink()
+        jars = list((tmp / "libs").glob("kafka_2.13-*.jar"))
+        if not jars:
+            raise BuildError(f"maven ran but no kafka_2.13 jar landed in {tmp / 'libs'}")
+
+    return _ensure(name, build) / "libs"
+
+
+def ferretdb_binary() -> Path:
+    """Return the path of the FerretDB binary, building it with Go on first use."""
+    srcs = [FERRETDB_SRC / f for f in ("go.mod", "go.sum", "main.go")]
+    name = f"ferretdb-{FERRETDB_VERSION}-{_hash_files(*srcs)}"
+
+    def build(tmp: Path) -> None:
+        go = _require("go")
+        env = dict(os.environ, CGO_ENABLED="0")  # modernc SQLite is pure Go
+        env["GOFLAGS"] = (env.get("GOFLAGS", "") + " -mod=readonly").strip()
+        _run([go, "build", "-trimpath", "-o", str(tmp / "ferretdb"), "."], cwd=FERRETDB_SRC, env=env)
+
+    return _ensure(name, build) / "ferretdb"
+
+
+def build_all() -> tuple[Path, Path]:
+    """Fetch/build both artefacts; return (kafka libs dir, ferretdb binary)."""
+    return kafka_libs(), ferretdb_binary()

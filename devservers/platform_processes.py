@@ -1,0 +1,113 @@
+"""The Stint services themselves for `make up`: each service's api (gunicorn) and worker, and a mail catcher."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import urllib.request
+from pathlib import Path
+
+from ._process import ManagedServer, tcp_open
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_PORTS = {"listing": 8001, "application": 8002, "certification": 8003, "notification": 8004}
+MAIL_PORT = 1025
+GUNICORN_WORKERS = 2
+
+
+def installed_services() -> list[str]:
+    """The services that exist in this checkout (an app and a worker to run)."""
+    return [name for name in SERVICE_PORTS if (ROOT / "services" / name / "wsgi.py").exists()]
+
+
+def ensure_dotenv(path: Path = ROOT / ".env") -> dict[str, str]:
+    """Create .env with a random auth secret on first run; return its values."""
+    from dotenv import dotenv_values
+
+    if not path.exists():
+        path.write_text(
+            "# Local settings written by `make up` on first run; git-ignored. Delete it to start afresh.\n"
+            f"STINT_ENV=dev\nSTINT_AUTH_SECRET={secrets.token_urlsafe(48)}\n"
+            f"STINT_PUBLIC_URL=http://127.0.0.1:{SERVICE_PORTS['certification']}\n"
+            f"STINT_SIGNING_KEY_DIR={ROOT / '.run' / 'keys'}\n"
+            f"STINT_SMTP_URL=smtp://127.0.0.1:{MAIL_PORT}\n"
+        )
+        path.chmod(0o600)
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def set_dotenv(values: dict[str, str], path: Path = ROOT / ".env") -> None:
+    """Record values (e.g. the servers' addresses) in .env, where people and tools find them."""
+    from dotenv import set_key
+
+    for key, value in values.items():
+        set_key(str(path), key, value, quote_mode="never")
+
+
+class ServiceProcess(ManagedServer):
+    """One process of a service (api or worker) or the mail catcher, logging under .run/logs."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], run_dir: Path, port: int | None = None):
+        super().__init__(run_dir / "logs" / name, parent_death_signal=False)
+        self.name, self.command, self.env, self.port = name, command, env, port
+        self.state_file = "process.json"
+
+    def _prepare(self) -> list[str]:
+        return self.command
+
+    def _cwd(self) -> Path:
+        return ROOT
+
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, **self.env}
+
+    def _probe(self) -> bool:
+        if self.port is None:
+            return self.is_running()
+        if not tcp_open(self.port):
+            return False
+        if self.name == "mail":
+            return True
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+
+def platform_processes(run_dir: Path, env: dict[str, str]) -> list[ServiceProcess]:
+    """The mail catcher, then every installed service's api and worker."""
+    python = sys.executable
+    processes = [
+        ServiceProcess(
+            "mail",
+            [python, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{MAIL_PORT}", "-c", "aiosmtpd.handlers.Debugging"],
+            env,
+            run_dir,
+            MAIL_PORT,
+        )
+    ]
+    for name in installed_services():
+        port = SERVICE_PORTS[name]
+        service_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(run_dir / "metrics" / name)}
+        (run_dir / "metrics" / name).mkdir(parents=True, exist_ok=True)
+        gunicorn = [
+            python,
+            "-m",
+            "gunicorn",
+            f"services.{name}.wsgi:app",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(GUNICORN_WORKERS),
+            "--access-logfile",
+            "-",
+            "--timeout",
+            "30",
+        ]
+        processes.append(ServiceProcess(f"{name}-api", gunicorn, service_env, run_dir, port))
+        processes.append(
+            ServiceProcess(f"{name}-worker", [python, "-m", f"services.{name}.worker"], service_env, run_dir)
+        )
+    return processes
