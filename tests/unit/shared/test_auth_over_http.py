@@ -56,7 +56,12 @@ def test_bad_tokens_are_refused_in_the_error_shape(client, token, status, code):
 
 def test_the_mint_command_prints_a_token_the_services_accept(tmp_path):
     env = {"STINT_AUTH_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "shared.auth", "mint", "--role", "employer", "--sub", "u1",
-                             "--org", "acme"], capture_output=True, text=True, env=env, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.auth", "mint", "--role", "employer", "--sub", "u1", "--org", "acme"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     claims = jwt.decode(result.stdout.strip(), SECRET, algorithms=["HS256"])
     assert (claims["sub"], claims["role"], claims["org"]) == ("u1", "employer", "acme")
