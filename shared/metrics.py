@@ -17,6 +17,9 @@ from prometheus_client import (
     multiprocess,
 )
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # must exist before the first metric is created
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 HTTP_REQUESTS = Counter("stint_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram("stint_http_request_duration_seconds", "HTTP request latency", ["service", "route"])
 EVENTS_PUBLISHED = Counter("stint_events_published_total", "Events published by the outbox relay", ["type"])
