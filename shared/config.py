@@ -36,8 +36,8 @@ class Settings:
 
     @property
     def database_name(self) -> str:
-        """The MongoDB database this service owns."""
-        return self.mongo_db or f"stint_{self.service}"
+        """The MongoDB database this service owns (STINT_MONGO_DB may hold a `{service}` placeholder)."""
+        return self.mongo_db.format(service=self.service) if self.mongo_db else f"stint_{self.service}"
 
     def topic(self, service: str) -> str:
         """The Kafka topic a service publishes to (prefixed, so test runs can share a broker)."""
