@@ -48,8 +48,16 @@ def set_dotenv(values: dict[str, str], path: Path = ROOT / ".env") -> None:
 class ServiceProcess(ManagedServer):
     """One process of a service (api or worker) or the mail catcher, logging under .run/logs."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], run_dir: Path, port: int | None = None):
-        super().__init__(run_dir / "logs" / name, parent_death_signal=False)
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        run_dir: Path,
+        port: int | None = None,
+        parent_death_signal: bool = False,
+    ):
+        super().__init__(run_dir / "logs" / name, parent_death_signal=parent_death_signal)
         self.name, self.command, self.env, self.port = name, command, env, port
         self.state_file = "process.json"
 
@@ -76,22 +84,28 @@ class ServiceProcess(ManagedServer):
             return False
 
 
-def platform_processes(run_dir: Path, env: dict[str, str]) -> list[ServiceProcess]:
-    """The mail catcher, then every installed service's api and worker."""
+def platform_processes(
+    run_dir: Path,
+    env: dict[str, str],
+    ports: dict[str, int] | None = None,
+    mail_catcher: bool = True,
+    owned_by_caller: bool = False,
+) -> list[ServiceProcess]:
+    """The mail catcher (unless the caller runs its own), then every installed service's api and worker.
+
+    `owned_by_caller`: the processes die with the calling process (tests); else they outlive it (`make up`).
+    """
     python = sys.executable
-    processes = [
-        ServiceProcess(
-            "mail",
-            [python, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{MAIL_PORT}", "-c", "aiosmtpd.handlers.Debugging"],
-            env,
-            run_dir,
-            MAIL_PORT,
-        )
-    ]
+    ports = ports or SERVICE_PORTS
+    processes = []
+    if mail_catcher:
+        smtpd = [python, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{MAIL_PORT}", "-c", "aiosmtpd.handlers.Debugging"]
+        processes.append(ServiceProcess("mail", smtpd, env, run_dir, MAIL_PORT, owned_by_caller))
     for name in installed_services():
-        port = SERVICE_PORTS[name]
-        service_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(run_dir / "metrics" / name)}
-        (run_dir / "metrics" / name).mkdir(parents=True, exist_ok=True)
+        port = ports[name]
+        metrics_dir = run_dir / "metrics" / name
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        service_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         gunicorn = [
             python,
             "-m",
@@ -106,8 +120,7 @@ def platform_processes(run_dir: Path, env: dict[str, str]) -> list[ServiceProces
             "--timeout",
             "30",
         ]
-        processes.append(ServiceProcess(f"{name}-api", gunicorn, service_env, run_dir, port))
-        processes.append(
-            ServiceProcess(f"{name}-worker", [python, "-m", f"services.{name}.worker"], service_env, run_dir)
-        )
+        worker = [python, "-m", f"services.{name}.worker"]
+        processes.append(ServiceProcess(f"{name}-api", gunicorn, service_env, run_dir, port, owned_by_caller))
+        processes.append(ServiceProcess(f"{name}-worker", worker, service_env, run_dir, None, owned_by_caller))
     return processes
