@@ -1,0 +1,212 @@
+"""Use cases: turning events into inbox entries and queued deliveries, and what the HTTP API does."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+from pymongo.database import Database
+
+from services.notification import domain, store
+from services.notification.domain import EMAIL, IN_APP, WEBHOOK, Addressee
+from services.notification.endpoints import UnsafeUrl, check_url
+from services.notification.messages import render_email
+from shared.auth import Principal
+from shared.errors import Conflict, NotFound, Unprocessable
+
+MAX_WEBHOOKS_PER_ORG = 20
+
+
+def event_time(event: dict) -> datetime:
+    """When an event happened (read models keep the newest state by this)."""
+    return datetime.fromisoformat(event["time"])
+
+
+# ---- consumer handlers ----------------------------------------------------------------
+
+
+def on_org_event(db: Database, event: dict) -> dict:
+    """Remember the organisation (name, contact email), then tell whoever the event concerns."""
+    store.remember_org(db, event["data"], event_time(event))
+    return fan_out(db, event)
+
+
+def on_application_event(db: Database, event: dict) -> dict:
+    """Remember who applied to which listing, then tell whoever the event concerns."""
+    store.remember_application(db, event["data"], event_time(event))
+    return fan_out(db, event)
+
+
+def on_event(db: Database, event: dict) -> dict:
+    """Tell whoever the event concerns."""
+    return fan_out(db, event)
+
+
+def fan_out(db: Database, event: dict) -> dict:
+    """Write inbox entries and queue emails and webhook calls; a redelivered event adds nothing."""
+    now = datetime.now(UTC)
+    counts = {IN_APP: 0, EMAIL: 0, WEBHOOK: 0}
+    route = domain.ROUTES.get(event["type"])
+    if route is not None:
+        inbox, emails = _messages_for_people(db, event, route, now)
+        counts[IN_APP] = store.insert_new(db[store.INBOX], inbox)
+        counts[EMAIL] = store.insert_new(db[store.EMAILS], emails)
+    counts[WEBHOOK] = store.insert_new(db[store.WEBHOOK_DELIVERIES], _webhook_calls(db, event, now))
+    return counts
+
+
+def _addressees(db: Database, route: domain.Route, data: dict, org: dict) -> list[Addressee]:
+    """The people or organisation a route addresses, with what we know of how to reach them."""
+    if route.audience == domain.STUDENT:
+        student = data["student"]
+        return [Addressee(domain.user_recipient(student["id"]), student.get("name", ""), student.get("email", ""))]
+    if route.audience == domain.ORG:
+        email = org.get("contact_email") or data.get("contact_email") or ""
+        return [Addressee(domain.org_recipient(data["org_id"]), org.get("name") or data.get("name", ""), email)]
+    students = {a["student"]["id"]: a["student"] for a in store.open_applications(db, data["listing_id"])}
+    return [Addressee(domain.user_recipient(s["id"]), s.get("name", ""), s.get("email", "")) for s in students.values()]
+
+
+def _messages_for_people(db: Database, event: dict, route: domain.Route, now: datetime) -> tuple[list, list]:
+    """Inbox entries and emails for a routed event, honouring each user's preferences."""
+    data = event["data"]
+    org = store.find_org(db, data.get("org_id", "")) or {}
+    context = domain.message_context(event["type"], data, org_name=org.get("name", ""))
+    title = domain.render_line(route.title, context, limit=200)
+    summary = domain.render_line(route.summary, context, limit=1000)
+    link = context.get(route.link, "") if route.link else ""
+    addressees = _addressees(db, route, data, org)
+    stored = store.preferences_of(db, [a.recipient.removeprefix("user:") for a in addressees if a.is_user])
+    inbox, emails = [], []
+    for addressee in addressees:
+        preferences = domain.Preferences.from_document(stored.get(addressee.recipient.removeprefix("user:")))
+        channels = domain.channels_for(addressee, preferences)
+        key = {"event_id": event["id"], "event_type": event["type"], "recipient": addressee.recipient}
+        if IN_APP in channels:
+            entry_id = domain.notification_id(event["id"], addressee.recipient, IN_APP)
+            inbox.append(
+                {"_id": entry_id, **key, "channel": IN_APP, "title": title, "body": summary, "link": link or None}
+                | {"read": False, "read_at": None, "created_at": now}
+            )
+        if EMAIL in channels:
+            email = render_email(route.template, title, summary, link, addressee.name or "there", context)
+            emails.append(
+                _queued(domain.notification_id(event["id"], addressee.recipient, EMAIL), key, EMAIL, now)
+                | {"to": addressee.email, "subject": email.subject, "text": email.text, "html": email.html}
+            )
+    return inbox, emails
+
+
+def _webhook_calls(db: Database, event: dict, now: datetime) -> list[dict]:
+    """One queued call per enabled endpoint of the organisation concerned that subscribed to this type."""
+    org_id = domain.org_concerned(event["type"], event["data"])
+    body = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    calls = []
+    for webhook in store.webhooks_listening(db, org_id, event["type"]):
+        recipient = domain.webhook_recipient(webhook["_id"])
+        key = {"event_id": event["id"], "event_type": event["type"], "recipient": recipient}
+        calls.append(
+            _queued(domain.notification_id(event["id"], recipient, WEBHOOK), key, WEBHOOK, now)
+            | {"webhook_id": webhook["_id"], "org_id": org_id, "body": body}
+        )
+    return calls
+
+
+def _queued(delivery_id: str, key: dict, channel: str, now: datetime) -> dict:
+    """A delivery waiting for the periodic sender (the consumer never sends anything itself)."""
+    return {
+        "_id": delivery_id,
+        **key,
+        "channel": channel,
+        "status": "pending",
+        "attempt_count": 0,
+        "attempts": [],
+        "next_attempt_at": now,
+        "created_at": now,
+        "delivered_at": None,
+    }
+
+
+# ---- HTTP use cases -------------------------------------------------------------------
+
+
+def _known_id(value: str) -> str:
+    """Ids are uuids; anything else cannot exist, so it is a 404 rather than a query."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise NotFound("no such resource", code="not_found") from None
+
+
+def list_inbox(db: Database, principal: Principal, unread: bool, limit: int, cursor: str | None):
+    """The caller's inbox (and their organisation's), newest first."""
+    owners = domain.inbox_owners(principal.sub, principal.role, principal.org)
+    return store.inbox_page(db, owners, unread, limit, cursor)
+
+
+def mark_read(db: Database, principal: Principal, entry_id: str) -> dict:
+    """Mark one of the caller's inbox entries read; someone else's is not found."""
+    owners = domain.inbox_owners(principal.sub, principal.role, principal.org)
+    entry = store.mark_read(db, _known_id(entry_id), owners, datetime.now(UTC))
+    if entry is None:
+        raise NotFound("no such notification", code="notification_not_found")
+    return entry
+
+
+def get_preferences(db: Database, principal: Principal) -> dict:
+    """The caller's channel preferences (all on until changed)."""
+    stored = store.preferences_of(db, [principal.sub]).get(principal.sub)
+    preferences = domain.Preferences.from_document(stored)
+    return {**preferences.__dict__, "updated_at": (stored or {}).get("updated_at")}
+
+
+def set_preferences(db: Database, principal: Principal, values: dict) -> dict:
+    """Replace the caller's channel preferences."""
+    stored = store.save_preferences(db, principal.sub, values, datetime.now(UTC))
+    return {**domain.Preferences.from_document(stored).__dict__, "updated_at": stored["updated_at"]}
+
+
+def register_webhook(db: Database, principal: Principal, url: str, secret: str, event_types: list, production: bool):
+    """Register an endpoint for the caller's organisation; its URL must not reach private networks."""
+    try:
+        check_url(url, production=production)
+    except UnsafeUrl as exc:
+        raise Unprocessable(str(exc), code="webhook_url_not_allowed", details={"url": [str(exc)]}) from None
+    if store.count_webhooks(db, principal.org) >= MAX_WEBHOOKS_PER_ORG:
+        message = f"an organisation can register at most {MAX_WEBHOOKS_PER_ORG} webhooks"
+        raise Conflict(message, code="too_many_webhooks")
+    webhook = {
+        "_id": str(uuid.uuid4()),
+        "org_id": principal.org,
+        "url": url,
+        "secret": secret,
+        "secret_hint": domain.mask_secret(secret),
+        "event_types": sorted(set(event_types)),
+        "enabled": True,
+        "disabled_at": None,
+        "disabled_reason": None,
+        "created_by": principal.sub,
+        "created_at": datetime.now(UTC),
+    }
+    store.insert_webhook(db, webhook)
+    return webhook
+
+
+def list_webhooks(db: Database, principal: Principal, limit: int, cursor: str | None):
+    """The caller's organisation's endpoints."""
+    return store.webhooks_page(db, principal.org, limit, cursor)
+
+
+def remove_webhook(db: Database, principal: Principal, webhook_id: str) -> None:
+    """Delete one of the organisation's endpoints; nothing more is sent to it."""
+    if not store.delete_webhook(db, _known_id(webhook_id), principal.org):
+        raise NotFound("no such webhook", code="webhook_not_found")
+
+
+def list_deliveries(db: Database, principal: Principal, webhook_id: str, limit: int, cursor: str | None):
+    """The delivery log of one of the organisation's endpoints."""
+    webhook = store.find_webhook(db, _known_id(webhook_id), principal.org)
+    if webhook is None:
+        raise NotFound("no such webhook", code="webhook_not_found")
+    return store.deliveries_page(db, webhook["_id"], limit, cursor)

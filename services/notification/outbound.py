@@ -1,0 +1,195 @@
+"""The periodic senders: queued emails over SMTP, and webhook calls with retries, off the consumer's loop."""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import structlog
+from pymongo.database import Database
+
+from services.notification import domain, store
+from services.notification.endpoints import call_endpoint
+from services.notification.mailer import DEFAULT_SENDER, build_message, open_smtp
+from shared.config import Settings
+
+log = structlog.get_logger(__name__)
+EMAIL_BATCH = 50
+EMAIL_LEASE_SECONDS = 120
+
+
+class EmailSender:
+    """Sends due emails from the delivery queue over SMTP, retrying failures with backoff."""
+
+    def __init__(self, settings: Settings, policy: domain.DeliveryPolicy | None = None):
+        self.smtp_url = settings.smtp_url
+        self.sender = settings.extra.get("STINT_MAIL_FROM", DEFAULT_SENDER)
+        self.policy = policy or domain.DeliveryPolicy.from_settings(settings.extra)
+        self._warned = False
+
+    def send_due_emails(self, db: Database) -> int:
+        """Send what is due now; return how many emails went out."""
+        if not self.smtp_url:
+            if not self._warned:
+                log.warning("smtp_not_configured", hint="set STINT_SMTP_URL; emails stay queued")
+                self._warned = True
+            return 0
+        claimed = self._claim(db)
+        if not claimed:
+            return 0
+        try:
+            smtp = open_smtp(self.smtp_url, timeout=self.policy.timeout_seconds * 2)
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
+            for email in claimed:
+                self._record(db, email, ok=False, error=f"SMTP server unreachable: {exc!r}"[:300])
+            return 0
+        sent = 0
+        with smtp:
+            for email in claimed:
+                sent += self._send_one(db, smtp, email)
+        return sent
+
+    def _claim(self, db: Database) -> list[dict]:
+        claimed = []
+        while len(claimed) < EMAIL_BATCH:
+            email = store.claim_due(db[store.EMAILS], datetime.now(UTC), EMAIL_LEASE_SECONDS)
+            if email is None:
+                break
+            claimed.append(email)
+        return claimed
+
+    def _send_one(self, db: Database, smtp: smtplib.SMTP, email: dict) -> int:
+        try:
+            smtp.send_message(
+                build_message(self.sender, email["to"], email["subject"], email["text"], email["html"], email["_id"])
+            )
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
+            self._record(db, email, ok=False, error=repr(exc)[:300])
+            return 0
+        self._record(db, email, ok=True, error=None)
+        log.info("email_sent", event_id=email["event_id"], delivery_id=email["_id"], recipient=email["recipient"])
+        return 1
+
+    def _record(self, db: Database, email: dict, ok: bool, error: str | None) -> None:
+        now = datetime.now(UTC)
+        attempt = {"number": email["attempt_count"] + 1, "at": now, "status_code": None, "error": error}
+        next_at = None if ok else self.policy.next_attempt_at(attempt["number"], now)
+        status = "delivered" if ok else ("pending" if next_at else "failed")
+        if not ok:
+            log.warning("email_failed", delivery_id=email["_id"], event_id=email["event_id"], error=error, next=status)
+        store.record_attempt(db[store.EMAILS], email["_id"], attempt, status, next_at)
+
+
+class WebhookDispatcher:
+    """Claims due webhook calls and sends them on a bounded thread pool, so one slow endpoint holds up no other."""
+
+    def __init__(self, settings: Settings, policy: domain.DeliveryPolicy | None = None):
+        self.policy = policy or domain.DeliveryPolicy.from_settings(settings.extra)
+        self.production = settings.env == "production"
+        self._pool = ThreadPoolExecutor(max_workers=self.policy.concurrency, thread_name_prefix="webhook")
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        # A claimed call is always on a thread, so its lease only has to outlast one call.
+        self._lease_seconds = self.policy.timeout_seconds * 2 + 30
+
+    def dispatch_due_webhooks(self, db: Database) -> int:
+        """Start the calls that are due, as many as there are free threads; return without waiting for them."""
+        started = 0
+        while self._take_slot():
+            delivery = store.claim_due(db[store.WEBHOOK_DELIVERIES], datetime.now(UTC), self._lease_seconds)
+            if delivery is None:
+                self._free_slot()
+                break
+            self._pool.submit(self._deliver, db, delivery)
+            started += 1
+        return started
+
+    def idle(self) -> bool:
+        """True when no call is in flight."""
+        with self._lock:
+            return self._in_flight == 0
+
+    def close(self) -> None:
+        """Let the calls in flight finish, then stop the threads."""
+        self._pool.shutdown(wait=True)
+
+    def _take_slot(self) -> bool:
+        with self._lock:
+            if self._in_flight >= self.policy.concurrency:
+                return False
+            self._in_flight += 1
+            return True
+
+    def _free_slot(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _deliver(self, db: Database, delivery: dict) -> None:
+        try:
+            deliver_webhook(db, delivery, self.policy, self.production)
+        except Exception as exc:  # the lease expires and the call is retried by a later run
+            log.warning("webhook_delivery_crashed", delivery_id=delivery["_id"], error=repr(exc)[:300])
+        finally:
+            self._free_slot()
+
+
+def deliver_webhook(db: Database, delivery: dict, policy: domain.DeliveryPolicy, production: bool) -> str:
+    """Make one attempt at a webhook call and record it; return the delivery's new status."""
+    collection = db[store.WEBHOOK_DELIVERIES]
+    webhook = store.find_webhook(db, delivery["webhook_id"])
+    if webhook is None or not webhook.get("enabled"):
+        store.cancel_delivery(collection, delivery["_id"], "endpoint deleted or disabled")
+        return "cancelled"
+    started_at = datetime.now(UTC)
+    result = call_endpoint(
+        webhook["url"],
+        delivery["body"].encode(),
+        webhook["secret"],
+        delivery["_id"],
+        delivery["event_type"],
+        policy.timeout_seconds,
+        production,
+    )
+    number = delivery["attempt_count"] + 1
+    attempt = {
+        "number": number,
+        "at": started_at,
+        "status_code": result.status_code,
+        "error": result.error,
+        "duration_ms": result.duration_ms,
+    }
+    next_at = None if result.ok else policy.next_attempt_at(number, datetime.now(UTC))
+    status = "delivered" if result.ok else ("pending" if next_at else "failed")
+    store.record_attempt(collection, delivery["_id"], attempt, status, next_at)
+    log.info("webhook_attempt", delivery_id=delivery["_id"], event_id=delivery["event_id"], status=status, **attempt)
+    if status == "failed":
+        disable_endpoint(db, webhook, number)
+    return status
+
+
+def disable_endpoint(db: Database, webhook: dict, failed_attempts: int) -> None:
+    """Switch off an endpoint that keeps failing, and tell its organisation in the inbox (once)."""
+    reason = f"{failed_attempts} delivery attempts in a row failed"
+    now = datetime.now(UTC)
+    if store.disable_webhook(db, webhook["_id"], reason, now) is None:
+        return  # someone else disabled it (or it was deleted) and told the organisation
+    store.cancel_pending_deliveries(db, webhook["_id"], "endpoint disabled")
+    recipient = domain.org_recipient(webhook["org_id"])
+    key = f"webhook-disabled:{webhook['_id']}:{now.isoformat()}"
+    entry = {
+        "_id": domain.notification_id(key, recipient, domain.IN_APP),
+        "event_id": key,
+        "event_type": "stint.notification.webhook_disabled",
+        "recipient": recipient,
+        "channel": domain.IN_APP,
+        "title": "A webhook was disabled",
+        "body": f"Stint stopped calling {webhook['url'][:300]}: {reason}. Fix the endpoint and register it again.",
+        "link": None,
+        "read": False,
+        "read_at": None,
+        "created_at": now,
+    }
+    store.insert_new(db[store.INBOX], [entry])
+    log.warning("webhook_disabled", webhook_id=webhook["_id"], org_id=webhook["org_id"], reason=reason)

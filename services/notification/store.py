@@ -1,0 +1,232 @@
+"""The notification service's collections, their indexes and the queries on them."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from services.notification.domain import OPEN_APPLICATION_STATUSES
+from shared.errors import BadRequest
+from shared.pagination import decode_cursor, paginate
+
+INBOX = "inbox"
+EMAILS = "email_deliveries"
+WEBHOOK_DELIVERIES = "webhook_deliveries"
+WEBHOOKS = "webhooks"
+PREFERENCES = "preferences"
+ORGS = "orgs"  # read model from org events: names and contact emails
+APPLICATIONS = "applications"  # read model from application events: who applied to which listing
+DUPLICATE_KEY = 11000
+# Collections holding one document per (event id, recipient, channel).
+KEYED = (INBOX, EMAILS, WEBHOOK_DELIVERIES)
+
+
+def ensure_indexes(db: Database) -> None:
+    """Create the indexes every query and idempotency guarantee relies on."""
+    for name in KEYED:
+        db[name].create_index(
+            [("event_id", ASCENDING), ("recipient", ASCENDING), ("channel", ASCENDING)],
+            unique=True,
+            name="one_per_event_recipient_channel",
+        )
+    db[INBOX].create_index([("recipient", ASCENDING), ("created_at", DESCENDING)], name="inbox_by_recipient")
+    for name in (EMAILS, WEBHOOK_DELIVERIES):
+        db[name].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
+    db[WEBHOOK_DELIVERIES].create_index([("webhook_id", ASCENDING), ("created_at", DESCENDING)], name="by_webhook")
+    db[WEBHOOKS].create_index([("org_id", ASCENDING), ("created_at", DESCENDING)], name="by_org")
+    db[APPLICATIONS].create_index([("listing_id", ASCENDING), ("status", ASCENDING)], name="by_listing")
+
+
+def insert_new(collection: Collection, documents: list[dict]) -> int:
+    """Insert documents keyed by their idempotency key; return how many were new (duplicates are skipped)."""
+    if not documents:
+        return 0
+    try:
+        return len(collection.insert_many(documents, ordered=False).inserted_ids)
+    except BulkWriteError as exc:
+        if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+            raise
+        return exc.details.get("nInserted", 0)
+
+
+# ---- read models ----------------------------------------------------------------------
+
+
+def _upsert_if_newer(collection: Collection, key: str, values: dict, at: datetime) -> None:
+    """Keep the newest state: a change older than the stored one is ignored (events can arrive late)."""
+    with contextlib.suppress(DuplicateKeyError):  # a newer state is stored already
+        collection.update_one(
+            {"_id": key, "$or": [{"event_time": {"$lt": at}}, {"event_time": {"$exists": False}}]},
+            {"$set": {**values, "event_time": at}},
+            upsert=True,
+        )
+
+
+def remember_org(db: Database, data: dict, at: datetime) -> None:
+    """Keep an organisation's name, status and contact email."""
+    values = {key: data.get(key, "") for key in ("name", "status", "contact_email")}
+    _upsert_if_newer(db[ORGS], data["org_id"], values, at)
+
+
+def find_org(db: Database, org_id: str) -> dict | None:
+    """An organisation from the read model."""
+    return db[ORGS].find_one({"_id": org_id}) if org_id else None
+
+
+def remember_application(db: Database, data: dict, at: datetime) -> None:
+    """Keep which student applied to which listing, and where their application stands."""
+    values = {"listing_id": data["listing_id"], "student": data["student"], "status": data["status"]}
+    _upsert_if_newer(db[APPLICATIONS], data["application_id"], values, at)
+
+
+def open_applications(db: Database, listing_id: str) -> list[dict]:
+    """Applications to a listing still waiting for a decision."""
+    return list(db[APPLICATIONS].find({"listing_id": listing_id, "status": {"$in": list(OPEN_APPLICATION_STATUSES)}}))
+
+
+# ---- preferences ----------------------------------------------------------------------
+
+
+def preferences_of(db: Database, subs: list[str]) -> dict[str, dict]:
+    """Stored preferences of these users, by user id (absent users have defaults)."""
+    if not subs:
+        return {}
+    return {document["_id"]: document for document in db[PREFERENCES].find({"_id": {"$in": subs}})}
+
+
+def save_preferences(db: Database, sub: str, values: dict, now: datetime) -> dict:
+    """Replace a user's preferences; return them as stored."""
+    return db[PREFERENCES].find_one_and_update(
+        {"_id": sub}, {"$set": {**values, "updated_at": now}}, upsert=True, return_document=ReturnDocument.AFTER
+    )
+
+
+# ---- inbox ----------------------------------------------------------------------------
+
+
+def _checked_cursor(cursor: str | None) -> str | None:
+    """Only our own (time, id) cursors reach a query, never operators smuggled inside one."""
+    if cursor:
+        value, last_id = decode_cursor(cursor)
+        if not isinstance(value, datetime) or not isinstance(last_id, str):
+            raise BadRequest("the cursor is not valid", code="invalid_cursor")
+    return cursor
+
+
+def inbox_page(db: Database, owners: list[str], unread: bool, limit: int, cursor: str | None):
+    """A page of inbox entries for these recipients, newest first."""
+    query: dict = {"recipient": {"$in": owners}}
+    if unread:
+        query["read"] = False
+    return paginate(db[INBOX], query, limit, _checked_cursor(cursor))
+
+
+def mark_read(db: Database, entry_id: str, owners: list[str], now: datetime) -> dict | None:
+    """Mark an entry read (once); None when it is not one of these recipients'."""
+    entry = db[INBOX].find_one_and_update(
+        {"_id": entry_id, "recipient": {"$in": owners}, "read": False},
+        {"$set": {"read": True, "read_at": now}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return entry or db[INBOX].find_one({"_id": entry_id, "recipient": {"$in": owners}})
+
+
+# ---- webhooks -------------------------------------------------------------------------
+
+
+def count_webhooks(db: Database, org_id: str) -> int:
+    """How many endpoints an organisation has registered."""
+    return db[WEBHOOKS].count_documents({"org_id": org_id})
+
+
+def insert_webhook(db: Database, webhook: dict) -> None:
+    """Store a new endpoint."""
+    db[WEBHOOKS].insert_one(webhook)
+
+
+def webhooks_page(db: Database, org_id: str, limit: int, cursor: str | None):
+    """A page of an organisation's endpoints, newest first."""
+    return paginate(db[WEBHOOKS], {"org_id": org_id}, limit, _checked_cursor(cursor))
+
+
+def find_webhook(db: Database, webhook_id: str, org_id: str | None = None) -> dict | None:
+    """One endpoint (of `org_id`, when given)."""
+    query = {"_id": webhook_id} if org_id is None else {"_id": webhook_id, "org_id": org_id}
+    return db[WEBHOOKS].find_one(query)
+
+
+def delete_webhook(db: Database, webhook_id: str, org_id: str) -> bool:
+    """Remove an endpoint and cancel what was still queued for it; False when it is not the org's."""
+    if not db[WEBHOOKS].delete_one({"_id": webhook_id, "org_id": org_id}).deleted_count:
+        return False
+    cancel_pending_deliveries(db, webhook_id, "endpoint deleted")
+    return True
+
+
+def webhooks_listening(db: Database, org_id: str, event_type: str) -> list[dict]:
+    """An organisation's enabled endpoints subscribed to `event_type` (or to everything)."""
+    if not org_id:
+        return []
+    return list(db[WEBHOOKS].find({"org_id": org_id, "enabled": True, "event_types": {"$in": [event_type, "*"]}}))
+
+
+def disable_webhook(db: Database, webhook_id: str, reason: str, now: datetime) -> dict | None:
+    """Switch an endpoint off; return it only to the one caller that actually switched it."""
+    return db[WEBHOOKS].find_one_and_update(
+        {"_id": webhook_id, "enabled": True},
+        {"$set": {"enabled": False, "disabled_at": now, "disabled_reason": reason}},
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+# ---- outbound deliveries (emails and webhook calls) -----------------------------------
+
+
+def deliveries_page(db: Database, webhook_id: str, limit: int, cursor: str | None):
+    """A page of an endpoint's delivery log, newest first."""
+    return paginate(db[WEBHOOK_DELIVERIES], {"webhook_id": webhook_id}, limit, _checked_cursor(cursor))
+
+
+def claim_due(collection: Collection, now: datetime, lease_seconds: float) -> dict | None:
+    """Lease one due delivery, so two dispatchers never send the same one at once."""
+    return collection.find_one_and_update(
+        {
+            "status": "pending",
+            "next_attempt_at": {"$lte": now},
+            "$or": [{"lease_until": {"$exists": False}}, {"lease_until": {"$lt": now}}],
+        },
+        {"$set": {"lease_until": now + timedelta(seconds=lease_seconds)}},
+        sort=[("next_attempt_at", ASCENDING)],
+        return_document=ReturnDocument.AFTER,
+    )
+
+
+def record_attempt(collection: Collection, delivery_id: str, attempt: dict, status: str, next_at) -> None:
+    """Log an attempt and its outcome; release the lease."""
+    values = {"status": status, "next_attempt_at": next_at}
+    if status == "delivered":
+        values["delivered_at"] = attempt["at"]
+    collection.update_one(
+        {"_id": delivery_id},
+        {"$push": {"attempts": attempt}, "$inc": {"attempt_count": 1}, "$set": values, "$unset": {"lease_until": ""}},
+    )
+
+
+def cancel_delivery(collection: Collection, delivery_id: str, reason: str) -> None:
+    """Give up on one delivery without trying it."""
+    collection.update_one(
+        {"_id": delivery_id}, {"$set": {"status": "cancelled", "cancel_reason": reason}, "$unset": {"lease_until": ""}}
+    )
+
+
+def cancel_pending_deliveries(db: Database, webhook_id: str, reason: str) -> int:
+    """Give up on everything still queued for an endpoint."""
+    result = db[WEBHOOK_DELIVERIES].update_many(
+        {"webhook_id": webhook_id, "status": "pending"}, {"$set": {"status": "cancelled", "cancel_reason": reason}}
+    )
+    return result.modified_count

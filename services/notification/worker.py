@@ -1,0 +1,65 @@
+"""The notification worker: consumes every topic into inbox entries and queued deliveries; sends them periodically.
+
+Run as `python -m services.notification.worker`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from pymongo.database import Database
+
+from services.notification import handlers, store
+from services.notification.outbound import EmailSender, WebhookDispatcher
+from shared.config import load_settings
+from shared.mongo import connect
+from shared.worker import run_worker
+
+# Every handler takes (db, event). All catalog types are consumed: webhooks may subscribe to any of them.
+HANDLERS = {
+    "stint.org.registered.v1": handlers.on_org_event,
+    "stint.org.verified.v1": handlers.on_org_event,
+    "stint.listing.published.v1": handlers.on_event,
+    "stint.listing.updated.v1": handlers.on_event,
+    "stint.listing.closed.v1": handlers.on_event,
+    "stint.application.submitted.v1": handlers.on_application_event,
+    "stint.application.shortlisted.v1": handlers.on_application_event,
+    "stint.application.accepted.v1": handlers.on_application_event,
+    "stint.application.rejected.v1": handlers.on_application_event,
+    "stint.application.withdrawn.v1": handlers.on_application_event,
+    "stint.work.submitted.v1": handlers.on_event,
+    "stint.work.changes_requested.v1": handlers.on_event,
+    "stint.work.rejected.v1": handlers.on_event,
+    "stint.work.approved.v1": handlers.on_event,
+    "stint.certificate.issued.v1": handlers.on_event,
+    "stint.certificate.revoked.v1": handlers.on_event,
+    "stint.certificate.credit_decided.v1": handlers.on_event,
+}
+CONSUMES = ["listing", "application", "certification"]
+
+
+def handlers_for(db: Database) -> dict:
+    """The consumer's dispatch table: event type -> handler(event), writing to `db`."""
+    return {event_type: functools.partial(handler, db) for event_type, handler in HANDLERS.items()}
+
+
+def main() -> None:
+    """Run the consumer and the periodic email and webhook senders until signalled."""
+    settings = load_settings("notification")
+    emails = EmailSender(settings)
+    dispatcher = WebhookDispatcher(settings)
+    try:
+        run_worker(
+            settings,
+            handlers=handlers_for(connect(settings)),
+            consumes=CONSUMES,
+            outbox_collections=lambda db: [],  # publishes no events
+            prepare=store.ensure_indexes,
+            periodic=[(emails.send_due_emails, 1), (dispatcher.dispatch_due_webhooks, 1)],
+        )
+    finally:
+        dispatcher.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Events on the real broker become inbox entries and real emails, once each, as preferences allow."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.notification.domain import ROUTES
+from services.notification.handlers import fan_out
+from tests.unit.notification.notification_samples import ORG_ID, sample_event, student
+
+ACME_EMAIL = "team@acme.example"
+STUDENT_EMAIL = "asha@example.org"
+
+
+def inbox_of(db, event: dict) -> list[dict]:
+    return list(db.inbox.find({"event_id": event["id"]}))
+
+
+def parts(message) -> dict:
+    """The content types of an email and their text."""
+    return {part.get_content_type(): part.get_content() for part in message.iter_parts()}
+
+
+@pytest.fixture
+def known_org(notifier):
+    """Acme's organisation event has been consumed, so its contact email is known."""
+    registered = sample_event("stint.org.registered.v1", contact_email=ACME_EMAIL)
+    notifier.deliver(registered)
+    return registered
+
+
+def test_every_routed_event_reaches_the_right_inbox_and_mailbox(notifier, smtp_server, known_org, token):
+    routed = [t for t in ROUTES if t != "stint.listing.closed.v1"]  # needs applicants: its own test below
+    events = {t: sample_event(t, application_id=f"app-{n}") for n, t in enumerate(routed)}
+    notifier.deliver(*events.values())
+    assert notifier.send_emails() == len(events)
+
+    for event_type, event in events.items():
+        expected = "user:stu-1" if ROUTES[event_type].audience == "student" else f"org:{ORG_ID}"
+        address = STUDENT_EMAIL if expected.startswith("user:") else ACME_EMAIL
+        [entry] = inbox_of(notifier.db, event)
+        assert entry["recipient"] == expected, event_type
+        [message] = [m for m in smtp_server.to(address) if m["Subject"] == entry["title"]]
+        bodies = parts(message)
+        assert set(bodies) == {"text/plain", "text/html"}, event_type
+        assert entry["body"] in bodies["text/plain"]
+        assert message["From"] == "Stint <no-reply@stint.test>"
+
+    issued = events["stint.certificate.issued.v1"]
+    link = issued["data"]["verification_url"]
+    [credential_email] = [
+        m for m in smtp_server.to(STUDENT_EMAIL) if "credential for" in m["Subject"] and "ready" in m["Subject"]
+    ]
+    assert link in parts(credential_email)["text/plain"] and link in parts(credential_email)["text/html"]
+    assert inbox_of(notifier.db, issued)[0]["link"] == link
+
+    student_view = notifier.call("GET", "/notifications?limit=100", token("student", sub="stu-1")).get_json()
+    employer_view = notifier.call(
+        "GET", "/notifications?limit=100", token("employer", sub="emp-1", org=ORG_ID)
+    ).get_json()
+    assert len(student_view["items"]) == sum(1 for t in events if ROUTES[t].audience == "student")
+    assert {item["recipient"] for item in employer_view["items"]} == {f"org:{ORG_ID}"}
+
+
+def test_a_closed_listing_is_announced_to_students_whose_applications_are_still_open(notifier, smtp_server):
+    people = {sub: student(sub, sub.title(), f"{sub}@example.org") for sub in ("ana", "bo", "cy", "di")}
+    notifier.deliver(
+        sample_event("stint.application.submitted.v1", application_id="a-ana", person=people["ana"]),
+        sample_event("stint.application.shortlisted.v1", application_id="a-bo", person=people["bo"]),
+        sample_event("stint.application.accepted.v1", application_id="a-cy", person=people["cy"]),
+        sample_event("stint.application.withdrawn.v1", application_id="a-di", person=people["di"]),
+        sample_event("stint.application.submitted.v1", application_id="other", person=people["di"], listing_id="l-2"),
+    )
+    closed = sample_event("stint.listing.closed.v1")
+    notifier.deliver(closed)
+    notifier.send_emails()
+
+    def told_of_closing(address):
+        return [m for m in smtp_server.to(address) if m["Subject"] == "Dashboard for field sales has closed"]
+
+    assert sorted(entry["recipient"] for entry in inbox_of(notifier.db, closed)) == ["user:ana", "user:bo"]
+    assert [len(told_of_closing(f"{sub}@example.org")) for sub in ("ana", "bo", "cy", "di")] == [1, 1, 0, 0]
+
+
+def test_a_redelivered_event_notifies_nobody_twice(notifier, smtp_server, webhook_receiver, token):
+    receiver = webhook_receiver()
+    notifier.register_webhook(token("employer", sub="emp-1", org=ORG_ID), receiver.url, "s" * 24)
+    event = sample_event("stint.application.shortlisted.v1")
+    notifier.deliver(event)
+    notifier.publish(event)  # the broker hands it over again
+    notifier.db.handled_events.delete_many({})  # as if the worker died after the effect, before recording it
+    notifier.publish(event)
+    notifier.consume(event)
+    assert fan_out(notifier.db, event) == {"in_app": 0, "email": 0, "webhook": 0}
+
+    notifier.send_emails()
+    notifier.dispatch_until(lambda: receiver.calls)
+    notifier.dispatch_until(notifier.dispatcher.idle)
+    assert len(inbox_of(notifier.db, event)) == 1
+    assert len(smtp_server.to(STUDENT_EMAIL)) == 1
+    assert len(receiver.calls) == 1
+
+
+def test_a_student_who_turned_email_off_gets_no_email_but_still_the_inbox_entry(notifier, smtp_server, token):
+    bearer = token("student", sub="stu-1")
+    response = notifier.call("PUT", "/preferences", bearer, json={"in_app": True, "email": False, "webhook": True})
+    assert response.status_code == 200 and response.get_json()["email"] is False
+    accepted = sample_event("stint.application.accepted.v1")
+    notifier.deliver(accepted)
+    assert notifier.send_emails() == 0
+    assert smtp_server.to(STUDENT_EMAIL) == []
+    assert len(inbox_of(notifier.db, accepted)) == 1
+
+
+def test_a_student_who_turned_everything_off_hears_nothing(notifier, smtp_server, token):
+    off = {"in_app": False, "email": False, "webhook": False}
+    assert notifier.call("PUT", "/preferences", token("student", sub="stu-1"), json=off).status_code == 200
+    approved = sample_event("stint.work.approved.v1")
+    notifier.deliver(approved)
+    notifier.send_emails()
+    assert inbox_of(notifier.db, approved) == [] and smtp_server.to(STUDENT_EMAIL) == []
+
+
+def test_an_unreachable_mail_server_keeps_the_email_queued_for_a_retry(notifier, smtp_server):
+    accepted = sample_event("stint.application.accepted.v1")
+    notifier.deliver(accepted)
+    notifier.emails.smtp_url = "smtp://127.0.0.1:9"  # nothing listens there
+    assert notifier.send_emails() == 0
+    [queued] = notifier.db.email_deliveries.find({"event_id": accepted["id"]})
+    assert queued["status"] == "pending" and queued["attempts"][0]["error"].startswith("SMTP server unreachable")
+    notifier.emails.smtp_url = smtp_server.url
+    notifier.db.email_deliveries.update_one({"_id": queued["_id"]}, {"$set": {"next_attempt_at": queued["created_at"]}})
+    assert notifier.send_emails() == 1
+    assert len(smtp_server.to(STUDENT_EMAIL)) == 1
