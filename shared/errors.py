@@ -146,9 +146,15 @@ def render_unexpected(exc: Exception):
     return error_response(500, "internal_error", "an unexpected error occurred")
 
 
+def render_unencodable_text(exc: UnicodeEncodeError):
+    """JSON allows lone surrogates; the database and the broker cannot store them."""
+    return error_response(422, "invalid_text", "the request contains text that is not valid Unicode")
+
+
 def register_error_handlers(app: Flask) -> None:
     """Route every error a request can raise to the one JSON shape."""
     app.register_error_handler(ApiError, render_api_error)
+    app.register_error_handler(UnicodeEncodeError, render_unencodable_text)
     app.register_error_handler(HTTPException, render_http_exception)
     app.register_error_handler(ConnectionFailure, render_database_down)
     app.register_error_handler(ExecutionTimeout, render_database_down)

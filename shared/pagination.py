@@ -44,7 +44,8 @@ def decode_cursor(cursor: str) -> list:
         values = json_util.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError, TypeError):
         raise BadRequest("the cursor is not valid", code="invalid_cursor") from None
-    if not isinstance(values, list) or len(values) != 2:
+    # Plain values only: a forged cursor must not smuggle query operators into a filter.
+    if not isinstance(values, list) or len(values) != 2 or any(isinstance(v, (dict, list)) for v in values):
         raise BadRequest("the cursor is not valid", code="invalid_cursor")
     return values
 

@@ -52,3 +52,21 @@ def test_a_cursor_round_trips_and_a_forged_one_is_a_400():
     assert decode_cursor(encode_cursor(["2026-01-01", "id-1"])) == ["2026-01-01", "id-1"]
     with pytest.raises(BadRequest):
         decode_cursor("not-a-cursor!!")
+
+
+def test_a_cursor_smuggling_a_query_operator_is_a_400():
+    with pytest.raises(BadRequest):
+        decode_cursor(encode_cursor([{"$gt": ""}, "id-1"]))
+
+
+def test_text_the_database_cannot_store_is_a_422_not_a_500(client):
+    app = client.application
+
+    @app.route("/store-text")
+    def store_text():
+        "\ud800".encode()  # what pymongo does with a lone surrogate from JSON
+        return {}
+
+    response = client.get("/store-text")
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "invalid_text"
