@@ -1,0 +1,1 @@
+"""The listing service: organisations and micro-internship listings (port 8001)."""

@@ -1,0 +1,185 @@
+"""HTTP request and response schemas of the listing service (unknown fields are rejected)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from services.listing import domain
+from shared.pagination import PageQuerySchema, page_schema
+
+MAX_STIPEND = 10_000_000
+CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code: three capital letters")
+REGISTRATION_ID = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9 ./-]*$", error="letters, digits, spaces, '.', '/' and '-' only"
+)
+
+
+def not_blank(value: str) -> None:
+    """Text made only of whitespace says nothing."""
+    if not value.strip():
+        raise ma.ValidationError("must not be blank")
+
+
+def text(max_length: int, min_length: int = 1, **kwargs) -> fields.String:
+    """A bounded, non-blank string."""
+    return fields.String(validate=[validate.Length(min=min_length, max=max_length), not_blank], **kwargs)
+
+
+def encodable(value) -> bool:
+    """True when every string inside `value` is valid Unicode (JSON lets lone surrogates through)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, list):
+        return all(encodable(item) for item in value)
+    if isinstance(value, dict):
+        return all(encodable(key) and encodable(item) for key, item in value.items())
+    return True
+
+
+class InputSchema(ma.Schema):
+    """A request body: text the database and the broker cannot store is refused here, not at write time."""
+
+    @ma.pre_load
+    def _refuse_unencodable_text(self, data, **_):
+        if isinstance(data, dict):
+            bad = [key for key, value in data.items() if not (encodable(key) and encodable(value))]
+            if bad:
+                readable = (key.encode("utf-8", "replace").decode() for key in bad)
+                raise ma.ValidationError({key: ["not valid Unicode text"] for key in readable})
+        return data
+
+
+class JsonFloat(fields.Float):
+    """A float that must arrive as a JSON number (marshmallow would also take "12")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, (int, float)):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# ---- organisations ---------------------------------------------------------------------
+
+
+class OrgProfileSchema(InputSchema):
+    """An organisation's profile, as its employer writes it."""
+
+    name = text(200, min_length=2, required=True)
+    website = fields.Url(schemes={"http", "https"}, required=True, validate=validate.Length(max=300))
+    registration_id = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=64), REGISTRATION_ID],
+        metadata={"description": "the company registration number, e.g. a CIN"},
+    )
+
+
+class OrgSchema(ma.Schema):
+    """An organisation as the API shows it."""
+
+    id = fields.String(attribute="_id", dump_only=True)
+    name = fields.String()
+    website = fields.String()
+    registration_id = fields.String()
+    status = fields.String(metadata={"enum": [domain.PENDING, domain.VERIFIED]})
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    verified_at = fields.AwareDateTime(allow_none=True)
+
+
+# ---- listings --------------------------------------------------------------------------
+
+
+class StipendSchema(InputSchema):
+    """What a student is paid for the whole stint."""
+
+    amount = fields.Decimal(places=2, as_string=True, required=True, validate=validate.Range(min=0, max=MAX_STIPEND))
+    currency = fields.String(load_default="INR", dump_default="INR", validate=CURRENCY)
+
+
+def _listing_fields(partial: bool) -> dict[str, fields.Field]:
+    """The authored fields of a listing; all required when creating, all optional when editing."""
+    required = not partial
+
+    def optional_default(value):
+        return {} if partial else {"load_default": value}
+
+    return {
+        "title": text(120, min_length=3, required=required),
+        "summary": text(500, required=required),
+        "brief": text(10_000, required=required, metadata={"description": "the written brief"}),
+        "deliverables": fields.List(text(500), required=required, validate=validate.Length(min=1, max=20)),
+        "skills": fields.List(text(50), required=required, validate=validate.Length(min=1, max=20)),
+        "category": text(60, required=required),
+        "duration_days": fields.Integer(
+            strict=True, required=required, validate=validate.Range(min=1, max=domain.MAX_DURATION_DAYS)
+        ),
+        "effort_hours": JsonFloat(
+            required=required,
+            validate=validate.Range(min=0, min_inclusive=False, max=domain.MAX_EFFORT_HOURS),
+        ),
+        "stipend": fields.Nested(StipendSchema, required=required),
+        "seats": fields.Integer(strict=True, required=required, validate=validate.Range(min=1, max=domain.MAX_SEATS)),
+        "apply_by": fields.AwareDateTime(required=required, metadata={"description": "applications close then"}),
+        "screening_questions": fields.List(text(500), validate=validate.Length(max=5), **optional_default(list)),
+    }
+
+
+ListingCreateSchema = InputSchema.from_dict(_listing_fields(partial=False), name="ListingCreate")
+ListingPatchSchema = InputSchema.from_dict(_listing_fields(partial=True), name="ListingPatch")
+
+
+class ListingSchema(ma.Schema):
+    """A listing as the API shows it."""
+
+    id = fields.String(attribute="_id", dump_only=True)
+    org_id = fields.String()
+    org_name = fields.String()
+    title = fields.String()
+    summary = fields.String()
+    brief = fields.String()
+    deliverables = fields.List(fields.String())
+    skills = fields.List(fields.String())
+    category = fields.String()
+    duration_days = fields.Integer()
+    effort_hours = fields.Float()
+    stipend = fields.Nested(StipendSchema)
+    seats = fields.Integer()
+    seats_filled = fields.Integer()
+    seats_left = fields.Function(domain.seats_left, metadata={"type": "integer"})
+    apply_by = fields.AwareDateTime()
+    screening_questions = fields.List(fields.String())
+    status = fields.String(metadata={"enum": [domain.DRAFT, domain.PUBLISHED, domain.CLOSED]})
+    open_for_applications = fields.Function(
+        lambda listing: domain.is_open_for_applications(listing, datetime.now(UTC)), metadata={"type": "boolean"}
+    )
+    version = fields.Integer()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    published_at = fields.AwareDateTime(allow_none=True)
+    closed_at = fields.AwareDateTime(allow_none=True)
+    closed_reason = fields.String(
+        allow_none=True,
+        metadata={"enum": [domain.CLOSED_BY_OWNER, domain.CLOSED_AT_DEADLINE, domain.CLOSED_SEATS_FILLED, None]},
+    )
+
+
+class ListingSearchQuerySchema(PageQuerySchema):
+    """Search filters; with `mine=1` an employer sees their organisation's own listings instead."""
+
+    q = fields.String(validate=validate.Length(max=200), metadata={"description": "every word must match"})
+    skill = fields.String(validate=validate.Length(max=50))
+    category = fields.String(validate=validate.Length(max=60))
+    min_stipend = fields.Decimal(validate=validate.Range(min=0, max=MAX_STIPEND))
+    currency = fields.String(validate=CURRENCY)
+    max_days = fields.Integer(validate=validate.Range(min=1, max=domain.MAX_DURATION_DAYS))
+    mine = fields.Boolean(load_default=False, metadata={"description": "employer: list my organisation's listings"})
+
+
+ListingPageSchema = page_schema(ListingSchema, "ListingPage")

@@ -1,0 +1,140 @@
+"""The listing service's collections (orgs, listings), their indexes and queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from services.listing.domain import PUBLISHED
+from shared.outbox import ensure_outbox_index, with_events
+from shared.pagination import paginate
+
+ORGS, LISTINGS = "orgs", "listings"
+
+# Bookkeeping that never leaves the service: the outbox, the search index, who holds a seat.
+HIDDEN_FIELDS = (
+    "outbox",
+    "outbox_pending",
+    "outbox_lease_until",
+    "search_terms",
+    "skill_keys",
+    "category_key",
+    "stipend_amount",
+)
+PUBLIC_PROJECTION = dict.fromkeys(HIDDEN_FIELDS, 0) | {"accepted_applications": 0, "released_applications": 0}
+# Deadline job batch: enough to catch up quickly, small enough to keep each pass short.
+EXPIRED_BATCH = 200
+
+
+def orgs(db: Database) -> Collection:
+    """Organisations, keyed by the org id of their members' tokens."""
+    return db[ORGS]
+
+
+def listings(db: Database) -> Collection:
+    """Listings, keyed by a uuid4 string."""
+    return db[LISTINGS]
+
+
+def ensure_indexes(db: Database) -> None:
+    """Create the indexes the queries below rely on (idempotent)."""
+    collection = listings(db)
+    newest = [("published_at", DESCENDING), ("_id", DESCENDING)]
+    collection.create_index([("status", ASCENDING), *newest], name="search_newest")
+    # Multikey: one entry per word, so a word search reads only the listings containing it.
+    collection.create_index([("search_terms", ASCENDING), ("status", ASCENDING), *newest], name="search_terms")
+    collection.create_index([("skill_keys", ASCENDING), ("status", ASCENDING), *newest], name="search_skill")
+    collection.create_index([("status", ASCENDING), ("apply_by", ASCENDING)], name="deadline")
+    collection.create_index(
+        [("org_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)], name="org_listings"
+    )
+    ensure_outbox_index(collection)
+    ensure_outbox_index(orgs(db))
+
+
+def outbox_collections(db: Database) -> list[Collection]:
+    """The collections whose documents carry pending events."""
+    return [orgs(db), listings(db)]
+
+
+# ---- organisations ---------------------------------------------------------------------
+
+
+def find_org(db: Database, org_id: str) -> dict | None:
+    """One organisation, or None."""
+    return orgs(db).find_one({"_id": org_id})
+
+
+def insert_org(db: Database, org: dict) -> None:
+    """Store a new organisation (DuplicateKeyError when it already exists)."""
+    orgs(db).insert_one(org)
+
+
+def update_org(db: Database, org_id: str, guard: dict, changes: dict, events: list[dict]) -> dict | None:
+    """Apply `changes` (and store `events`) when the org matches `guard`; the new org or None."""
+    return orgs(db).find_one_and_update(
+        {"_id": org_id, **guard}, with_events({"$set": changes}, events), return_document=True
+    )
+
+
+# ---- listings --------------------------------------------------------------------------
+
+
+def find_listing(db: Database, listing_id: str, public: bool = False) -> dict | None:
+    """One listing, or None; `public` leaves out the service's bookkeeping."""
+    return listings(db).find_one({"_id": listing_id}, PUBLIC_PROJECTION if public else None)
+
+
+def insert_listing(db: Database, listing: dict) -> None:
+    """Store a new listing."""
+    listings(db).insert_one(listing)
+
+
+def update_listing(db: Database, listing: dict, changes: dict, events: list[dict]) -> bool:
+    """Apply `changes` (and store `events`) unless someone changed the listing since it was read."""
+    result = listings(db).update_one(
+        {"_id": listing["_id"], "version": listing["version"]}, with_events({"$set": changes}, events)
+    )
+    return result.matched_count == 1
+
+
+def listings_of_org(db: Database, org_id: str, statuses: tuple[str, ...]) -> list[dict]:
+    """Every listing of an organisation in one of `statuses`."""
+    return list(listings(db).find({"org_id": org_id, "status": {"$in": list(statuses)}}))
+
+
+def expired_listings(db: Database, now: datetime) -> list[dict]:
+    """Published listings whose deadline has passed, oldest deadline first."""
+    query = {"status": PUBLISHED, "apply_by": {"$lte": now}}
+    return list(listings(db).find(query).sort("apply_by", ASCENDING).limit(EXPIRED_BATCH))
+
+
+def search_query(filters: dict, terms: list[str], now: datetime) -> dict:
+    """The filter for published, unexpired listings matching every term and filter."""
+    query: dict = {"status": PUBLISHED, "apply_by": {"$gt": now}}
+    if terms:
+        query["search_terms"] = {"$all": terms}
+    if filters.get("skill"):
+        query["skill_keys"] = filters["skill"]
+    if filters.get("category"):
+        query["category_key"] = filters["category"]
+    if filters.get("min_stipend") is not None:
+        query["stipend_amount"] = {"$gte": float(filters["min_stipend"])}
+    if filters.get("currency"):
+        query["stipend.currency"] = filters["currency"]
+    if filters.get("max_days") is not None:
+        query["duration_days"] = {"$lte": filters["max_days"]}
+    return query
+
+
+def search_page(db: Database, query: dict, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    """One page of published listings, newest first."""
+    return paginate(listings(db), query, limit, cursor, sort_field="published_at", projection=PUBLIC_PROJECTION)
+
+
+def org_page(db: Database, org_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    """One page of an organisation's own listings (drafts included), newest first."""
+    return paginate(listings(db), {"org_id": org_id}, limit, cursor, projection=PUBLIC_PROJECTION)

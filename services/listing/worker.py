@@ -1,0 +1,46 @@
+"""The listing worker: counts seats from application events, closes listings at their deadline, relays events.
+
+Run as `python -m services.listing.worker`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from pymongo.database import Database
+
+from services.listing import handlers, store
+from shared.config import load_settings
+from shared.mongo import connect
+from shared.worker import run_worker
+
+# Every handler takes (db, event); `handlers_for` binds them to the service's database.
+HANDLERS = {
+    "stint.application.accepted.v1": handlers.count_accepted_seat,
+    "stint.application.withdrawn.v1": handlers.release_seat,
+    "stint.application.rejected.v1": handlers.release_seat,
+}
+# How often the deadline job looks for published listings past their apply_by.
+DEADLINE_CHECK_SECONDS = 30
+
+
+def handlers_for(db: Database) -> dict:
+    """The consumer's dispatch table: event type -> handler(event), writing to `db`."""
+    return {event_type: functools.partial(handler, db) for event_type, handler in HANDLERS.items()}
+
+
+def main() -> None:
+    """Run the consumer, the outbox relay and the deadline job until SIGTERM."""
+    settings = load_settings("listing")
+    run_worker(
+        settings,
+        handlers=handlers_for(connect(settings)),
+        consumes=["application"],
+        outbox_collections=store.outbox_collections,
+        prepare=store.ensure_indexes,
+        periodic=[(handlers.close_expired_listings, DEADLINE_CHECK_SECONDS)],
+    )
+
+
+if __name__ == "__main__":
+    main()
