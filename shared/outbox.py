@@ -1,10 +1,16 @@
 """Transactional outbox without multi-document transactions.
 
 A state change and the events it causes are one write: the pending events ride in the
-aggregate's own document (`outbox` array, `outbox_pending` flag). The relay claims documents
+aggregate's own document (`outbox` array, `outbox_pending` flag). The relay leases documents
 with pending events, publishes them in order (idempotent producer, acks=all) and then pulls
 them out. A relay that dies between publish and pull publishes them again; consumers
 deduplicate by event id, so the effect still happens once.
+
+Every write to an aggregate document holds `document_lock`: FerretDB 1.24 applies an update
+as read, modify in Go, write back the whole document, so two concurrent writers to one
+document lose one write (filter guards included). A lock is an insert under a unique key,
+which SQLite and MongoDB both make atomic. The relay's lease lives in its own collection,
+so publishing (which may wait on a dead broker) never blocks the API's writes.
 """
 
 from __future__ import annotations
@@ -12,23 +18,66 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import structlog
 from kafka import KafkaProducer
 from pymongo import ASCENDING
 from pymongo.collection import Collection
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared import metrics
+from shared.errors import Unavailable
 from shared.events import encode_event, topic_for, validate_data
 
 log = structlog.get_logger(__name__)
 
 OUTBOX_FIELD = "outbox"
 PENDING_FIELD = "outbox_pending"
-LEASE_FIELD = "outbox_lease_until"
+LOCKS = "document_locks"
+LEASES = "outbox_leases"
 LEASE_SECONDS = 30
+LOCK_WAIT_SECONDS = 5.0
+# A write takes milliseconds; a lock this old belongs to a process that died holding it.
+STALE_LOCK_SECONDS = 30
+
+
+class DocumentBusy(Unavailable):
+    """Another writer held the document for longer than a request should wait."""
+
+    code = "document_busy"
+
+
+@contextlib.contextmanager
+def document_lock(collection: Collection, document_id, wait_seconds: float = LOCK_WAIT_SECONDS):
+    """Hold the write lock of one aggregate document (see the module docstring for why)."""
+    key, token = f"{collection.name}/{document_id}", uuid.uuid4().hex
+    if not _take(collection.database[LOCKS], key, token, wait_seconds, STALE_LOCK_SECONDS):
+        raise DocumentBusy("the resource is being changed by another request; retry shortly")
+    try:
+        yield
+    finally:
+        collection.database[LOCKS].delete_one({"_id": key, "token": token})
+
+
+def _take(locks: Collection, key: str, token: str, wait_seconds: float, stale_seconds: float) -> bool:
+    """Insert the lock document, waiting while another holder has it and taking over a stale one."""
+    deadline, pause = time.monotonic() + wait_seconds, 0.002
+    while True:
+        now = datetime.now(UTC)
+        try:
+            locks.insert_one({"_id": key, "token": token, "taken_at": now})
+            return True
+        except DuplicateKeyError:
+            if locks.delete_one(
+                {"_id": key, "taken_at": {"$lt": now - timedelta(seconds=stale_seconds)}}
+            ).deleted_count:
+                continue
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(0.05, pause * 2)
 
 
 def with_events(update: dict, events: list[dict]) -> dict:
@@ -52,6 +101,18 @@ def new_document_with_events(document: dict, events: list[dict]) -> dict:
 def ensure_outbox_index(collection: Collection) -> None:
     """The relay finds pending documents through this index."""
     collection.create_index([(PENDING_FIELD, ASCENDING)], name="outbox_pending")
+
+
+def update_with_events(collection: Collection, query: dict, update: dict, events: list[dict], **kwargs):
+    """update_one of an aggregate (its `_id` in `query`) and its events, under the document's lock."""
+    with document_lock(collection, query["_id"]):
+        return collection.update_one(query, with_events(update, events), **kwargs)
+
+
+def find_one_and_update_with_events(collection: Collection, query: dict, update: dict, events: list[dict], **kwargs):
+    """find_one_and_update of an aggregate (its `_id` in `query`) and its events, under the document's lock."""
+    with document_lock(collection, query["_id"]):
+        return collection.find_one_and_update(query, with_events(update, events), **kwargs)
 
 
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
@@ -93,31 +154,20 @@ class Relay:
         """Publish what is pending now; return how many events were published."""
         published = 0
         for collection in self.collections:
-            for _ in range(self.batch_size):
-                document = self._claim(collection)
-                if document is None:
-                    break
+            for candidate in collection.find({PENDING_FIELD: True}, {"_id": 1}).limit(self.batch_size):
+                leases = collection.database[LEASES]
+                key, token = f"{collection.name}/{candidate['_id']}", uuid.uuid4().hex
+                if not _take(leases, key, token, wait_seconds=0, stale_seconds=LEASE_SECONDS):
+                    continue  # another relay is publishing this document
                 try:
-                    published += self._publish_document(collection, document)
-                except Exception:
-                    self._release(collection, document)
-                    raise
+                    published += self._publish_document(collection, candidate["_id"])
+                finally:
+                    with contextlib.suppress(PyMongoError):  # else the lease simply expires
+                        leases.delete_one({"_id": key, "token": token})
         return published
 
-    def _release(self, collection: Collection, document: dict) -> None:
-        """Give the lease back so the events go out as soon as the broker answers again."""
-        with contextlib.suppress(PyMongoError):  # else the lease simply expires
-            collection.update_one({"_id": document["_id"]}, {"$unset": {LEASE_FIELD: ""}})
-
-    def _claim(self, collection: Collection) -> dict | None:
-        """Take a lease on one document with pending events, so two relays do not race."""
-        now = datetime.now(UTC)
-        return collection.find_one_and_update(
-            {PENDING_FIELD: True, "$or": [{LEASE_FIELD: {"$exists": False}}, {LEASE_FIELD: {"$lt": now}}]},
-            {"$set": {LEASE_FIELD: now + timedelta(seconds=LEASE_SECONDS)}},
-        )  # no projection: FerretDB 1.24's findAndModify does not implement "fields"
-
-    def _publish_document(self, collection: Collection, document: dict) -> int:
+    def _publish_document(self, collection: Collection, document_id) -> int:
+        document = collection.find_one({"_id": document_id}) or {}
         events = document.get(OUTBOX_FIELD) or []
         futures = [
             self.producer.send(
@@ -130,12 +180,12 @@ class Relay:
             future.get(timeout=30)  # raises when the broker refused the write
         if self.after_publish:
             self.after_publish(document, events)
-        # $pullAll of the exact documents read: FerretDB 1.24 ignores $pull with a condition.
-        collection.update_one(
-            {"_id": document["_id"]}, {"$pullAll": {OUTBOX_FIELD: events}, "$unset": {LEASE_FIELD: ""}}
-        )
-        # Only clear the flag if nothing new was pushed meanwhile.
-        collection.update_one({"_id": document["_id"], OUTBOX_FIELD: {"$size": 0}}, {"$set": {PENDING_FIELD: False}})
+        with document_lock(collection, document_id):
+            # $pullAll of the exact documents read: FerretDB 1.24 ignores $pull with a condition.
+            if events:
+                collection.update_one({"_id": document_id}, {"$pullAll": {OUTBOX_FIELD: events}})
+            # Only clear the flag if nothing new was pushed meanwhile.
+            collection.update_one({"_id": document_id, OUTBOX_FIELD: {"$size": 0}}, {"$set": {PENDING_FIELD: False}})
         for event in events:
             metrics.EVENTS_PUBLISHED.labels(type=event["type"]).inc()
             log.info("event_published", event_id=event["id"], event_type=event["type"], subject=event["subject"])

@@ -12,7 +12,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from pymongo import MongoClient
 
 from shared.events import new_event
-from shared.outbox import ensure_outbox_index, new_document_with_events, with_events
+from shared.outbox import ensure_outbox_index, new_document_with_events, update_with_events, with_events
 from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending, relay_for
 
 
@@ -129,7 +129,6 @@ def test_a_relay_that_dies_after_publishing_but_before_marking_sent_causes_no_do
         relay.run_once()
     relay.close()
     assert db.orgs.find_one({"_id": org_id})["outbox_pending"] is True
-    db.orgs.update_one({"_id": org_id}, {"$unset": {"outbox_lease_until": ""}})  # the dead relay's lease lapses
     assert publish_pending(settings, [db.orgs]) == 1  # published a second time
     consumer = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": counting_handler(db)})
     try:
@@ -275,3 +274,37 @@ def _read_all(settings, topic: str, timeout_seconds: float = 5):
 
 def _messages_on(settings, topic: str) -> int:
     return len(_read_all(settings, topic))
+
+
+def test_concurrent_writers_and_a_running_relay_lose_no_write_and_no_event(settings, db):
+    org_id = register_org(db, "Busy")
+    stop = threading.Event()
+    relay = relay_for(settings, [db.orgs])
+    relay_thread = threading.Thread(target=relay.run_forever, args=(stop,), kwargs={"idle_seconds": 0.01})
+    relay_thread.start()
+
+    def rename(n: int) -> None:
+        event = new_event(
+            "stint.org.registered.v1", "listing", org_id, {"org_id": org_id, "name": f"Busy {n}", "status": "pending"}
+        )
+        update_with_events(db.orgs, {"_id": org_id}, {"$addToSet": {"names": n}}, [event])
+
+    threads = [threading.Thread(target=rename, args=(n,)) for n in range(20)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        deadline = time.monotonic() + 30
+        while db.orgs.find_one({"_id": org_id})["outbox_pending"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        relay_thread.join(timeout=30)
+    assert sorted(db.orgs.find_one({"_id": org_id})["names"]) == list(range(20))
+    consumer = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": counting_handler(db)})
+    try:
+        consume_until(consumer, lambda: _lag_is_zero(consumer))
+    finally:
+        consumer.close()
+    assert db.handled_events.count_documents({"subject": org_id}) == 21  # the registration and 20 renames
