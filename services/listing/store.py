@@ -9,7 +9,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from services.listing.domain import PUBLISHED
-from shared.outbox import ensure_outbox_index, with_events
+from shared.outbox import ensure_outbox_index, find_one_and_update_with_events, update_with_events
 from shared.pagination import paginate
 
 ORGS, LISTINGS = "orgs", "listings"
@@ -75,8 +75,8 @@ def insert_org(db: Database, org: dict) -> None:
 
 def update_org(db: Database, org_id: str, guard: dict, changes: dict, events: list[dict]) -> dict | None:
     """Apply `changes` (and store `events`) when the org matches `guard`; the new org or None."""
-    return orgs(db).find_one_and_update(
-        {"_id": org_id, **guard}, with_events({"$set": changes}, events), return_document=True
+    return find_one_and_update_with_events(
+        orgs(db), {"_id": org_id, **guard}, {"$set": changes}, events, return_document=True
     )
 
 
@@ -95,8 +95,8 @@ def insert_listing(db: Database, listing: dict) -> None:
 
 def update_listing(db: Database, listing: dict, changes: dict, events: list[dict]) -> bool:
     """Apply `changes` (and store `events`) unless someone changed the listing since it was read."""
-    result = listings(db).update_one(
-        {"_id": listing["_id"], "version": listing["version"]}, with_events({"$set": changes}, events)
+    result = update_with_events(
+        listings(db), {"_id": listing["_id"], "version": listing["version"]}, {"$set": changes}, events
     )
     return result.matched_count == 1
 

@@ -1,0 +1,1 @@
+"""The application service: applications, submissions and reviews; a read model of listings."""

@@ -1,0 +1,154 @@
+"""HTTP views of the application service: parse, call a use case, return."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import marshmallow as ma
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.application import handlers, work
+from services.application.domain import MAX_PERSON_ID, Actor
+from services.application.schemas import (
+    ActionRequestSchema,
+    ApplicationPageSchema,
+    ApplicationQuerySchema,
+    ApplicationSchema,
+    ApplyRequestSchema,
+    ReviewRequestSchema,
+    SubmissionRequestSchema,
+)
+from shared.auth import current_principal, require
+from shared.errors import ErrorSchema, Unauthorized
+
+blp = Blueprint(
+    "applications",
+    __name__,
+    url_prefix="/applications",
+    description="Apply to listings, move applications through their states, submit and review work",
+)
+TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+ERROR_MEANINGS = {
+    400: "bad request (e.g. a cursor we did not make)",
+    401: "no valid bearer token",
+    403: "the token's role may not do this",
+    404: "no such application, or not one the caller may see",
+    409: "the application's state or the listing's rules refuse the action",
+    422: "the body or query did not validate, or breaks a rule about its content",
+}
+
+
+def documents_errors(*statuses: int):
+    """Document the error responses (one JSON shape) a view can give."""
+
+    def decorate(view):
+        for status in statuses:
+            view = blp.alt_response(status, schema=ErrorSchema, description=ERROR_MEANINGS[status])(view)
+        return view
+
+    return decorate
+
+
+def _db():
+    return current_app.extensions["stint_db"]
+
+
+def _limits():
+    return current_app.extensions["stint_application_limits"]
+
+
+def _actor() -> Actor:
+    principal = current_principal()
+    if len(principal.sub) > MAX_PERSON_ID:  # events could not name this person
+        raise Unauthorized("the token's subject is too long", code="invalid_token")
+    return Actor(principal.sub, principal.role, principal.org, principal.name, principal.email)
+
+
+def _traceparent() -> str | None:
+    """The caller's W3C trace context, carried on into the events this request causes."""
+    value = request.headers.get("traceparent", "").strip()
+    return value if TRACEPARENT.match(value) else None
+
+
+@blp.route("")
+class Applications(MethodView):
+    @require("student")
+    @blp.arguments(ApplyRequestSchema)
+    @blp.response(201, ApplicationSchema)
+    @documents_errors(401, 403, 409, 422)
+    def post(self, body):
+        """Apply to a published listing (student); the application starts `applied`."""
+        return handlers.apply(
+            _db(), _limits(), _actor(), body["listing_id"], body["cover_note"], body["answers"], _traceparent()
+        )
+
+    @require("student", "employer")
+    @blp.arguments(ApplicationQuerySchema, location="query", unknown=ma.RAISE)  # a typo'd filter is not ignored
+    @blp.response(200, ApplicationPageSchema)
+    @documents_errors(400, 401, 403, 422)
+    def get(self, query):
+        """List applications: a student's own, or those to the employer's organisation's listings."""
+        return handlers.list_applications(
+            _db(), _actor(), query.get("listing_id"), query.get("status"), query["limit"], query["cursor"]
+        )
+
+
+@blp.route("/<uuid:application_id>")
+class ApplicationById(MethodView):
+    @require("student", "employer")
+    @blp.response(200, ApplicationSchema)
+    @documents_errors(401, 403, 404)
+    def get(self, application_id: uuid.UUID):
+        """One application (its student, or the employer of its listing's organisation)."""
+        return handlers.get_application(_db(), _actor(), str(application_id))
+
+
+def _action_view(action, role: str, summary: str):
+    """A POST view that moves an application by one step of its state machine."""
+
+    @require(role)
+    @blp.arguments(ActionRequestSchema, required=False)
+    @blp.response(200, ApplicationSchema)
+    @documents_errors(401, 403, 404, 409, 422)
+    def view(body, application_id: uuid.UUID):
+        return action(_db(), _actor(), str(application_id), (body or {}).get("note", ""), _traceparent())
+
+    view.__doc__ = summary
+    view.__name__ = action.__name__
+    return view
+
+
+for _name, _action, _role, _summary in (
+    ("shortlist", handlers.shortlist, "employer", "Shortlist an applicant (employer of the listing's organisation)."),
+    ("accept", handlers.accept, "employer", "Accept an applicant into a seat; 409 no_seats_left when none remain."),
+    ("reject", handlers.reject, "employer", "Reject an applicant before work is submitted; frees a held seat."),
+    ("withdraw", handlers.withdraw, "student", "Withdraw one's own application; frees a held seat."),
+):
+    blp.route(f"/<uuid:application_id>/{_name}", methods=["POST"], endpoint=_name)(
+        _action_view(_action, _role, _summary)
+    )
+
+
+@blp.route("/<uuid:application_id>/submissions", methods=["POST"])
+@require("student")
+@blp.arguments(SubmissionRequestSchema)
+@blp.response(201, ApplicationSchema)
+@documents_errors(401, 403, 404, 409, 422)
+def submit_work(body, application_id: uuid.UUID):
+    """Submit a round of work (the accepted student): links, notes, hours; 201, the application now `submitted`."""
+    return work.submit_work(
+        _db(), _actor(), str(application_id), body["links"], body["notes"], body["hours_spent"], _traceparent()
+    )
+
+
+@blp.route("/<uuid:application_id>/review", methods=["POST"])
+@require("employer")
+@blp.arguments(ReviewRequestSchema)
+@blp.response(200, ApplicationSchema)
+@documents_errors(401, 403, 404, 409, 422)
+def review_work(body, application_id: uuid.UUID):
+    """Review the latest submitted round (employer of the listing's organisation): approve, request changes, reject."""
+    return work.review_work(_db(), _limits(), _actor(), str(application_id), body, _traceparent())

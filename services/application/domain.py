@@ -1,0 +1,282 @@
+"""Applications and their work: the state machine and the rules of DESIGN §5. No Flask, Mongo or Kafka here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.errors import Conflict, Unprocessable
+
+APPLIED = "applied"
+SHORTLISTED = "shortlisted"
+ACCEPTED = "accepted"
+SUBMITTED = "submitted"
+CHANGES_REQUESTED = "changes_requested"
+APPROVED = "approved"
+REJECTED = "rejected"
+WITHDRAWN = "withdrawn"
+
+STATUSES = (APPLIED, SHORTLISTED, ACCEPTED, SUBMITTED, CHANGES_REQUESTED, APPROVED, REJECTED, WITHDRAWN)
+# Open applications count against a student's limit (a brake on mass applying).
+OPEN_STATUSES = (APPLIED, SHORTLISTED, ACCEPTED, SUBMITTED, CHANGES_REQUESTED)
+# An application in one of these has taken one of the listing's seats (and rejected work keeps it: see keeps_seat).
+SEAT_HOLDING_STATUSES = (ACCEPTED, SUBMITTED, CHANGES_REQUESTED, APPROVED)
+
+# action -> (the statuses it may start from, the status it leads to), following DESIGN §5.
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "shortlist": (frozenset({APPLIED}), SHORTLISTED),
+    "accept": (frozenset({APPLIED, SHORTLISTED}), ACCEPTED),
+    "reject": (frozenset({APPLIED, SHORTLISTED, ACCEPTED}), REJECTED),
+    "withdraw": (frozenset({APPLIED, SHORTLISTED, ACCEPTED}), WITHDRAWN),
+    "submit_work": (frozenset({ACCEPTED, CHANGES_REQUESTED}), SUBMITTED),
+    "approve": (frozenset({SUBMITTED}), APPROVED),
+    "request_changes": (frozenset({SUBMITTED}), CHANGES_REQUESTED),
+    "reject_work": (frozenset({SUBMITTED}), REJECTED),
+}
+REVIEW_ACTIONS = {"approve": "approve", "request_changes": "request_changes", "reject": "reject_work"}
+
+# Work may claim up to twice the listing's planned effort: overruns happen, tenfold ones are typos.
+HOURS_SPENT_FACTOR = 2
+# What the event catalog (shared.events.Person) accepts for a person.
+MAX_PERSON_ID, MAX_NAME, MAX_EMAIL = 200, 200, 320
+# Taking a place and writing the application take milliseconds; a place held far longer without it was abandoned.
+UNFINISHED_CHANGE = timedelta(minutes=2)
+DEFAULT_MAX_OPEN_APPLICATIONS = 10
+DEFAULT_MAX_CHANGE_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in person acting on an application."""
+
+    id: str
+    role: str
+    org: str | None = None
+    name: str = ""
+    email: str = ""
+
+    def as_person(self) -> dict:
+        """The {id, name, email} shape events carry (names and emails cut to what the event catalog allows)."""
+        return {"id": self.id, "name": self.name[:MAX_NAME], "email": self.email[:MAX_EMAIL]}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The platform's brakes, from settings."""
+
+    max_open_applications: int = DEFAULT_MAX_OPEN_APPLICATIONS
+    max_change_rounds: int = DEFAULT_MAX_CHANGE_ROUNDS
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, str]) -> Limits:
+        """Read STINT_MAX_OPEN_APPLICATIONS and STINT_MAX_CHANGE_ROUNDS; ValueError when not positive integers."""
+        limits = cls(
+            max_open_applications=int(extra.get("STINT_MAX_OPEN_APPLICATIONS", DEFAULT_MAX_OPEN_APPLICATIONS)),
+            max_change_rounds=int(extra.get("STINT_MAX_CHANGE_ROUNDS", DEFAULT_MAX_CHANGE_ROUNDS)),
+        )
+        if limits.max_open_applications < 1 or limits.max_change_rounds < 0:
+            raise ValueError("STINT_MAX_OPEN_APPLICATIONS must be >= 1 and STINT_MAX_CHANGE_ROUNDS >= 0")
+        return limits
+
+
+class IllegalTransition(Conflict):
+    """The application's current status does not allow the action."""
+
+    code = "illegal_transition"
+
+
+def next_status(action: str, current: str) -> str:
+    """The status `action` leads to from `current`; IllegalTransition when §5 does not allow it."""
+    allowed_from, target = TRANSITIONS[action]
+    if current not in allowed_from:
+        verb = action.replace("_", " ")
+        raise IllegalTransition(
+            f"cannot {verb} an application that is {current.replace('_', ' ')}",
+            details={"action": action, "status": current, "allowed_from": sorted(allowed_from)},
+        )
+    return target
+
+
+def keeps_seat(status: str, has_work: bool) -> bool:
+    """Whether an application occupies a seat: from acceptance on, and still once its submitted work is rejected."""
+    return status in SEAT_HOLDING_STATUSES or (status == REJECTED and has_work)
+
+
+def seat_left_behind(status: str | None, has_work: bool, held_for: timedelta) -> bool:
+    """True for a seat no one should hold any more (a crash skipped its release)."""
+    if status is not None and keeps_seat(status, has_work):
+        return False
+    # An accept takes the seat first and moves the application right after; long after, it has died.
+    return status not in TRANSITIONS["accept"][0] or held_for > UNFINISHED_CHANGE
+
+
+def open_place_left_behind(status: str | None, has_work: bool, held_for: timedelta) -> bool:
+    """True for a student's open place whose application is closed, or was never stored (a crash mid-apply)."""
+    if status is None:
+        return held_for > UNFINISHED_CHANGE
+    return status not in OPEN_STATUSES
+
+
+# ---- applying ------------------------------------------------------------------------------
+
+
+def check_listing_open(status: str, apply_by: datetime, now: datetime) -> None:
+    """Applications go only to a published listing before its deadline."""
+    if status != "published":
+        raise Conflict(f"the listing is {status}, not open for applications", code="listing_not_open")
+    if now >= apply_by:
+        raise Conflict(
+            "the listing's application deadline has passed",
+            code="application_deadline_passed",
+            details={"apply_by": apply_by.isoformat()},
+        )
+
+
+def check_answers(questions: Sequence[str], answers: Sequence[str]) -> list[dict]:
+    """Pair each screening question with its answer; Unprocessable when they do not match one for one."""
+    if len(answers) != len(questions):
+        raise Unprocessable(
+            f"the listing asks {len(questions)} screening question(s); {len(answers)} answer(s) were given",
+            code="answers_mismatch",
+            details={"questions": list(questions), "answers_expected": len(questions), "answers_given": len(answers)},
+        )
+    blank = [index for index, answer in enumerate(answers) if not answer.strip()]
+    if blank:
+        raise Unprocessable(
+            "every screening question needs an answer", code="answer_empty", details={"blank_answers": blank}
+        )
+    return [{"question": q, "answer": a.strip()} for q, a in zip(questions, answers, strict=True)]
+
+
+def new_application(
+    application_id: str, listing: Mapping, actor: Actor, cover_note: str, answers: list[dict], now: datetime
+) -> dict:
+    """A student's new application to `listing`, `applied`, with the first line of its history."""
+    return {
+        "_id": application_id,
+        "listing_id": listing["_id"],
+        "listing_title": listing["title"],
+        "org_id": listing["org_id"],
+        "student_id": actor.id,
+        "student": actor.as_person(),
+        "cover_note": cover_note,
+        "answers": answers,
+        "status": APPLIED,
+        "history": [history_entry(APPLIED, None, actor, now)],
+        "submissions": [],
+        "reviews": [],
+        "latest_review": None,
+        "change_rounds": 0,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def too_many_open_applications(limits: Limits) -> Conflict:
+    """The error for an application beyond the student's limit of open ones."""
+    return Conflict(
+        f"you already have {limits.max_open_applications} open applications, the most allowed at once",
+        code="too_many_open_applications",
+        details={"limit": limits.max_open_applications},
+    )
+
+
+def no_seats_left(seats: int) -> Conflict:
+    """The error for an accept that finds every seat taken."""
+    return Conflict(f"all {seats} seat(s) of this listing are taken", code="no_seats_left", details={"seats": seats})
+
+
+# ---- work ----------------------------------------------------------------------------------
+
+
+def check_hours_spent(hours_spent: float, effort_hours: float) -> None:
+    """Hours claimed for a submission lie between 0 and twice the listing's planned effort."""
+    bound = effort_hours * HOURS_SPENT_FACTOR
+    if not 0 <= hours_spent <= bound:
+        raise Unprocessable(
+            f"hours_spent must be between 0 and {bound:g} (twice the listing's {effort_hours:g} planned hours)",
+            code="hours_spent_out_of_range",
+            details={"hours_spent": hours_spent, "max": bound},
+        )
+
+
+def canonical_json(value) -> bytes:
+    """RFC 8785-style canonical JSON: sorted keys, no spaces, UTF-8, whole numbers without a fraction."""
+    return json.dumps(_canonical_numbers(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _canonical_numbers(value):
+    """12.0 and 12 are one number; write it the way JSON.stringify would ("12")."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _canonical_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical_numbers(item) for item in value]
+    return value
+
+
+def submission_digest(links: Sequence[str], notes: str, hours_spent: float, round_number: int) -> str:
+    """SHA-256 (hex) of the canonical JSON of {hours_spent, links, notes, round}: anyone can recompute it."""
+    payload = {"links": list(links), "notes": notes, "hours_spent": hours_spent, "round": round_number}
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def check_review(
+    decision: str,
+    *,
+    rating: int | None,
+    hours_verified: float | None,
+    feedback: str,
+    effort_hours: float,
+    change_rounds: int,
+    limits: Limits,
+) -> None:
+    """An approval needs a rating and verified hours within the listing's effort; change rounds are limited."""
+    if decision == "approve":
+        missing = [name for name, value in (("rating", rating), ("hours_verified", hours_verified)) if value is None]
+        if missing:
+            raise Unprocessable(
+                "an approval needs a rating (1-5) and the hours verified",
+                code="approval_incomplete",
+                details={name: ["required to approve"] for name in missing},
+            )
+        if not 0 < hours_verified <= effort_hours:
+            raise Unprocessable(
+                f"hours_verified must be more than 0 and at most the listing's {effort_hours:g} effort hours",
+                code="hours_verified_out_of_range",
+                details={"hours_verified": hours_verified, "max": effort_hours},
+            )
+    if decision == "request_changes":
+        if not feedback.strip():
+            raise Unprocessable("say what to change: feedback is required", code="feedback_required")
+        if change_rounds >= limits.max_change_rounds:
+            raise Conflict(
+                f"changes were already requested {change_rounds} time(s), the most allowed; approve or reject",
+                code="change_rounds_exhausted",
+                details={"change_rounds": change_rounds, "limit": limits.max_change_rounds},
+            )
+
+
+# ---- who sees what -------------------------------------------------------------------------
+
+
+def can_see(actor: Actor, student_id: str, org_id: str) -> bool:
+    """A student sees their own applications; an employer those to their organisation's listings."""
+    if actor.role == "student":
+        return actor.id == student_id
+    if actor.role == "employer":
+        return bool(actor.org) and actor.org == org_id
+    return False
+
+
+def history_entry(status: str, previous: str | None, actor: Actor, at: datetime, note: str = "") -> dict:
+    """One line of an application's history: what it became, from what, who did it and when."""
+    entry = {"status": status, "previous_status": previous, "by": {"id": actor.id, "role": actor.role}, "at": at}
+    if note:
+        entry["note"] = note
+    return entry

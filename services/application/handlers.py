@@ -1,0 +1,157 @@
+"""Use cases of an application's life before the work: apply, look, shortlist, accept, reject, withdraw."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from pymongo.database import Database
+
+from services.application import domain, places, store
+from services.application.domain import Actor, Limits
+from services.application.event_data import application_event
+from shared.errors import Conflict, NotFound, Unprocessable
+from shared.outbox import new_document_with_events
+
+# A guarded write that loses a race re-reads and decides again; this many tries is plenty for people clicking.
+WRITE_ATTEMPTS = 5
+
+
+def now_utc() -> datetime:
+    """The current time, tz-aware UTC."""
+    return datetime.now(UTC)
+
+
+def apply(
+    db: Database,
+    limits: Limits,
+    actor: Actor,
+    listing_id: str,
+    cover_note: str,
+    answers: list[str],
+    traceparent: str | None = None,
+) -> dict:
+    """A student applies to a published listing: the application starts `applied`."""
+    listing = store.find_listing(db, listing_id)
+    if listing is None:
+        raise Unprocessable(
+            "no published listing has this id", code="listing_not_found", details={"listing_id": listing_id}
+        )
+    now = now_utc()
+    domain.check_listing_open(listing["status"], listing["apply_by"], now)
+    paired_answers = domain.check_answers(listing.get("screening_questions", []), answers)
+    if store.student_has_applied(db, actor.id, listing_id):
+        raise _already_applied()
+    app = domain.new_application(str(uuid.uuid4()), listing, actor, cover_note, paired_answers, now)
+    places.take_open_place(db, limits, actor.id, app["_id"], now)
+    try:
+        store.insert_application(db, new_document_with_events(app, [application_event(app, None, traceparent)]))
+    except store.AlreadyApplied:
+        store.give_back_place(db, store.OPEN_PLACES, app["_id"])
+        raise _already_applied() from None
+    return store.find_application(db, app["_id"])
+
+
+def _already_applied() -> Conflict:
+    return Conflict("you have already applied to this listing", code="already_applied")
+
+
+def list_applications(
+    db: Database, actor: Actor, listing_id: str | None, status: str | None, limit: int, cursor: str | None
+) -> dict:
+    """A page of the applications the caller may see, newest first."""
+    query: dict = {"student_id": actor.id} if actor.role == "student" else {"org_id": actor.org}
+    if listing_id:
+        query["listing_id"] = listing_id
+    if status:
+        query["status"] = status
+    items, next_cursor = store.page_of_applications(db, query, limit, cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def get_application(db: Database, actor: Actor, application_id: str) -> dict:
+    """One application the caller may see; NotFound for everyone else, so ids leak nothing."""
+    app = store.find_application(db, application_id)
+    if app is None or not domain.can_see(actor, app["student_id"], app["org_id"]):
+        raise NotFound("no application with this id", code="application_not_found")
+    return app
+
+
+def shortlist(db: Database, actor: Actor, application_id: str, note: str = "", traceparent: str | None = None) -> dict:
+    """The employer shortlists an applicant."""
+    return _move(db, actor, application_id, "shortlist", note, traceparent)
+
+
+def reject(db: Database, actor: Actor, application_id: str, note: str = "", traceparent: str | None = None) -> dict:
+    """The employer rejects an applicant (before any work is submitted); an accepted one gives back the seat."""
+    return _move(db, actor, application_id, "reject", note, traceparent)
+
+
+def withdraw(db: Database, actor: Actor, application_id: str, note: str = "", traceparent: str | None = None) -> dict:
+    """The student withdraws; an accepted application gives back its seat."""
+    return _move(db, actor, application_id, "withdraw", note, traceparent)
+
+
+def _move(db: Database, actor: Actor, application_id: str, action: str, note: str, traceparent: str | None) -> dict:
+    """Apply a simple transition with its event; re-read and decide again when another change won the race."""
+    for _ in range(WRITE_ATTEMPTS):
+        app = get_application(db, actor, application_id)
+        status = domain.next_status(action, app["status"])
+        update = transition_update(app, status, actor, now_utc(), note=note)
+        if write_change(db, app, update, [application_event({**app, "status": status}, app["status"], traceparent)]):
+            places.give_back(db, app["_id"], status)
+            return store.find_application(db, app["_id"])
+    raise changed_meanwhile()
+
+
+def accept(db: Database, actor: Actor, application_id: str, note: str = "", traceparent: str | None = None) -> dict:
+    """The employer accepts an applicant into one of the listing's seats; concurrent accepts never overfill.
+
+    No transaction: first a seat is taken (an insert under a unique key), then the application moves.
+    If the move loses to a withdrawal or rejection, the seat is given back. A retry after a crash between
+    the two finds the seat already reserved for the application and completes.
+    """
+    reserved = False
+    for _ in range(WRITE_ATTEMPTS):
+        app = get_application(db, actor, application_id)
+        try:
+            domain.next_status("accept", app["status"])
+        except domain.IllegalTransition:
+            if reserved:  # lost to a withdrawal or rejection: the seat goes back
+                places.give_back(db, app["_id"], app["status"], bool(app.get("submissions")))
+            raise
+        now = now_utc()
+        places.take_seat(db, listing_of(db, app), app["_id"], now)
+        reserved = True
+        update = transition_update(app, domain.ACCEPTED, actor, now, note=note, accepted_at=now)
+        event = application_event({**app, "status": domain.ACCEPTED}, app["status"], traceparent)
+        if write_change(db, app, update, [event]):
+            return store.find_application(db, app["_id"])
+    raise changed_meanwhile()
+
+
+def write_change(db: Database, app: dict, update: dict, events: list[dict]) -> bool:
+    """Write `update` and its events to the application as read, unless another change got there first."""
+    return store.update_application(db, {"_id": app["_id"], "version": app["version"]}, update, events)
+
+
+def transition_update(app: dict, status: str, actor: Actor, now: datetime, note: str = "", **fields) -> dict:
+    """The MongoDB update moving `app` to `status`, recording who did it and when."""
+    return {
+        "$set": {"status": status, "updated_at": now, **fields},
+        "$push": {"history": domain.history_entry(status, app["status"], actor, now, note)},
+        "$inc": {"version": 1},
+    }
+
+
+def listing_of(db: Database, app: dict) -> dict:
+    """The listing an application belongs to, from the read model."""
+    listing = store.find_listing(db, app["listing_id"])
+    if listing is None:  # cannot happen after an apply, but never a 500
+        raise Conflict("the listing of this application is unknown", code="listing_not_found")
+    return listing
+
+
+def changed_meanwhile() -> Conflict:
+    """The error when every attempt lost a race (rare: people do not click that fast)."""
+    return Conflict("the application changed while this request ran; try again", code="concurrent_update")

@@ -1,0 +1,162 @@
+"""HTTP request and response schemas of the application service (unknown fields are rejected)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields as f
+from marshmallow import validate as v
+
+from services.application.domain import STATUSES
+from shared.pagination import PageQuerySchema, page_schema
+
+ID_LENGTH = v.Length(min=1, max=100)
+MAX_TEXT = 5000
+MAX_ANSWER = 3000
+MAX_ANSWERS = 20
+MAX_LINKS = 10
+MAX_LINK_LENGTH = 2000
+MAX_SKILLS = 30
+MAX_HOURS = 1000
+
+
+# ---- requests ------------------------------------------------------------------------------
+
+
+class ApplyRequestSchema(ma.Schema):
+    """A student's application to a listing."""
+
+    listing_id = f.String(required=True, validate=ID_LENGTH)
+    cover_note = f.String(
+        required=True,
+        validate=v.Length(min=1, max=MAX_TEXT),
+        metadata={"description": "why the student fits the project"},
+    )
+    answers = f.List(
+        f.String(validate=v.Length(max=MAX_ANSWER)),
+        load_default=list,
+        validate=v.Length(max=MAX_ANSWERS),
+        metadata={"description": "one non-empty answer per screening question of the listing, in order"},
+    )
+
+
+class ApplicationQuerySchema(PageQuerySchema):
+    """Filters of the application list."""
+
+    listing_id = f.String(validate=ID_LENGTH)
+    status = f.String(validate=v.OneOf(STATUSES))
+
+
+class ActionRequestSchema(ma.Schema):
+    """Optional body of shortlist, accept, reject and withdraw."""
+
+    note = f.String(load_default="", validate=v.Length(max=1000), metadata={"description": "why; kept in the history"})
+
+
+class SubmissionRequestSchema(ma.Schema):
+    """A round of work submitted by the accepted student."""
+
+    links = f.List(
+        f.Url(schemes={"http", "https"}, validate=v.Length(max=MAX_LINK_LENGTH)),
+        required=True,
+        validate=v.Length(min=1, max=MAX_LINKS),
+        metadata={"description": "evidence of the work (repository, document, demo): http(s) only"},
+    )
+    notes = f.String(load_default="", validate=v.Length(max=MAX_TEXT))
+    hours_spent = f.Float(
+        required=True,
+        validate=v.Range(min=0, max=MAX_HOURS),
+        metadata={"description": "between 0 and twice the listing's effort hours"},
+    )
+
+
+class ReviewRequestSchema(ma.Schema):
+    """The employer's review of the latest submitted round."""
+
+    decision = f.String(required=True, validate=v.OneOf(["approve", "request_changes", "reject"]))
+    feedback = f.String(
+        load_default="", validate=v.Length(max=MAX_TEXT), metadata={"description": "required to request changes"}
+    )
+    rating = f.Integer(strict=True, validate=v.Range(min=1, max=5), metadata={"description": "required to approve"})
+    hours_verified = f.Float(
+        validate=v.Range(min=0, min_inclusive=False, max=MAX_HOURS),
+        metadata={"description": "required to approve; at most the listing's effort hours"},
+    )
+    skills_demonstrated = f.List(
+        f.String(validate=v.Length(min=1, max=100)), load_default=list, validate=v.Length(max=MAX_SKILLS)
+    )
+
+
+# ---- responses -----------------------------------------------------------------------------
+
+
+class PersonSchema(ma.Schema):
+    id = f.String()
+    name = f.String()
+    email = f.String()
+
+
+class ReviewerSchema(ma.Schema):
+    id = f.String()
+    name = f.String()
+
+
+class AnswerSchema(ma.Schema):
+    question = f.String()
+    answer = f.String()
+
+
+class HistoryEntrySchema(ma.Schema):
+    status = f.String(metadata={"description": "what the application became"})
+    previous_status = f.String(allow_none=True)
+    by = f.Dict(metadata={"description": "who: {id, role}"})
+    at = f.AwareDateTime()
+    note = f.String()
+
+
+class SubmissionSchema(ma.Schema):
+    round = f.Integer()
+    links = f.List(f.String())
+    notes = f.String()
+    hours_spent = f.Float()
+    digest = f.String(
+        metadata={
+            "description": "SHA-256 (hex) of the canonical JSON of {hours_spent, links, notes, round}: "
+            "keys sorted, no spaces, UTF-8, whole numbers without a fraction"
+        }
+    )
+    submitted_at = f.AwareDateTime()
+
+
+class ReviewSchema(ma.Schema):
+    round = f.Integer()
+    decision = f.String()
+    feedback = f.String()
+    rating = f.Integer(allow_none=True)
+    hours_verified = f.Float(allow_none=True)
+    skills_demonstrated = f.List(f.String())
+    reviewer = f.Nested(ReviewerSchema)
+    reviewed_at = f.AwareDateTime()
+
+
+class ApplicationSchema(ma.Schema):
+    """An application as it now stands, with its history, submissions and latest review."""
+
+    id = f.String(attribute="_id")
+    listing_id = f.String()
+    listing_title = f.String()
+    org_id = f.String()
+    student = f.Nested(PersonSchema)
+    cover_note = f.String()
+    answers = f.List(f.Nested(AnswerSchema))
+    status = f.String(validate=v.OneOf(STATUSES))
+    history = f.List(f.Nested(HistoryEntrySchema))
+    submissions = f.List(f.Nested(SubmissionSchema))
+    latest_review = f.Nested(ReviewSchema, allow_none=True)
+    change_rounds = f.Integer(metadata={"description": "how many times changes were requested"})
+    created_at = f.AwareDateTime()
+    updated_at = f.AwareDateTime()
+    accepted_at = f.AwareDateTime()
+    completed_at = f.AwareDateTime()
+
+
+ApplicationPageSchema = page_schema(ApplicationSchema, "ApplicationPage")

@@ -1,0 +1,159 @@
+"""The application service's collections: applications (with their outbox), seats, listing and org read models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from shared.errors import BadRequest
+from shared.outbox import OUTBOX_FIELD, PENDING_FIELD, ensure_outbox_index, update_with_events
+from shared.pagination import decode_cursor, paginate
+
+APPLICATIONS = "applications"
+LISTINGS = "listings"
+ORGS = "orgs"
+SEATS = "seats"
+OPEN_PLACES = "open_applications"
+# Readers never see the outbox bookkeeping.
+HIDE_OUTBOX = {OUTBOX_FIELD: 0, PENDING_FIELD: 0}
+
+
+class AlreadyApplied(Exception):
+    """The (listing, student) pair already has an application."""
+
+
+def ensure_indexes(db: Database) -> None:
+    """Create the indexes the rules and queries rely on (idempotent)."""
+    applications = db[APPLICATIONS]
+    # The rule "one application per student per listing" lives here, so concurrent submits cannot both win.
+    applications.create_index(
+        [("listing_id", ASCENDING), ("student_id", ASCENDING)], unique=True, name="one_per_student_and_listing"
+    )
+    applications.create_index([("student_id", ASCENDING), ("created_at", DESCENDING)], name="by_student")
+    applications.create_index([("org_id", ASCENDING), ("created_at", DESCENDING)], name="by_org")
+    ensure_outbox_index(applications)
+    for kind in (SEATS, OPEN_PLACES):
+        db[kind].create_index([("application_id", ASCENDING)], unique=True, name="one_place_per_application")
+        db[kind].create_index([("owner", ASCENDING)], name="by_owner")
+
+
+# ---- applications --------------------------------------------------------------------------
+
+
+def find_application(db: Database, application_id: str) -> dict | None:
+    """One application, without its outbox."""
+    return db[APPLICATIONS].find_one({"_id": application_id}, HIDE_OUTBOX)
+
+
+def insert_application(db: Database, document: dict) -> None:
+    """Store a new application; AlreadyApplied when the student applied to this listing before."""
+    try:
+        db[APPLICATIONS].insert_one(document)
+    except DuplicateKeyError:
+        raise AlreadyApplied() from None
+
+
+def update_application(db: Database, guard: dict, update: dict, events: list[dict]) -> bool:
+    """Apply `update` and store `events` when the application matches `guard` (its _id and the version read).
+
+    False when another change got there first. The write holds the document's lock (shared.outbox), so on
+    FerretDB, whose updates are read-modify-write, neither another request nor the relay can slip in between.
+    """
+    return update_with_events(db[APPLICATIONS], guard, update, events).matched_count == 1
+
+
+def student_has_applied(db: Database, student_id: str, listing_id: str) -> bool:
+    """True when the student already applied to the listing."""
+    return db[APPLICATIONS].find_one({"listing_id": listing_id, "student_id": student_id}, {"_id": 1}) is not None
+
+
+def page_of_applications(db: Database, query: dict, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    """Newest applications first, one page at a time."""
+    if cursor:
+        created_at, last_id = decode_cursor(cursor)
+        if not isinstance(created_at, datetime) or not isinstance(last_id, str):
+            raise BadRequest("the cursor is not valid", code="invalid_cursor")
+    return paginate(db[APPLICATIONS], query, limit, cursor, sort_field="created_at", projection=HIDE_OUTBOX)
+
+
+def applications_by_ids(db: Database, ids: list[str]) -> list[dict]:
+    """The status and submissions of the applications among `ids`."""
+    return list(db[APPLICATIONS].find({"_id": {"$in": ids}}, {"status": 1, "submissions": 1}))
+
+
+# ---- places: inserts under unique keys ---------------------------------------------------
+#
+# A conditional update is not atomic on FerretDB 1.24 (it reads, then writes the whole document by _id,
+# so concurrent updates are lost), but an insert under a unique key is. So a limited place (a listing's
+# seat, one of a student's open applications) is a document "<owner>#<n>" for n in 1..capacity, one per
+# application at most.
+
+
+def take_place(db: Database, kind: str, owner: str, capacity: int, application_id: str, now: datetime) -> bool:
+    """Take a free place of `owner` (a listing's seat, a student's open slot) for the application.
+
+    True when taken now or already held by it; False when all `capacity` places are taken.
+    """
+    if db[kind].find_one({"application_id": application_id}, {"_id": 1}):
+        return True  # a retry after a crash, or a concurrent attempt for the same application
+    if db[kind].count_documents({"owner": owner}) >= capacity:
+        return False  # also when the capacity shrank below the places already taken
+    for number in range(1, capacity + 1):
+        place = {"_id": f"{owner}#{number}", "owner": owner, "application_id": application_id, "taken_at": now}
+        try:
+            db[kind].insert_one(place)
+            return True
+        except DuplicateKeyError:
+            if db[kind].find_one({"application_id": application_id}, {"_id": 1}):
+                return True
+    return False
+
+
+def give_back_place(db: Database, kind: str, application_id: str) -> bool:
+    """Free the place an application holds (a no-op when it holds none)."""
+    return db[kind].delete_one({"application_id": application_id}).deleted_count == 1
+
+
+def places_of(db: Database, kind: str, owner: str) -> list[dict]:
+    """The places of `owner` that are taken."""
+    return list(db[kind].find({"owner": owner}))
+
+
+# ---- read models ---------------------------------------------------------------------------
+
+
+def find_listing(db: Database, listing_id: str) -> dict | None:
+    """The newest snapshot of a listing we have seen."""
+    return db[LISTINGS].find_one({"_id": listing_id})
+
+
+def keep_newest_listing(db: Database, snapshot: dict) -> bool:
+    """Store a listing snapshot unless a newer or equal version is kept; True when stored."""
+    try:
+        db[LISTINGS].update_one(
+            {"_id": snapshot["listing_id"], "version": {"$lt": snapshot["version"]}},
+            {"$set": snapshot},
+            upsert=True,
+        )
+    except DuplicateKeyError:  # the filter missed because the kept version is not older
+        return False
+    return True
+
+
+def find_org(db: Database, org_id: str) -> dict | None:
+    """The newest organisation profile we have seen."""
+    return db[ORGS].find_one({"_id": org_id})
+
+
+def keep_newest_org(db: Database, org: dict, as_of: datetime) -> bool:
+    """Store an organisation profile unless one from a later (or the same) event is kept; True when stored."""
+    try:
+        db[ORGS].update_one(
+            {"_id": org["org_id"], "as_of": {"$lt": as_of}}, {"$set": {**org, "as_of": as_of}}, upsert=True
+        )
+    except DuplicateKeyError:
+        return False
+    return True

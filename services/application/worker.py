@@ -1,0 +1,45 @@
+"""The application worker: builds the listing read model from `stint.listing` and relays the outbox.
+
+Run as `python -m services.application.worker`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from pymongo.database import Database
+
+from services.application import read_model, store
+from shared.config import load_settings
+from shared.mongo import connect
+from shared.worker import run_worker
+
+# Every handler takes (db, event); `handlers_for` binds them to the service's database.
+HANDLERS = {
+    "stint.listing.published.v1": read_model.record_listing,
+    "stint.listing.updated.v1": read_model.record_listing,
+    "stint.listing.closed.v1": read_model.record_listing,
+    "stint.org.registered.v1": read_model.record_org,
+    "stint.org.verified.v1": read_model.record_org,
+}
+
+
+def handlers_for(db: Database) -> dict:
+    """The consumer's dispatch table: event type -> handler(event), writing to `db`."""
+    return {event_type: functools.partial(handler, db) for event_type, handler in HANDLERS.items()}
+
+
+def main() -> None:
+    """Consume listing events into the read model and publish this service's outbox until SIGTERM."""
+    settings = load_settings("application")
+    run_worker(
+        settings,
+        handlers=handlers_for(connect(settings)),
+        consumes=["listing"],
+        outbox_collections=lambda db: [db[store.APPLICATIONS]],
+        prepare=store.ensure_indexes,
+    )
+
+
+if __name__ == "__main__":
+    main()
