@@ -6,78 +6,31 @@ with pending events, publishes them in order (idempotent producer, acks=all) and
 them out. A relay that dies between publish and pull publishes them again; consumers
 deduplicate by event id, so the effect still happens once.
 
-Every write to an aggregate document holds `document_lock`: FerretDB 1.24 applies an update
-as read, modify in Go, write back the whole document, so two concurrent writers to one
-document lose one write (filter guards included). A lock is an insert under a unique key,
-which SQLite and MongoDB both make atomic. The relay's lease lives in its own collection,
-so publishing (which may wait on a dead broker) never blocks the API's writes.
+Every write to an aggregate document holds its `document_lock` (shared/locks.py explains why),
+the relay's `$pullAll` included. The relay's lease is a separate document, so publishing (which
+may wait on a dead broker) never blocks the API's writes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
 
 import structlog
 from kafka import KafkaProducer
 from pymongo import ASCENDING
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import PyMongoError
 
 from shared import metrics
-from shared.errors import Unavailable
 from shared.events import encode_event, topic_for, validate_data
+from shared.locks import document_lock, release_lease, take_lease
 
 log = structlog.get_logger(__name__)
 
 OUTBOX_FIELD = "outbox"
 PENDING_FIELD = "outbox_pending"
-LOCKS = "document_locks"
-LEASES = "outbox_leases"
 LEASE_SECONDS = 30
-LOCK_WAIT_SECONDS = 5.0
-# A write takes milliseconds; a lock this old belongs to a process that died holding it.
-STALE_LOCK_SECONDS = 30
-
-
-class DocumentBusy(Unavailable):
-    """Another writer held the document for longer than a request should wait."""
-
-    code = "document_busy"
-
-
-@contextlib.contextmanager
-def document_lock(collection: Collection, document_id, wait_seconds: float = LOCK_WAIT_SECONDS):
-    """Hold the write lock of one aggregate document (see the module docstring for why)."""
-    key, token = f"{collection.name}/{document_id}", uuid.uuid4().hex
-    if not _take(collection.database[LOCKS], key, token, wait_seconds, STALE_LOCK_SECONDS):
-        raise DocumentBusy("the resource is being changed by another request; retry shortly")
-    try:
-        yield
-    finally:
-        collection.database[LOCKS].delete_one({"_id": key, "token": token})
-
-
-def _take(locks: Collection, key: str, token: str, wait_seconds: float, stale_seconds: float) -> bool:
-    """Insert the lock document, waiting while another holder has it and taking over a stale one."""
-    deadline, pause = time.monotonic() + wait_seconds, 0.002
-    while True:
-        now = datetime.now(UTC)
-        try:
-            locks.insert_one({"_id": key, "token": token, "taken_at": now})
-            return True
-        except DuplicateKeyError:
-            if locks.delete_one(
-                {"_id": key, "taken_at": {"$lt": now - timedelta(seconds=stale_seconds)}}
-            ).deleted_count:
-                continue
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(pause)
-        pause = min(0.05, pause * 2)
 
 
 def with_events(update: dict, events: list[dict]) -> dict:
@@ -155,15 +108,13 @@ class Relay:
         published = 0
         for collection in self.collections:
             for candidate in collection.find({PENDING_FIELD: True}, {"_id": 1}).limit(self.batch_size):
-                leases = collection.database[LEASES]
-                key, token = f"{collection.name}/{candidate['_id']}", uuid.uuid4().hex
-                if not _take(leases, key, token, wait_seconds=0, stale_seconds=LEASE_SECONDS):
+                lease = take_lease(collection, candidate["_id"], LEASE_SECONDS, purpose="outbox")
+                if lease is None:
                     continue  # another relay is publishing this document
                 try:
                     published += self._publish_document(collection, candidate["_id"])
                 finally:
-                    with contextlib.suppress(PyMongoError):  # else the lease simply expires
-                        leases.delete_one({"_id": key, "token": token})
+                    release_lease(lease)
         return published
 
     def _publish_document(self, collection: Collection, document_id) -> int:

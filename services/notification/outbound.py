@@ -79,7 +79,7 @@ class EmailSender:
         status = "delivered" if ok else ("pending" if next_at else "failed")
         if not ok:
             log.warning("email_failed", delivery_id=email["_id"], event_id=email["event_id"], error=error, next=status)
-        store.record_attempt(db[store.EMAILS], email["_id"], attempt, status, next_at)
+        store.record_attempt(db[store.EMAILS], email, attempt, status, next_at)
 
 
 class WebhookDispatcher:
@@ -140,7 +140,7 @@ def deliver_webhook(db: Database, delivery: dict, policy: domain.DeliveryPolicy,
     collection = db[store.WEBHOOK_DELIVERIES]
     webhook = store.find_webhook(db, delivery["webhook_id"])
     if webhook is None or not webhook.get("enabled"):
-        store.cancel_delivery(collection, delivery["_id"], "endpoint deleted or disabled")
+        store.cancel_delivery(collection, delivery, "endpoint deleted or disabled")
         return "cancelled"
     started_at = datetime.now(UTC)
     result = call_endpoint(
@@ -162,7 +162,7 @@ def deliver_webhook(db: Database, delivery: dict, policy: domain.DeliveryPolicy,
     }
     next_at = None if result.ok else policy.next_attempt_at(number, datetime.now(UTC))
     status = "delivered" if result.ok else ("pending" if next_at else "failed")
-    store.record_attempt(collection, delivery["_id"], attempt, status, next_at)
+    store.record_attempt(collection, delivery, attempt, status, next_at)
     log.info("webhook_attempt", delivery_id=delivery["_id"], event_id=delivery["event_id"], status=status, **attempt)
     if status == "failed":
         disable_endpoint(db, webhook, number)

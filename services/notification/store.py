@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.collection import Collection
@@ -12,6 +12,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notification.domain import OPEN_APPLICATION_STATUSES
 from shared.errors import BadRequest
+from shared.locks import release_lease, take_lease
 from shared.pagination import decode_cursor, paginate
 
 INBOX = "inbox"
@@ -192,36 +193,49 @@ def deliveries_page(db: Database, webhook_id: str, limit: int, cursor: str | Non
     return paginate(db[WEBHOOK_DELIVERIES], {"webhook_id": webhook_id}, limit, _checked_cursor(cursor))
 
 
+DUE = {"status": "pending"}
+CLAIM_CANDIDATES = 20
+
+
 def claim_due(collection: Collection, now: datetime, lease_seconds: float) -> dict | None:
-    """Lease one due delivery, so two dispatchers never send the same one at once."""
-    return collection.find_one_and_update(
-        {
-            "status": "pending",
-            "next_attempt_at": {"$lte": now},
-            "$or": [{"lease_until": {"$exists": False}}, {"lease_until": {"$lt": now}}],
-        },
-        {"$set": {"lease_until": now + timedelta(seconds=lease_seconds)}},
-        sort=[("next_attempt_at", ASCENDING)],
-        return_document=ReturnDocument.AFTER,
-    )
+    """Lease one due delivery, so two dispatchers never send the same one.
+
+    The lease is taken first and the delivery re-read after: a dispatcher that read a stale
+    candidate finds it already sent (shared/locks.py says why not a conditional update).
+    The returned delivery carries its lease under "lease"; record_attempt gives it back.
+    """
+    due = {**DUE, "next_attempt_at": {"$lte": now}}
+    for candidate in collection.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(CLAIM_CANDIDATES):
+        lease = take_lease(collection, candidate["_id"], lease_seconds, purpose="delivery")
+        if lease is None:
+            continue
+        delivery = collection.find_one({"_id": candidate["_id"], **due})
+        if delivery is not None:
+            return {**delivery, "lease": lease}
+        release_lease(lease)
+    return None
 
 
-def record_attempt(collection: Collection, delivery_id: str, attempt: dict, status: str, next_at) -> None:
+def record_attempt(collection: Collection, delivery: dict, attempt: dict, status: str, next_at) -> None:
     """Log an attempt and its outcome; release the lease."""
     values = {"status": status, "next_attempt_at": next_at}
     if status == "delivered":
         values["delivered_at"] = attempt["at"]
-    collection.update_one(
-        {"_id": delivery_id},
-        {"$push": {"attempts": attempt}, "$inc": {"attempt_count": 1}, "$set": values, "$unset": {"lease_until": ""}},
-    )
+    try:
+        collection.update_one(
+            {"_id": delivery["_id"]},
+            {"$push": {"attempts": attempt}, "$inc": {"attempt_count": 1}, "$set": values},
+        )
+    finally:
+        release_lease(delivery["lease"])
 
 
-def cancel_delivery(collection: Collection, delivery_id: str, reason: str) -> None:
+def cancel_delivery(collection: Collection, delivery: dict, reason: str) -> None:
     """Give up on one delivery without trying it."""
-    collection.update_one(
-        {"_id": delivery_id}, {"$set": {"status": "cancelled", "cancel_reason": reason}, "$unset": {"lease_until": ""}}
-    )
+    try:
+        collection.update_one({"_id": delivery["_id"]}, {"$set": {"status": "cancelled", "cancel_reason": reason}})
+    finally:
+        release_lease(delivery["lease"])
 
 
 def cancel_pending_deliveries(db: Database, webhook_id: str, reason: str) -> int:

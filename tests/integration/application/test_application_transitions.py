@@ -9,7 +9,7 @@ import pytest
 
 from services.application import handlers, store
 from services.application.domain import Actor, IllegalTransition
-from shared.outbox import LOCKS as DOCUMENT_LOCKS
+from shared.locks import LOCKS as DOCUMENT_LOCKS
 from tests.integration.application.app_support import ORG, auth_header, outbox_types
 
 EMPLOYER = Actor("emp-carla", "employer", ORG, "Carla Diaz", "carla@acme.example")

@@ -1,0 +1,91 @@
+"""Per-document locks and leases, as inserts under unique keys.
+
+FerretDB 1.24 (SQLite) applies an update as read, apply the operators in Go, write the whole
+document back: two concurrent updates of one document lose one of them, and a filter guard is
+checked against a read that may be stale. An insert under a unique key, though, is atomic on
+FerretDB and MongoDB alike. So:
+
+- every write to an aggregate document holds `document_lock(collection, id)`;
+- work that must be done by one process at a time (publishing a document's events, sending one
+  webhook delivery) takes a `take_lease(...)`, then re-reads what it leased before acting.
+
+A lock or lease whose holder died is taken over once it is older than its time limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.errors import Unavailable
+
+LOCKS = "document_locks"
+LEASES = "leases"
+LOCK_WAIT_SECONDS = 5.0
+# A write takes milliseconds; a lock this old belongs to a process that died holding it.
+STALE_LOCK_SECONDS = 30
+
+
+class DocumentBusy(Unavailable):
+    """Another writer held the document for longer than a request should wait."""
+
+    code = "document_busy"
+
+
+@contextlib.contextmanager
+def document_lock(collection: Collection, document_id, wait_seconds: float = LOCK_WAIT_SECONDS):
+    """Hold the write lock of one document; DocumentBusy (503) when it stays taken."""
+    key, token = f"{collection.name}/{document_id}", uuid.uuid4().hex
+    locks = collection.database[LOCKS]
+    if not _insert_key(locks, key, token, wait_seconds, STALE_LOCK_SECONDS):
+        raise DocumentBusy("the resource is being changed by another request; retry shortly")
+    try:
+        yield
+    finally:
+        locks.delete_one({"_id": key, "token": token})
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A held lease: give it back with release_lease."""
+
+    leases: Collection
+    key: str
+    token: str
+
+
+def take_lease(collection: Collection, document_id, seconds: float, purpose: str) -> Lease | None:
+    """Lease one document for `purpose` without waiting; None when someone else holds it."""
+    key, token = f"{purpose}:{collection.name}/{document_id}", uuid.uuid4().hex
+    leases = collection.database[LEASES]
+    return Lease(leases, key, token) if _insert_key(leases, key, token, 0, seconds) else None
+
+
+def release_lease(lease: Lease) -> None:
+    """Give a lease back (if the database is down it simply expires)."""
+    with contextlib.suppress(PyMongoError):
+        lease.leases.delete_one({"_id": lease.key, "token": lease.token})
+
+
+def _insert_key(keys: Collection, key: str, token: str, wait_seconds: float, stale_seconds: float) -> bool:
+    """Insert the key document, waiting while another holder has it and taking over a stale one."""
+    deadline, pause = time.monotonic() + wait_seconds, 0.002
+    while True:
+        now = datetime.now(UTC)
+        try:
+            keys.insert_one({"_id": key, "token": token, "taken_at": now})
+            return True
+        except DuplicateKeyError:
+            stale = {"_id": key, "taken_at": {"$lt": now - timedelta(seconds=stale_seconds)}}
+            if keys.delete_one(stale).deleted_count:
+                continue
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(0.05, pause * 2)
