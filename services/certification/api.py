@@ -1,0 +1,232 @@
+"""HTTP views of the certification service: parse, call a use case, answer."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify, request
+from flask_smorest import Blueprint
+
+from services.certification import credits, handlers, pages, schemas, verifying
+from services.certification.jsonld import DEFAULT_LOADER, STINT_V1
+from services.certification.runtime import Runtime
+from shared.auth import current_principal, require
+from shared.errors import BadRequest, ErrorSchema, NotFound
+from shared.pagination import PageQuerySchema, paginate
+
+credentials_blp = Blueprint("credentials", __name__, description="Issued credentials, revocation and certificates")
+verify_blp = Blueprint("verify", __name__, description="Verifying credentials")
+issuer_blp = Blueprint("issuer", __name__, description="The issuer's DID document, keys, status lists and contexts")
+universities_blp = Blueprint("universities", __name__, description="Credit policies and credit decisions")
+BATCH_MAX_BYTES = 8 * 1024 * 1024
+
+
+def runtime() -> Runtime:
+    """The service's use-case runtime (settings, database, keys)."""
+    return current_app.extensions["certification_runtime"]
+
+
+def json_object_body() -> dict:
+    """The request body as a JSON object, or a 400 in the error shape."""
+    try:
+        body = request.get_json(force=True, silent=True)
+    except RecursionError:  # absurdly deep nesting is not a credential either
+        body = None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object (a credential)", code="invalid_json")
+    return body
+
+
+def wants_json() -> bool:
+    """True when the client asked for JSON rather than a page."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes["application/json"] > 0
+
+
+# ---- credentials --------------------------------------------------------------------------
+
+
+@credentials_blp.route("/credentials")
+@credentials_blp.arguments(schemas.CredentialListQuerySchema, location="query")
+@credentials_blp.response(200, schemas.CredentialPageSchema)
+@credentials_blp.alt_response(403, schema=ErrorSchema)
+@require("student", "admin")
+def list_credentials(query):
+    """A student's own credentials (admins see all), newest first."""
+    principal = current_principal()
+    scope = {"student.id": principal.sub} if principal.role == "student" else {}
+    items, cursor = paginate(
+        runtime().db["credentials"],
+        scope,
+        query["limit"],
+        query["cursor"],
+        sort_field="issued_at",
+        projection={"outbox": 0},
+    )
+    return {"items": items, "next_cursor": cursor}
+
+
+@credentials_blp.route("/credentials/<credential_id>")
+@credentials_blp.doc(security=[], responses={"200": {"description": "the signed credential (JSON-LD)"}})
+@credentials_blp.alt_response(404, schema=ErrorSchema)
+def get_credential(credential_id):
+    """The signed OpenBadgeCredential."""
+    return jsonify(handlers.credential_document(runtime(), credential_id))
+
+
+@credentials_blp.route("/credentials/<credential_id>/pdf")
+@credentials_blp.doc(security=[], responses={"200": {"description": "a printable PDF certificate"}})
+@credentials_blp.alt_response(404, schema=ErrorSchema)
+def credential_pdf(credential_id):
+    """A printable certificate with a QR code to the verification page."""
+    record, document, result = verifying.verification_of(runtime(), credential_id)
+    context = pages.summary(record, result, document, runtime().public_url)
+    filename = f"stint-credential-{record['_id']}.pdf"
+    return Response(
+        pages.certificate_pdf(context),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@credentials_blp.route("/credentials/<credential_id>/revoke", methods=["POST"])
+@credentials_blp.arguments(schemas.RevokeSchema)
+@credentials_blp.response(200, schemas.CredentialSummarySchema)
+@credentials_blp.alt_response(404, schema=ErrorSchema)
+@credentials_blp.alt_response(409, schema=ErrorSchema)
+@require("admin")
+def revoke(body, credential_id):
+    """Revoke a credential with a reason; its status list bit is set."""
+    return handlers.revoke_credential(runtime(), credential_id, body["reason"], current_principal().sub)
+
+
+@credentials_blp.route("/credentials/<credential_id>/credit-decisions", methods=["POST"])
+@credentials_blp.arguments(schemas.CreditDecisionRequestSchema)
+@credentials_blp.response(201, schemas.CreditDecisionSchema)
+@credentials_blp.alt_response(404, schema=ErrorSchema)
+@credentials_blp.alt_response(409, schema=ErrorSchema)
+@require("university")
+def decide_credit(body, credential_id):
+    """Record the university's one decision on a credential (a second one is 409)."""
+    return credits.decide_credit(runtime(), current_principal(), credential_id, body)
+
+
+# ---- verification -------------------------------------------------------------------------
+
+
+@verify_blp.route("/verify", methods=["POST"])
+@verify_blp.doc(
+    security=[],
+    requestBody={"content": {"application/json": {"schema": {"type": "object"}}}, "description": "a credential"},
+)
+@verify_blp.response(200, schemas.VerificationSchema)
+@verify_blp.alt_response(400, schema=ErrorSchema)
+def verify():
+    """Verify a presented credential; each check is reported separately."""
+    return verifying.verify_presented(runtime(), json_object_body())
+
+
+@verify_blp.route("/verify/batch", methods=["POST"])
+@verify_blp.arguments(schemas.BatchRequestSchema)
+@verify_blp.response(200, schemas.BatchResultSchema)
+@require("university")
+def verify_batch(body):
+    """Verify up to 500 credentials (by id or inline), answered in order."""
+    return {"results": verifying.verify_batch(runtime(), body["items"])}
+
+
+@verify_blp.route("/verify/<credential_id>")
+@verify_blp.doc(security=[], responses={"200": {"description": "HTML page, or JSON with Accept: application/json"}})
+def verification_page(credential_id):
+    """The public verification page of a credential (JSON when asked for)."""
+    try:
+        record, document, result = verifying.verification_of(runtime(), credential_id)
+    except NotFound:
+        if wants_json():
+            raise
+        return Response(pages.unknown_page(credential_id), status=404, mimetype="text/html")
+    context = pages.summary(record, result, document, runtime().public_url)
+    if wants_json():
+        return jsonify({key: value for key, value in context.items() if key != "checks"} | {"checks": result["checks"]})
+    return Response(pages.verification_page(context), mimetype="text/html")
+
+
+# ---- issuer -------------------------------------------------------------------------------
+
+
+@issuer_blp.route("/.well-known/did.json")
+@issuer_blp.doc(security=[])
+def did_json():
+    """The issuer's DID document (did:web) with every current and retired key."""
+    return jsonify(handlers.did_document(runtime()))
+
+
+@issuer_blp.route("/keys/rotate", methods=["POST"])
+@issuer_blp.response(201, schemas.SigningKeySchema)
+@require("admin")
+def rotate_key():
+    """Make a new current signing key; older credentials keep verifying."""
+    return handlers.rotate_signing_key(runtime())
+
+
+@issuer_blp.route("/status-lists/<list_id>")
+@issuer_blp.doc(security=[])
+@issuer_blp.alt_response(404, schema=ErrorSchema)
+def status_list(list_id):
+    """The signed BitstringStatusListCredential."""
+    return jsonify(handlers.signed_status_list(runtime(), list_id))
+
+
+@issuer_blp.route("/contexts/stint-v1.json")
+@issuer_blp.doc(security=[])
+def stint_context():
+    """Stint's JSON-LD extension context (identified by a stable URL, see the service docs)."""
+    response = jsonify(DEFAULT_LOADER.raw(STINT_V1))
+    response.mimetype = "application/ld+json"
+    return response
+
+
+# ---- universities -------------------------------------------------------------------------
+
+
+@universities_blp.route("/universities/me/policy", methods=["PUT"])
+@universities_blp.arguments(schemas.PolicySchema)
+@universities_blp.response(200, schemas.PolicyViewSchema)
+@require("university")
+def put_policy(body):
+    """Set the university's hours per credit and minimum hours."""
+    return credits.set_policy(runtime().db, current_principal(), body["hours_per_credit"], body["min_hours"])
+
+
+@universities_blp.route("/universities/me/policy")
+@universities_blp.response(200, schemas.PolicyViewSchema)
+@require("university")
+def get_policy():
+    """The university's credit policy (the default when none was set)."""
+    return credits.policy_view(runtime().db, current_principal().org)
+
+
+@universities_blp.route("/credit-decisions")
+@universities_blp.arguments(PageQuerySchema, location="query")
+@universities_blp.response(200, schemas.CreditDecisionPageSchema)
+@require("university")
+def list_decisions(query):
+    """The university's own credit decisions, newest first."""
+    items, cursor = credits.list_decisions(runtime().db, current_principal().org, query["limit"], query["cursor"])
+    return {"items": items, "next_cursor": cursor}
+
+
+@universities_blp.route("/credit-decisions/export")
+@universities_blp.doc(responses={"200": {"description": "CSV of accepted credits", "content": {"text/csv": {}}}})
+@require("university")
+def export_decisions():
+    """Accepted credits as CSV."""
+    return Response(
+        credits.export_accepted_csv(runtime().db, current_principal().org),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="accepted-credits.csv"'},
+    )
+
+
+def allow_large_batches() -> None:
+    """A batch of 500 inline credentials is larger than the platform's 1 MiB default."""
+    if request.endpoint == "verify.verify_batch":
+        request.max_content_length = BATCH_MAX_BYTES

@@ -1,0 +1,160 @@
+"""Use cases of universities: credit policy, credit decisions and the CSV export of accepted credits."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, datetime
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from services.certification import store
+from services.certification.domain import CredentialRevoked, CreditPolicy, DecisionExists, check_credit_decision
+from services.certification.handlers import SOURCE, credential_record
+from services.certification.runtime import Runtime
+from shared.auth import Principal
+from shared.events import new_event
+from shared.outbox import new_document_with_events
+from shared.pagination import paginate
+
+EXPORT_COLUMNS = [
+    "credential_id",
+    "student_name",
+    "listing_title",
+    "employer",
+    "hours",
+    "credits",
+    "course_code",
+    "term",
+    "decided_at",
+]
+EXPORT_LIMIT = 50_000
+
+
+def set_policy(db: Database, principal: Principal, hours_per_credit: float, min_hours: float) -> dict:
+    """Create or replace the caller's university credit policy."""
+    now = datetime.now(UTC)
+    db[store.POLICIES].update_one(
+        {"_id": principal.org},
+        {
+            "$set": {
+                "hours_per_credit": hours_per_credit,
+                "min_hours": min_hours,
+                "updated_at": now,
+                "updated_by": principal.sub,
+            }
+        },
+        upsert=True,
+    )
+    return policy_view(db, principal.org)
+
+
+def policy_view(db: Database, org: str) -> dict:
+    """The university's policy as the API shows it (the default when none was set)."""
+    record = store.policy_of(db, org)
+    policy = CreditPolicy.from_record(record)
+    return {
+        "university_org": org,
+        "hours_per_credit": policy.hours_per_credit,
+        "min_hours": policy.min_hours,
+        "updated_at": record.get("updated_at") if record else None,
+    }
+
+
+def decide_credit(runtime: Runtime, principal: Principal, credential_id: str, decision: dict) -> dict:
+    """Record the caller's university's one decision on a credential and emit credit_decided."""
+    record = credential_record(runtime, credential_id)
+    if record.get("revoked"):
+        raise CredentialRevoked("the credential has been revoked; no credit can be decided on it")
+    if store.decision_for(runtime.db, record["_id"], principal.org) is not None:
+        raise DecisionExists("your university already decided on this credential")
+    policy = CreditPolicy.from_record(store.policy_of(runtime.db, principal.org))
+    credits = check_credit_decision(policy, record["hours"], decision["decision"], decision["credits_awarded"])
+    details = {
+        "decision": decision["decision"],
+        "credits_awarded": credits,
+        "course_code": decision.get("course_code", ""),
+        "term": decision.get("term", ""),
+        "note": decision.get("note", ""),
+    }
+    event = new_event(
+        "stint.certificate.credit_decided.v1",
+        SOURCE,
+        record["credential_id"],
+        {
+            "credential_id": record["credential_id"],
+            "application_id": record["application_id"],
+            "student": record["student"],
+            "org_id": record.get("org_id", ""),
+            "listing_title": record.get("listing_title", ""),
+            "verification_url": record["verification_url"],
+            "university_org": principal.org,
+            **details,
+        },
+    )
+    document = {
+        "_id": str(uuid.uuid4()),
+        "credential_id": record["_id"],
+        "university_org": principal.org,
+        "decided_by": principal.sub,
+        "decided_at": datetime.now(UTC),
+        **details,
+        "student_name": record["student"].get("name", ""),
+        "listing_title": record.get("listing_title", ""),
+        "employer": record.get("org_name", ""),
+        "hours": record["hours"],
+        "hours_per_credit": policy.hours_per_credit,
+    }
+    try:
+        runtime.db[store.CREDIT_DECISIONS].insert_one(new_document_with_events(document, [event]))
+    except DuplicateKeyError:
+        raise DecisionExists("your university already decided on this credential") from None
+    document.pop("outbox", None)
+    return document
+
+
+def list_decisions(db: Database, org: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    """A page of the university's decisions, newest first."""
+    return paginate(
+        db[store.CREDIT_DECISIONS],
+        {"university_org": org},
+        limit,
+        cursor,
+        sort_field="decided_at",
+        projection={"outbox": 0, "outbox_pending": 0},
+    )
+
+
+def export_accepted_csv(db: Database, org: str) -> str:
+    """CSV of the university's accepted credits, oldest decision first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    cursor = (
+        db[store.CREDIT_DECISIONS]
+        .find({"university_org": org, "decision": "accepted"}, {"outbox": 0})
+        .sort("decided_at", 1)
+        .limit(EXPORT_LIMIT)
+    )
+    for row in cursor:
+        writer.writerow(
+            [
+                f"urn:uuid:{row['credential_id']}",
+                _cell(row.get("student_name", "")),
+                _cell(row.get("listing_title", "")),
+                _cell(row.get("employer", "")),
+                f"{row['hours']:g}",
+                f"{row['credits_awarded']:g}",
+                _cell(row.get("course_code", "")),
+                _cell(row.get("term", "")),
+                row["decided_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _cell(value: str) -> str:
+    """Neutralise spreadsheet formulas (CSV injection) in free text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

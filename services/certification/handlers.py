@@ -1,0 +1,237 @@
+"""Use cases of the certification service: issue, revoke, rotate keys, publish status lists."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+
+import structlog
+from pymongo import ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from services.certification import dataintegrity as di
+from services.certification import store
+from services.certification.credential import StatusEntry, build_credential, credits_for, utc_timestamp
+from services.certification.domain import AlreadyRevoked, check_revocable
+from services.certification.runtime import Runtime
+from services.certification.statuslist import (
+    LIST_FILL_LIMIT,
+    LIST_SIZE,
+    bitstring,
+    random_index,
+    status_list_credential,
+)
+from shared.errors import NotFound
+from shared.events import new_event
+from shared.outbox import find_one_and_update_with_events, new_document_with_events
+
+log = structlog.get_logger(__name__)
+SOURCE = "certification"
+ISSUE_ATTEMPTS = 8
+
+
+# ---- issuing ------------------------------------------------------------------------------
+
+
+def issue_credential(runtime: Runtime, event: dict) -> dict:
+    """stint.work.approved.v1 → one signed OpenBadgeCredential per application (idempotent)."""
+    work = event["data"]
+    existing = store.credential_for_application(runtime.db, work["application_id"])
+    if existing is not None:
+        return {"credential_id": existing["credential_id"], "already_issued": True}
+    for _ in range(ISSUE_ATTEMPTS):
+        record, signed = _signed_record(runtime, work, event.get("traceparent"))
+        store.save_signed_document(runtime.db, record["_id"], signed)
+        try:
+            runtime.db[store.CREDENTIALS].insert_one(record)
+        except DuplicateKeyError:
+            store.forget_signed_document(runtime.db, record["_id"])
+            existing = store.credential_for_application(runtime.db, work["application_id"])
+            if existing is not None:  # a concurrent delivery issued it first
+                return {"credential_id": existing["credential_id"], "already_issued": True}
+            continue  # the random status bit was taken: draw again
+        store.remember_issued(runtime.db, work["application_id"], record["_id"])
+        log.info("credential_issued", credential_id=record["credential_id"], application_id=work["application_id"])
+        return {"credential_id": record["credential_id"]}
+    raise RuntimeError("no free status list position found")
+
+
+def _signed_record(runtime: Runtime, work: dict, traceparent: str | None) -> tuple[dict, dict]:
+    """A new credential record (with its issued event) and the signed credential."""
+    credential_uuid = str(uuid.uuid4())
+    credential_id = f"urn:uuid:{credential_uuid}"
+    list_id, index = _open_status_list(runtime), random_index()
+    signing = runtime.keyring.current()
+    now = datetime.now(UTC).replace(microsecond=0)
+    unsigned = build_credential(
+        work,
+        credential_id=credential_id,
+        issuer_did=runtime.did,
+        public_url=runtime.public_url,
+        issued_at=now,
+        status=StatusEntry(runtime.status_list_url(list_id), index),
+    )
+    options = di.proof_options(f"{runtime.did}#{signing.key_id}", utc_timestamp(now))
+    signed = di.add_proof(unsigned, options, signing.private_key)
+    listing = work["listing"]
+    summary = {
+        "credential_id": credential_id,
+        "application_id": work["application_id"],
+        "student": work["student"],
+        "org_id": listing["org_id"],
+        "listing_title": listing["title"],
+        "verification_url": runtime.verification_url(credential_uuid),
+    }
+    issued = new_event(
+        "stint.certificate.issued.v1",
+        SOURCE,
+        credential_id,
+        {**summary, "hours": work["hours_verified"], "credits_recommended": credits_for(work["hours_verified"])},
+        traceparent=traceparent,
+    )
+    document = {
+        "_id": credential_uuid,
+        **summary,
+        "listing_id": listing["listing_id"],
+        "org_name": listing["org_name"],
+        "hours": float(work["hours_verified"]),
+        "credits_recommended": credits_for(work["hours_verified"]),
+        "started_on": str(work["started_on"]),
+        "completed_on": str(work["completed_on"]),
+        "issued_at": now,
+        "key_id": signing.key_id,
+        "status_list_id": list_id,
+        "status_index": index,
+        "revoked": False,
+    }
+    return new_document_with_events(document, [issued]), signed
+
+
+def _open_status_list(runtime: Runtime) -> str:
+    """Take a place on the newest list that is not yet half full, or open a new list."""
+    taken = store.take_status_list_place(runtime.db, LIST_FILL_LIMIT)
+    if taken is not None:
+        return taken
+    list_id = uuid.uuid4().hex
+    runtime.db[store.STATUS_LISTS].insert_one(
+        {"_id": list_id, "size": LIST_SIZE, "allocated": 1, "revoked": [], "created_at": datetime.now(UTC)}
+    )
+    return list_id
+
+
+# ---- revocation and status lists ----------------------------------------------------------
+
+
+def revoke_credential(runtime: Runtime, credential_uuid: str, reason: str, admin_id: str) -> dict:
+    """Set the credential's bit in its status list, mark the record revoked and emit certificate.revoked."""
+    record = _credential_or_404(runtime.db, credential_uuid)
+    check_revocable(record)
+    # The bit first: if the process dies before the record is updated, the credential already reads as
+    # revoked, and repeating the revocation (the bit is idempotent) completes the record and the event.
+    store.set_revocation_bit(runtime.db, record["status_list_id"], record["status_index"])
+    revoked = new_event(
+        "stint.certificate.revoked.v1",
+        SOURCE,
+        record["credential_id"],
+        {**_event_summary(record), "reason": reason},
+    )
+    changes = {"revoked": True, "revoked_at": datetime.now(UTC), "revocation_reason": reason, "revoked_by": admin_id}
+    # No projection: FerretDB 1.24 does not implement findAndModify's "fields".
+    updated = find_one_and_update_with_events(
+        runtime.db[store.CREDENTIALS],
+        {"_id": credential_uuid, "revoked": False},
+        {"$set": changes},
+        [revoked],
+        return_document=ReturnDocument.AFTER,
+    )
+    if updated is None:  # a concurrent revocation won
+        raise AlreadyRevoked("the credential was already revoked")
+    updated.pop("outbox", None)
+    log.info("credential_revoked", credential_id=record["credential_id"])
+    return updated
+
+
+def _event_summary(record: dict) -> dict:
+    return {
+        "credential_id": record["credential_id"],
+        "application_id": record["application_id"],
+        "student": record["student"],
+        "org_id": record.get("org_id", ""),
+        "listing_title": record.get("listing_title", ""),
+        "verification_url": record["verification_url"],
+    }
+
+
+def _credential_or_404(db: Database, credential_id: str) -> dict:
+    credential_uuid = store.parse_uuid(credential_id)
+    record = store.credential_by_id(db, credential_uuid) if credential_uuid else None
+    if record is None:
+        raise NotFound("no such credential", code="credential_not_found")
+    return record
+
+
+def status_list_bits(runtime: Runtime, list_id: str) -> bytes | None:
+    """The revocation bitstring of one of our lists (read fresh), or None when there is no such list."""
+    revoked = store.revoked_indexes(runtime.db, list_id) if list_id.isalnum() else None
+    return None if revoked is None else bitstring(revoked)
+
+
+def signed_status_list(runtime: Runtime, list_id: str) -> dict:
+    """The BitstringStatusListCredential, signed once per change of its bits (or of the key)."""
+    record = store.status_list(runtime.db, list_id) if list_id.isalnum() else None
+    if record is None:
+        raise NotFound("no such status list", code="status_list_not_found")
+    bits = bitstring(record.get("revoked") or [])
+    digest = hashlib.sha256(bits).hexdigest()
+    signing = runtime.keyring.current()
+    cached = record.get("signed") or {}
+    if cached.get("digest") == digest and cached.get("key_id") == signing.key_id:
+        return json.loads(cached["document_json"])
+    now = datetime.now(UTC)
+    unsigned = status_list_credential(runtime.status_list_url(list_id), runtime.did, now, bits)
+    options = di.proof_options(f"{runtime.did}#{signing.key_id}", utc_timestamp(now))
+    signed = di.add_proof(unsigned, options, signing.private_key)
+    store.cache_signed_status_list(runtime.db, list_id, digest, signing.key_id, json.dumps(signed))
+    return signed
+
+
+# ---- keys ---------------------------------------------------------------------------------
+
+
+def did_document(runtime: Runtime) -> dict:
+    """The issuer's DID document: every key, current and retired, as a Multikey assertion method."""
+    runtime.keyring.current()  # publish at least one key
+    methods = [
+        {
+            "id": f"{runtime.did}#{record['_id']}",
+            "type": "Multikey",
+            "controller": runtime.did,
+            "publicKeyMultibase": record["public_key_multibase"],
+        }
+        for record in store.signing_keys(runtime.db)
+    ]
+    return {
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+        "id": runtime.did,
+        "verificationMethod": methods,
+        "assertionMethod": [method["id"] for method in methods],
+    }
+
+
+def rotate_signing_key(runtime: Runtime) -> dict:
+    """Make a new current key; credentials signed before stay verifiable."""
+    runtime.keyring.current()
+    return runtime.keyring.rotate()
+
+
+def credential_document(runtime: Runtime, credential_id: str) -> dict:
+    """The signed credential JSON."""
+    return store.signed_document(runtime.db, _credential_or_404(runtime.db, credential_id)["_id"])
+
+
+def credential_record(runtime: Runtime, credential_id: str) -> dict:
+    """The stored credential record."""
+    return _credential_or_404(runtime.db, credential_id)

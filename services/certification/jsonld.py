@@ -1,0 +1,122 @@
+"""JSON-LD with shipped contexts only: a loader that never touches the network, and strict RDF canonicalisation."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from pathlib import Path
+
+from pyld import jsonld
+
+CONTEXTS_DIR = Path(__file__).resolve().parent / "contexts"
+
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+OB_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+# Stint's own extension terms; a stable identifier, resolved from the shipped file (see contexts/README.md).
+STINT_V1 = "https://stint.example/contexts/stint-v1.json"
+
+SHIPPED = {
+    VC_V2: "credentials-v2.jsonld",
+    OB_V3: "ob-context-3.0.3.json",
+    STINT_V1: "stint-v1.json",
+}
+
+
+class ContextNotShipped(ValueError):
+    """A document referenced a context that is not among the files shipped with the service."""
+
+
+class NotStrictJsonLd(ValueError):
+    """The document uses a term or IRI its contexts do not define, so that part would go unsigned."""
+
+
+class ShippedContextLoader:
+    """A pyld document loader serving only known context files; every other URL is refused."""
+
+    def __init__(self, files: dict[str, Path]):
+        self._documents = {url: json.loads(path.read_text(encoding="utf-8")) for url, path in files.items()}
+
+    def __call__(self, url: str, options: dict | None = None) -> dict:
+        """Return the shipped copy of `url`, or raise ContextNotShipped."""
+        document = self._documents.get(url)
+        if document is None:
+            raise ContextNotShipped(f"the JSON-LD context {url!r} is not shipped with this service")
+        return {
+            "contentType": "application/ld+json",
+            "contextUrl": None,
+            "documentUrl": url,
+            "document": copy.deepcopy(document),
+        }
+
+    def urls(self) -> list[str]:
+        """The context URLs this loader knows."""
+        return list(self._documents)
+
+    def raw(self, url: str) -> dict:
+        """The parsed context document for `url`."""
+        return copy.deepcopy(self._documents[url])
+
+
+def shipped_loader(extra: dict[str, Path] | None = None) -> ShippedContextLoader:
+    """The loader for the service's contexts (plus `extra` files, e.g. test-vector contexts)."""
+    files = {url: CONTEXTS_DIR / name for url, name in SHIPPED.items()}
+    files.update(extra or {})
+    return ShippedContextLoader(files)
+
+
+DEFAULT_LOADER = shipped_loader()
+# pyld's resolved-context caches are module-level and not thread-safe.
+_PYLD_LOCK = threading.Lock()
+# Belt and braces: even a pyld call that forgets its loader must not reach the network.
+jsonld.set_document_loader(DEFAULT_LOADER)
+
+
+def _refuse_dropped(expanded_property) -> None:
+    raise NotStrictJsonLd(f"the property {expanded_property!r} is not defined by the credential's contexts")
+
+
+def _ints_for_whole_floats(value):
+    """JSON numbers like 1.0 as integers, as JavaScript verifiers read them, so both canonicalise alike."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _ints_for_whole_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_ints_for_whole_floats(item) for item in value]
+    return value
+
+
+def _check_absolute_iris(node) -> None:
+    """Relative IRIs vanish from the RDF graph (and so from the signature): refuse them."""
+    if isinstance(node, list):
+        for item in node:
+            _check_absolute_iris(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key not in ("@id", "@type"):
+            _check_absolute_iris(value)
+            continue
+        for iri in value if isinstance(value, list) else [value]:
+            if isinstance(iri, str) and not iri.startswith("@") and not _is_absolute(iri):
+                raise NotStrictJsonLd(f"{key} {iri!r} is not an absolute IRI")
+
+
+def _is_absolute(iri: str) -> bool:
+    scheme, colon, rest = iri.partition(":")
+    return bool(colon) and (scheme == "_" or (scheme[:1].isalpha() and " " not in rest))
+
+
+def canonicalize(document: dict, loader: ShippedContextLoader | None = None) -> str:
+    """RDF Dataset Canonicalization (RDFC-1.0 / URDNA2015) of a JSON-LD document as N-Quads, strictly."""
+    loader = loader or DEFAULT_LOADER
+    document = _ints_for_whole_floats(document)
+    processor = jsonld.JsonLdProcessor(on_property_dropped=_refuse_dropped)
+    # base None keeps relative IRIs relative (pyld would otherwise resolve them against example.org), so we see them.
+    options = {"documentLoader": loader, "base": None, "processingMode": "json-ld-1.1"}
+    with _PYLD_LOCK:
+        expanded = processor.expand(document, dict(options))
+        _check_absolute_iris(expanded)
+        return processor.normalize(expanded, {**options, "algorithm": "URDNA2015", "format": "application/n-quads"})

@@ -1,0 +1,141 @@
+"""HTTP request and response schemas of the certification service."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields as f
+from marshmallow import validate as v
+
+from shared.pagination import PageQuerySchema, page_schema
+
+MAX_BATCH = 500
+
+
+class CheckSchema(ma.Schema):
+    """One verification check."""
+
+    name = f.String(required=True)
+    passed = f.Boolean(required=True)
+    message = f.String(required=True)
+
+
+class VerificationSchema(ma.Schema):
+    """The answer of POST /verify: verified when every check passed."""
+
+    verified = f.Boolean(required=True)
+    checks = f.List(f.Nested(CheckSchema), required=True)
+
+
+class BatchItemSchema(ma.Schema):
+    """A credential to verify: by the id Stint issued it under, or the credential itself."""
+
+    id = f.String(validate=v.Length(min=1, max=200))
+    credential = f.Dict()
+
+    @ma.validates_schema
+    def exactly_one(self, data, **_kwargs):
+        """An item names an id or carries a credential, not both."""
+        if ("id" in data) == ("credential" in data):
+            raise ma.ValidationError("give exactly one of id or credential", "_schema")
+
+
+class BatchRequestSchema(ma.Schema):
+    """POST /verify/batch."""
+
+    items = f.List(f.Nested(BatchItemSchema), required=True, validate=v.Length(min=1, max=MAX_BATCH))
+
+
+class BatchResultSchema(ma.Schema):
+    """One result per item, in order."""
+
+    results = f.List(f.Nested(VerificationSchema), required=True)
+
+
+class RevokeSchema(ma.Schema):
+    """POST /credentials/{id}/revoke."""
+
+    reason = f.String(required=True, validate=v.Length(min=3, max=500))
+
+
+class CredentialSummarySchema(ma.Schema):
+    """A credential as listed to its student (the signed JSON is at GET /credentials/{id})."""
+
+    id = f.String(attribute="credential_id", required=True)
+    application_id = f.String(required=True)
+    listing_title = f.String()
+    org_name = f.String()
+    hours = f.Float()
+    credits_recommended = f.Float()
+    issued_at = f.AwareDateTime()
+    revoked = f.Boolean()
+    revoked_at = f.AwareDateTime(allow_none=True)
+    revocation_reason = f.String(allow_none=True)
+    verification_url = f.String()
+    key_id = f.String()
+
+
+CredentialPageSchema = page_schema(CredentialSummarySchema, "CredentialPage")
+
+
+class CredentialListQuerySchema(PageQuerySchema):
+    """GET /credentials: `mine=1` lists the caller's own credentials."""
+
+    mine = f.Boolean(load_default=True)
+
+
+class SigningKeySchema(ma.Schema):
+    """A published signing key."""
+
+    id = f.String(attribute="_id", required=True)
+    type = f.String(required=True)
+    publicKeyMultibase = f.String(attribute="public_key_multibase", required=True)  # noqa: N815 - Multikey name
+    status = f.String(required=True)
+    created_at = f.AwareDateTime()
+    retired_at = f.AwareDateTime(allow_none=True)
+
+
+class PolicySchema(ma.Schema):
+    """PUT /universities/me/policy."""
+
+    hours_per_credit = f.Float(load_default=30.0, validate=v.Range(min=1, max=1000))
+    min_hours = f.Float(load_default=0.0, validate=v.Range(min=0, max=10000))
+
+
+class PolicyViewSchema(PolicySchema):
+    """A university's credit policy."""
+
+    university_org = f.String(required=True)
+    updated_at = f.AwareDateTime(allow_none=True)
+
+
+class CreditDecisionRequestSchema(ma.Schema):
+    """POST /credentials/{id}/credit-decisions."""
+
+    decision = f.String(required=True, validate=v.OneOf(["accepted", "rejected"]))
+    credits_awarded = f.Float(load_default=0.0, validate=v.Range(min=0, max=1000))
+    course_code = f.String(load_default="", validate=v.Length(max=40))
+    term = f.String(load_default="", validate=v.Length(max=40))
+    note = f.String(load_default="", validate=v.Length(max=1000))
+
+
+class CreditDecisionSchema(ma.Schema):
+    """A university's credit decision."""
+
+    id = f.String(attribute="_id", required=True)
+    credential_id = f.Function(lambda d: f"urn:uuid:{d['credential_id']}")
+    university_org = f.String()
+    decision = f.String()
+    credits_awarded = f.Float()
+    course_code = f.String()
+    term = f.String()
+    note = f.String()
+    student_name = f.String()
+    listing_title = f.String()
+    employer = f.String()
+    hours = f.Float()
+    hours_per_credit = f.Float()
+    decided_by = f.String()
+    decided_at = f.AwareDateTime()
+
+
+CreditDecisionPageSchema = page_schema(CreditDecisionSchema, "CreditDecisionPage")

@@ -1,0 +1,186 @@
+"""The certification service's collections, indexes and queries."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from shared.locks import document_lock
+from shared.outbox import ensure_outbox_index
+
+CREDENTIALS = "credentials"
+# The signed JSON lives apart from the record, read only by _id, so scans of records stay small.
+CREDENTIAL_DOCUMENTS = "credential_documents"
+# application id → credential, read by _id: the fast path of "already issued?" (the unique index decides).
+ISSUED_APPLICATIONS = "issued_applications"
+SIGNING_KEYS = "signing_keys"
+STATUS_LISTS = "status_lists"
+POLICIES = "university_policies"
+CREDIT_DECISIONS = "credit_decisions"
+
+
+def ensure_indexes(db: Database) -> None:
+    """Create the indexes the service relies on (idempotent)."""
+    credentials = db[CREDENTIALS]
+    # One credential per application, however often work.approved is delivered.
+    credentials.create_index([("application_id", ASCENDING)], unique=True, name="one_per_application")
+    # Two credentials never share a revocation bit.
+    credentials.create_index(
+        [("status_list_id", ASCENDING), ("status_index", ASCENDING)], unique=True, name="one_per_status_bit"
+    )
+    credentials.create_index([("student.id", ASCENDING), ("issued_at", DESCENDING)], name="by_student")
+    credentials.create_index([("issued_at", DESCENDING)], name="by_issue_time")
+    ensure_outbox_index(credentials)
+    db[SIGNING_KEYS].create_index([("seq", ASCENDING)], unique=True, name="key_sequence")
+    db[STATUS_LISTS].create_index([("created_at", DESCENDING)], name="newest_first")
+    decisions = db[CREDIT_DECISIONS]
+    decisions.create_index(
+        [("credential_id", ASCENDING), ("university_org", ASCENDING)], unique=True, name="one_per_university"
+    )
+    decisions.create_index([("university_org", ASCENDING), ("decided_at", DESCENDING)], name="by_university")
+    ensure_outbox_index(decisions)
+
+
+def outbox_collections(db: Database) -> list[Collection]:
+    """The collections whose documents carry pending events."""
+    return [db[CREDENTIALS], db[CREDIT_DECISIONS]]
+
+
+def parse_uuid(value: str) -> str | None:
+    """The canonical form of a uuid (bare or urn:uuid:), or None when it is not one."""
+    text = value.removeprefix("urn:uuid:") if isinstance(value, str) else ""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
+# ---- credentials --------------------------------------------------------------------------
+
+
+def credential_by_id(db: Database, credential_uuid: str) -> dict | None:
+    """The stored credential record, or None."""
+    return db[CREDENTIALS].find_one({"_id": credential_uuid}, {"outbox": 0})
+
+
+def credential_for_application(db: Database, application_id: str) -> dict | None:
+    """The credential already issued for an application, or None (fast by _id, then by the unique index)."""
+    claim = db[ISSUED_APPLICATIONS].find_one({"_id": application_id})
+    if claim is not None:
+        return credential_by_id(db, claim["credential_uuid"])
+    record = db[CREDENTIALS].find_one({"application_id": application_id}, {"outbox": 0})
+    if record is not None:
+        remember_issued(db, application_id, record["_id"])
+    return record
+
+
+def remember_issued(db: Database, application_id: str, credential_uuid: str) -> None:
+    """Note which credential an application got (idempotent)."""
+    db[ISSUED_APPLICATIONS].update_one(
+        {"_id": application_id}, {"$setOnInsert": {"credential_uuid": credential_uuid}}, upsert=True
+    )
+
+
+def save_signed_document(db: Database, credential_uuid: str, document: dict) -> None:
+    """Keep the signed credential as text, so no byte of it drifts through the database."""
+    db[CREDENTIAL_DOCUMENTS].insert_one({"_id": credential_uuid, "json": json.dumps(document, ensure_ascii=False)})
+
+
+def forget_signed_document(db: Database, credential_uuid: str) -> None:
+    """Drop a signed document whose record lost an insert race."""
+    db[CREDENTIAL_DOCUMENTS].delete_one({"_id": credential_uuid})
+
+
+def signed_document(db: Database, credential_uuid: str) -> dict:
+    """The signed credential JSON, exactly as issued."""
+    return json.loads(db[CREDENTIAL_DOCUMENTS].find_one({"_id": credential_uuid})["json"])
+
+
+def signed_documents(db: Database, uuids: list[str]) -> dict[str, dict]:
+    """Signed credentials by uuid (one query for a batch)."""
+    return {d["_id"]: json.loads(d["json"]) for d in db[CREDENTIAL_DOCUMENTS].find({"_id": {"$in": uuids}})}
+
+
+def credentials_by_ids(db: Database, uuids: list[str]) -> dict[str, dict]:
+    """Stored credential records by uuid (one query for a batch)."""
+    return {r["_id"]: r for r in db[CREDENTIALS].find({"_id": {"$in": uuids}}, {"outbox": 0})}
+
+
+def revoked_indexes(db: Database, list_id: str) -> list[int] | None:
+    """The revoked positions of a status list, or None when there is no such list."""
+    record = db[STATUS_LISTS].find_one({"_id": list_id}, {"revoked": 1})
+    return None if record is None else list(record.get("revoked") or [])
+
+
+def set_revocation_bit(db: Database, list_id: str, index: int) -> None:
+    """Set a position in a status list (idempotent), under the list's lock (shared/locks.py says why)."""
+    with document_lock(db[STATUS_LISTS], list_id):
+        db[STATUS_LISTS].update_one({"_id": list_id}, {"$addToSet": {"revoked": index}})
+
+
+# ---- status lists -------------------------------------------------------------------------
+
+
+def take_status_list_place(db: Database, fill_limit: int) -> str | None:
+    """Count one more credential on the newest list with room; None when a new list is needed."""
+    record = db[STATUS_LISTS].find_one({"allocated": {"$lt": fill_limit}}, sort=[("created_at", DESCENDING)])
+    if record is None:
+        return None
+    with document_lock(db[STATUS_LISTS], record["_id"]):
+        counted = db[STATUS_LISTS].update_one(
+            {"_id": record["_id"], "allocated": {"$lt": fill_limit}}, {"$inc": {"allocated": 1}}
+        )
+    return record["_id"] if counted.modified_count else None
+
+
+def status_list(db: Database, list_id: str) -> dict | None:
+    """One status list record."""
+    return db[STATUS_LISTS].find_one({"_id": list_id})
+
+
+def status_lists(db: Database, list_ids: list[str]) -> dict[str, dict]:
+    """Status list records by id."""
+    return {r["_id"]: r for r in db[STATUS_LISTS].find({"_id": {"$in": list_ids}}, {"_id": 1})}
+
+
+def cache_signed_status_list(db: Database, list_id: str, digest: str, key_id: str, document_json: str) -> None:
+    """Remember the signed list for this exact bitstring and key, so it is signed once per change."""
+    with document_lock(db[STATUS_LISTS], list_id):
+        db[STATUS_LISTS].update_one(
+            {"_id": list_id}, {"$set": {"signed": {"digest": digest, "key_id": key_id, "document_json": document_json}}}
+        )
+
+
+# ---- signing keys -------------------------------------------------------------------------
+
+
+def signing_keys(db: Database) -> list[dict]:
+    """Every key record (current and retired), oldest first."""
+    return list(db[SIGNING_KEYS].find({}).sort("seq", ASCENDING))
+
+
+def current_key_record(db: Database) -> dict | None:
+    """The newest key marked current."""
+    return db[SIGNING_KEYS].find_one({"status": "current"}, sort=[("seq", DESCENDING)])
+
+
+def newest_key_record(db: Database) -> dict | None:
+    """The key with the highest sequence number, whatever its status."""
+    return db[SIGNING_KEYS].find_one({}, sort=[("seq", DESCENDING)])
+
+
+# ---- universities -------------------------------------------------------------------------
+
+
+def policy_of(db: Database, org: str) -> dict | None:
+    """A university's credit policy, or None when it never set one."""
+    return db[POLICIES].find_one({"_id": org})
+
+
+def decision_for(db: Database, credential_uuid: str, org: str) -> dict | None:
+    """A university's decision on a credential, or None."""
+    return db[CREDIT_DECISIONS].find_one({"credential_id": credential_uuid, "university_org": org}, {"outbox": 0})

@@ -1,0 +1,57 @@
+"""Verification use cases: one credential, a batch, and a stored credential for its page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.certification import store
+from services.certification import verification as checks
+from services.certification.handlers import credential_record, status_list_bits
+from services.certification.runtime import Runtime
+from services.certification.statuslist import is_set
+
+
+def verifier_for(runtime: Runtime) -> checks.Verifier:
+    """A verifier reading keys and revocation bits from this service's database (bits cached per use)."""
+    lists: dict[str, bytes | None] = {}
+
+    def is_revoked(list_id: str, index: int) -> bool | None:
+        if list_id not in lists:
+            lists[list_id] = status_list_bits(runtime, list_id)
+        bits = lists[list_id]
+        if bits is None or not 0 <= index < len(bits) * 8:
+            return None
+        return is_set(bits, index)
+
+    return checks.Verifier(runtime.did, runtime.status_list_url(""), runtime.published_key, is_revoked)
+
+
+def verify_presented(runtime: Runtime, document) -> dict:
+    """POST /verify: check a presented credential."""
+    return checks.verify(document, verifier_for(runtime), datetime.now(UTC))
+
+
+def verify_batch(runtime: Runtime, items: list[dict]) -> list[dict]:
+    """POST /verify/batch: one result per item, in order; ids are looked up among issued credentials."""
+    verifier = verifier_for(runtime)
+    now = datetime.now(UTC)
+    wanted = [store.parse_uuid(item["id"]) for item in items if "id" in item]
+    documents = store.signed_documents(runtime.db, [u for u in wanted if u])
+    results = []
+    for item in items:
+        if "id" in item:
+            document = documents.get(store.parse_uuid(item["id"]) or "")
+            if document is None:
+                results.append(checks.unknown_credential(item["id"]))
+                continue
+        else:
+            document = item["credential"]
+        results.append(checks.verify(document, verifier, now))
+    return results
+
+
+def verification_of(runtime: Runtime, credential_id: str) -> tuple[dict, dict, dict]:
+    """The stored record, the signed credential and its verification (for the page, the PDF, GET /verify/{id})."""
+    record = credential_record(runtime, credential_id)
+    document = store.signed_document(runtime.db, record["_id"])
+    return record, document, verify_presented(runtime, document)

@@ -1,0 +1,5 @@
+"""gunicorn entry point: `gunicorn services.certification.wsgi:app`."""
+
+from services.certification.app import create_app
+
+app = create_app()

@@ -1,0 +1,65 @@
+"""Fixtures for the certification service on the real servers: app, client, runtime and issuing helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.certification import handlers
+from services.certification.app import create_app
+from services.certification.runtime import Runtime
+from shared.events import new_event
+from tests.unit.certification.samples import work_approved_data
+
+
+@pytest.fixture
+def cert_settings(settings_for, tmp_path):
+    """Settings for this test's own database, topics and key directory."""
+    return settings_for("certification", signing_key_dir=str(tmp_path / "keys"))
+
+
+@pytest.fixture
+def app(cert_settings):
+    """The certification Flask app."""
+    return create_app(cert_settings)
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runtime(app) -> Runtime:
+    """The use-case runtime the app runs on (same database and keys)."""
+    return app.extensions["certification_runtime"]
+
+
+def approved_event(**overrides) -> dict:
+    """A stint.work.approved.v1 CloudEvent, checked against the catalog."""
+    data = work_approved_data(**overrides)
+    return new_event("stint.work.approved.v1", "application", data["application_id"], data)
+
+
+@pytest.fixture
+def issue(runtime):
+    """Issue a credential as the worker would; returns the stored record."""
+
+    def run(**overrides) -> dict:
+        event = approved_event(**overrides)
+        handlers.issue_credential(runtime, event)
+        return runtime.db["credentials"].find_one({"application_id": event["data"]["application_id"]})
+
+    return run
+
+
+@pytest.fixture
+def as_role(token):
+    """Authorization headers for a role: as_role("university", org="uni-1")."""
+
+    def headers(role: str, **claims) -> dict:
+        if role in ("employer", "university") and "org" not in claims:
+            claims["org"] = f"{role}-org"
+        return {"Authorization": f"Bearer {token(role, **claims)}"}
+
+    return headers

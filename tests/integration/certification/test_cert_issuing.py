@@ -1,0 +1,130 @@
+"""Issuing on the real broker and database: one credential per application, however often it is delivered."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from kafka import KafkaConsumer
+
+from services.certification import handlers, store
+from services.certification.worker import HANDLERS, WorkerRuntime, bound_handlers
+from shared.events import encode_event
+from shared.outbox import make_producer
+from tests.integration.certification.conftest import approved_event
+from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending
+
+
+def _publish_raw(settings, events: list[dict]) -> None:
+    """Put events on the application topic, as the application service's relay would."""
+    producer = make_producer(settings.kafka_bootstrap, "test-application-relay")
+    try:
+        for event in events:
+            producer.send(settings.topic("application"), key=event["subject"].encode(), value=encode_event(event))
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def _read_all(settings, topic: str, timeout_seconds: float = 5) -> list[dict]:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=int(timeout_seconds * 1000),
+    )
+    try:
+        return [json.loads(message.value) for message in consumer]
+    finally:
+        consumer.close()
+
+
+def test_the_worker_maps_work_approved_to_issuing():
+    assert {"stint.work.approved.v1": handlers.issue_credential} == HANDLERS
+
+
+def test_redelivered_and_repeated_work_approved_events_give_one_credential(cert_settings, runtime):
+    create_topics(cert_settings)
+    first = approved_event()
+    same_application_new_event = approved_event(application_id=first["data"]["application_id"])
+    other = approved_event()
+    _publish_raw(cert_settings, [first, first, same_application_new_event, other])
+    consumer = consumer_for(cert_settings, runtime.db, ["application"], bound_handlers(runtime))
+    try:
+        consume_until(consumer, lambda: runtime.db["handled_events"].count_documents({}) == 3)
+    finally:
+        consumer.close()
+    assert runtime.db["credentials"].count_documents({"application_id": first["data"]["application_id"]}) == 1
+    assert runtime.db["credentials"].count_documents({}) == 2
+
+    assert publish_pending(cert_settings, store.outbox_collections(runtime.db)) == 2
+    issued = [e for e in _read_all(cert_settings, cert_settings.topic("certification")) if "issued" in e["type"]]
+    assert sorted(e["data"]["application_id"] for e in issued) == sorted(
+        [first["data"]["application_id"], other["data"]["application_id"]]
+    )
+    event = next(e for e in issued if e["data"]["application_id"] == first["data"]["application_id"])
+    assert event["type"] == "stint.certificate.issued.v1"
+    assert event["data"]["hours"] == 45 and event["data"]["credits_recommended"] == 1.5
+    assert event["data"]["verification_url"].startswith("http://verify.stint.test/verify/")
+    assert event["subject"] == event["data"]["credential_id"]
+
+
+def test_concurrent_deliveries_of_one_application_issue_one_credential(runtime):
+    event = approved_event()
+    errors = []
+
+    def deliver():
+        try:
+            handlers.issue_credential(runtime, event)
+        except Exception as exc:  # collected, so the test shows it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert runtime.db["credentials"].count_documents({"application_id": event["data"]["application_id"]}) == 1
+
+
+def test_the_stored_credential_is_signed_and_never_holds_the_students_email(client, issue):
+    record = issue()
+    document = client.get(f"/credentials/{record['_id']}").get_json()
+    assert document["id"] == record["credential_id"]
+    assert document["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert document["proof"]["verificationMethod"] == "did:web:verify.stint.test#key-1"
+    assert "asha@example.org" not in json.dumps(document)
+    status = document["credentialStatus"]
+    assert status["statusListCredential"] == f"http://verify.stint.test/status-lists/{record['status_list_id']}"
+    assert int(status["statusListIndex"]) == record["status_index"]
+
+
+def test_private_keys_live_in_owner_only_files_and_the_database_holds_only_public_keys(runtime, issue, tmp_path):
+    issue()
+    files = list((tmp_path / "keys").iterdir())
+    assert len(files) == 1 and files[0].stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "keys").stat().st_mode & 0o077 == 0
+    key = runtime.db["signing_keys"].find_one({})
+    assert set(key) == {"_id", "seq", "type", "public_key_multibase", "status", "created_at", "retired_at"}
+    assert b"PRIVATE KEY" in files[0].read_bytes()
+
+
+def test_a_student_lists_only_their_own_credentials(client, issue, as_role):
+    mine = issue(student={"id": "student-a", "name": "A", "email": "a@example.org"})
+    issue(student={"id": "student-b", "name": "B", "email": "b@example.org"})
+    page = client.get("/credentials?mine=1", headers=as_role("student", sub="student-a")).get_json()
+    assert [item["id"] for item in page["items"]] == [mine["credential_id"]]
+    assert page["items"][0]["credits_recommended"] == 1.5
+    everything = client.get("/credentials", headers=as_role("admin")).get_json()
+    assert len(everything["items"]) == 2
+
+
+def test_the_worker_process_prepares_its_runtime_before_handling(cert_settings, runtime):
+    late = WorkerRuntime(cert_settings)
+    late.prepare(runtime.db)
+    assert runtime.db["signing_keys"].count_documents({}) == 1  # the key exists before the first event
+    event = approved_event()
+    late.handlers()["stint.work.approved.v1"](event)
+    assert runtime.db["credentials"].count_documents({"application_id": event["data"]["application_id"]}) == 1

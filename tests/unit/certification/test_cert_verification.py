@@ -1,0 +1,106 @@
+"""Verification reports each concern as its own check (keys and revocation bits from in-memory fakes)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.certification import credential as c
+from services.certification import dataintegrity as di
+from services.certification import verification as v
+from tests.unit.certification.samples import work_approved_data
+
+PUBLIC_URL = "https://verify.stint.test"
+DID = c.did_web(PUBLIC_URL)
+PREFIX = f"{PUBLIC_URL}/status-lists/"
+NOW = datetime(2026, 2, 1, tzinfo=UTC)
+KEY = Ed25519PrivateKey.generate()
+
+
+def signed(key_id: str = "key-1", issued_at: datetime = NOW - timedelta(days=1), **changes) -> dict:
+    unsigned = c.build_credential(
+        work_approved_data(),
+        credential_id="urn:uuid:3f1c2a52-8d5e-4c1e-9a7b-2b8f0a1d9e10",
+        issuer_did=DID,
+        public_url=PUBLIC_URL,
+        issued_at=issued_at,
+        status=c.StatusEntry(PREFIX + "list1", 77),
+    )
+    unsigned.update(changes)
+    options = di.proof_options(f"{DID}#{key_id}", c.utc_timestamp(issued_at))
+    return di.add_proof(unsigned, options, KEY)
+
+
+def verifier(revoked: set[int] = frozenset()) -> v.Verifier:
+    keys = {f"{DID}#key-1": (di.public_key_multibase(KEY.public_key()), "the current key")}
+    return v.Verifier(DID, PREFIX, keys.get, lambda list_id, index: index in revoked if list_id == "list1" else None)
+
+
+def checks_of(answer: dict) -> dict[str, bool]:
+    return {check["name"]: check["passed"] for check in answer["checks"]}
+
+
+def test_a_genuine_credential_passes_every_check():
+    answer = v.verify(signed(), verifier(), NOW)
+    assert answer["verified"] is True
+    assert checks_of(answer) == {
+        "well_formed": True,
+        "issuer_key": True,
+        "signature": True,
+        "status": True,
+        "validity_window": True,
+    }
+
+
+def test_a_revoked_credential_fails_only_the_status_check():
+    answer = v.verify(signed(), verifier(revoked={77}), NOW)
+    assert answer["verified"] is False
+    assert [name for name, passed in checks_of(answer).items() if not passed] == ["status"]
+
+
+def test_a_changed_value_fails_the_signature_check():
+    document = signed()
+    document["credentialSubject"]["creditsEarned"] = 4
+    assert checks_of(v.verify(document, verifier(), NOW))["signature"] is False
+
+
+def test_an_added_undefined_field_makes_the_credential_not_well_formed():
+    document = signed()
+    document["credentialSubject"]["grade"] = "A+"
+    assert checks_of(v.verify(document, verifier(), NOW))["well_formed"] is False
+
+
+def test_a_key_missing_from_the_did_document_fails_the_issuer_key_check():
+    answer = v.verify(signed(key_id="key-9"), verifier(), NOW)
+    assert checks_of(answer)["issuer_key"] is False and answer["verified"] is False
+
+
+def test_another_issuer_fails_the_issuer_key_check():
+    document = signed()
+    document["issuer"] = {**document["issuer"], "id": "did:web:forger.example"}
+    assert checks_of(v.verify(document, verifier(), NOW))["issuer_key"] is False
+
+
+def test_validity_window_is_checked():
+    future = signed(issued_at=NOW + timedelta(days=2))
+    assert checks_of(v.verify(future, verifier(), NOW))["validity_window"] is False
+    expired = signed(validUntil="2026-01-15T00:00:00Z")
+    assert checks_of(v.verify(expired, verifier(), NOW))["validity_window"] is False
+    current = signed(validUntil="2027-01-01T00:00:00Z")
+    assert v.verify(current, verifier(), NOW)["verified"] is True
+
+
+@pytest.mark.parametrize("document", [None, [], "text", 42, {}, {"@context": "nope"}])
+def test_something_that_is_not_a_credential_is_not_verified(document):
+    answer = v.verify(copy.deepcopy(document), verifier(), NOW)
+    assert answer["verified"] is False
+    assert checks_of(answer)["well_formed"] is False
+
+
+def test_an_unknown_status_list_fails_the_status_check():
+    document = signed()
+    document["credentialStatus"]["statusListCredential"] = PREFIX + "other"
+    assert checks_of(v.verify(document, verifier(), NOW))["status"] is False
