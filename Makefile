@@ -16,13 +16,21 @@ $(VENV)/.installed: $(REQUIREMENTS)
 	@$(PY) -m pip install -q -r requirements-dev.txt $(foreach r,$(wildcard services/*/requirements.txt),-r $(r))
 	@touch $@
 
-tools:  ## install the system tools the tests need (docker-compose to validate the compose file)
+# Debian packages some tests use: docker-compose validates the compose file without an engine,
+# chromium renders the verification page, poppler-utils reads the certificate PDF. Tests that
+# need a missing one skip and say why.
+TEST_PACKAGES := docker-compose chromium poppler-utils
+TEST_COMMANDS := docker-compose chromium pdftotext
+
+tools:  ## install the system tools the tests need (Debian packages, when run as root)
 	@command -v java >/dev/null && command -v mvn >/dev/null && command -v go >/dev/null || \
 		{ echo "need java (17+), mvn and go on PATH to provision Kafka and FerretDB"; exit 1; }
-	@command -v docker-compose >/dev/null || { \
-		echo "installing docker-compose (Debian) to validate docker-compose.yml"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >/dev/null 2>&1 || \
-		echo "warning: could not install docker-compose; the compose-file test will say so"; }
+	@missing=$$(for c in $(TEST_COMMANDS); do command -v $$c >/dev/null || echo $$c; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing $(TEST_PACKAGES) (Debian) for the tests that need: $$missing"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_PACKAGES)) >/dev/null 2>&1 || \
+		echo "warning: could not install them; the tests that need them will skip and say why"; \
+	fi
 
 up: $(VENV)/.installed  ## start Kafka, FerretDB and the services; prints the URLs
 	@$(PY) -m devservers up
