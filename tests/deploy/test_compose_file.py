@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,17 +21,13 @@ pytestmark = pytest.mark.skipif(
 
 
 def compose(*args: str, secret: str | None = "x" * 40) -> subprocess.CompletedProcess:
+    """docker-compose with only `secret` set: no STINT_* variable and no developer's .env leak in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STINT_")}
     if secret:
         env["STINT_AUTH_SECRET"] = secret
-    return subprocess.run(
-        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    with tempfile.NamedTemporaryFile(suffix=".env") as empty_env_file:
+        command = ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "--env-file", empty_env_file.name, *args]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_the_compose_file_is_valid():

@@ -74,5 +74,6 @@ def test_a_fresh_virtualenv_from_the_service_requirements_imports_its_app_and_wo
 
 def test_the_images_use_the_python_the_project_runs_on():
     for service in SERVICES:
-        first = (ROOT / "services" / service / "Dockerfile").read_text().splitlines()[0]
-        assert first.startswith(f"FROM python:{sys.version_info.major}.{sys.version_info.minor}"), first
+        lines = (ROOT / "services" / service / "Dockerfile").read_text().splitlines()
+        base = next(line for line in lines if line.startswith("FROM "))
+        assert base.startswith(f"FROM python:{sys.version_info.major}.{sys.version_info.minor}"), base
