@@ -7,7 +7,6 @@ import threading
 from http.server import ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 from kafka import KafkaProducer
 
 from services.notification.app import create_app
@@ -16,24 +15,19 @@ from services.notification.worker import CONSUMES, handlers_for
 from shared.mongo import connect
 from tests.integration.notification.notification_support import (
     TEST_DELIVERY_SETTINGS,
-    MailCatcher,
     Notifier,
     Receiver,
-    free_port,
     handler_for,
 )
 from tests.support.pipeline import consumer_for, create_topics
+from tests.support.smtp import smtp_server as running_smtp_server
 
 
 @pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on a free local port, collecting every message."""
-    port = free_port()
-    catcher = MailCatcher(url=f"smtp://127.0.0.1:{port}")
-    controller = Controller(catcher, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield catcher
-    controller.stop()
+    with running_smtp_server() as catcher:
+        yield catcher
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,13 +24,6 @@ TEST_DELIVERY_SETTINGS = {
 }
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def wait_for(condition: Callable[[], object], timeout: float = 15.0, step: float = 0.05, tick=None):
     """Poll until `condition()` is truthy (calling `tick()` between polls); return its value."""
     deadline = time.monotonic() + timeout
@@ -45,23 +35,6 @@ def wait_for(condition: Callable[[], object], timeout: float = 15.0, step: float
             return value
         time.sleep(step)
     raise AssertionError(f"condition not reached within {timeout}s")
-
-
-@dataclass
-class MailCatcher:
-    """What the SMTP server received: (envelope recipients, parsed message) pairs."""
-
-    url: str
-    received: list = field(default_factory=list)
-
-    def to(self, address: str) -> list:
-        """Messages delivered to `address`."""
-        return [message for rcpts, message in self.received if address in rcpts]
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
-        self.received.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
 
 
 @dataclass

@@ -1,0 +1,76 @@
+"""The whole platform as real processes: every service's api under gunicorn and its worker, started once
+for the e2e session on the session's real Kafka and FerretDB, with its own databases, topics and SMTP server."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from devservers import free_port
+from devservers.platform_processes import SERVICE_PORTS, ServiceProcess, platform_processes
+from tests.conftest import TEST_SECRET
+from tests.support.smtp import MailCatcher, smtp_server
+
+READY_TIMEOUT = 90
+
+
+@dataclass
+class Platform:
+    """The running platform: base URLs, processes by name (to kill and restart), the mail received."""
+
+    urls: dict[str, str]
+    processes: dict[str, ServiceProcess]
+    mail: MailCatcher
+    env: dict[str, str]
+    run_dir: Path
+    http: requests.Session = field(default_factory=requests.Session)
+
+    def url(self, service: str, path: str = "") -> str:
+        """The URL of `path` on a service."""
+        return self.urls[service] + path
+
+    def restart(self, name: str) -> None:
+        """Start a process again (after a kill or a stop) and wait until it is ready."""
+        process = self.processes[name]
+        process.start(wait=True, timeout=READY_TIMEOUT)
+
+
+@pytest.fixture(scope="session")
+def platform(servers, tmp_path_factory):
+    """Start every service's api and worker once for the e2e tests; stop them at the end."""
+    namespace = "e2e" + uuid.uuid4().hex[:8]
+    run_dir = tmp_path_factory.mktemp("platform")
+    ports = {name: free_port() for name in SERVICE_PORTS}
+    with smtp_server() as mail:
+        env = {
+            "STINT_ENV": "test",
+            "STINT_AUTH_SECRET": TEST_SECRET,
+            "STINT_KAFKA_BOOTSTRAP": servers.bootstrap,
+            "STINT_MONGO_URL": servers.mongo_url,
+            "STINT_MONGO_DB": namespace + "_{service}",
+            "STINT_TOPIC_PREFIX": namespace + ".",
+            "STINT_PUBLIC_URL": f"http://127.0.0.1:{ports['certification']}",
+            "STINT_SMTP_URL": mail.url,
+            "STINT_SIGNING_KEY_DIR": str(run_dir / "keys"),
+            "STINT_WEBHOOK_BACKOFF_SECONDS": "0.2",
+        }
+        processes = platform_processes(run_dir, env, ports, mail_catcher=False, owned_by_caller=True)
+        try:
+            for process in processes:
+                process.start(wait=False)
+            for process in processes:
+                process.wait_ready(READY_TIMEOUT)
+            yield Platform(
+                urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+                processes={process.name: process for process in processes},
+                mail=mail,
+                env=env,
+                run_dir=run_dir,
+            )
+        finally:
+            for process in reversed(processes):
+                process.stop()
