@@ -15,6 +15,9 @@ from shared.mongo import connect
 from shared.worker import run_worker
 
 # Every handler takes (db, event); `handlers_for` binds them to the service's database.
+# The services whose topics this worker reads.
+CONSUMES = ["listing"]
+
 HANDLERS = {
     "stint.listing.published.v1": read_model.record_listing,
     "stint.listing.updated.v1": read_model.record_listing,
@@ -35,7 +38,7 @@ def main() -> None:
     run_worker(
         settings,
         handlers=handlers_for(connect(settings)),
-        consumes=["listing"],
+        consumes=CONSUMES,
         outbox_collections=lambda db: [db[store.APPLICATIONS]],
         prepare=store.ensure_indexes,
     )

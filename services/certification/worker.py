@@ -14,6 +14,9 @@ from services.certification.runtime import Runtime
 from shared.config import Settings, load_settings
 from shared.worker import run_worker
 
+# The services whose topics this worker reads.
+CONSUMES = ["application"]
+
 HANDLERS = {
     "stint.work.approved.v1": handlers.issue_credential,
 }
@@ -56,7 +59,7 @@ def main() -> None:
     run_worker(
         settings,
         handlers=late.handlers(),
-        consumes=["application"],
+        consumes=CONSUMES,
         outbox_collections=store.outbox_collections,
         prepare=late.prepare,
     )

@@ -15,6 +15,9 @@ from shared.mongo import connect
 from shared.worker import run_worker
 
 # Every handler takes (db, event); `handlers_for` binds them to the service's database.
+# The services whose topics this worker reads.
+CONSUMES = ["application"]
+
 HANDLERS = {
     "stint.application.accepted.v1": handlers.count_accepted_seat,
     "stint.application.withdrawn.v1": handlers.release_seat,
@@ -35,7 +38,7 @@ def main() -> None:
     run_worker(
         settings,
         handlers=handlers_for(connect(settings)),
-        consumes=["application"],
+        consumes=CONSUMES,
         outbox_collections=store.outbox_collections,
         prepare=store.ensure_indexes,
         periodic=[(handlers.close_expired_listings, DEADLINE_CHECK_SECONDS)],
