@@ -28,7 +28,8 @@ from typing import Any
 
 from .servers import KIND, FerretServer, KafkaServer, start_all
 
-KAFKA_IMAGE = os.environ.get("STINT_KAFKA_IMAGE", "confluentinc/cp-kafka:7.6.1")
+# Confluent Platform 8.1 ships Apache Kafka 4.1 (KRaft only); testcontainers' KafkaContainer expects cp-kafka images.
+KAFKA_IMAGE = os.environ.get("STINT_KAFKA_IMAGE", "confluentinc/cp-kafka:8.1.0")
 MONGO_IMAGE = os.environ.get("STINT_MONGO_IMAGE", "mongo:7.0")
 
 
@@ -70,8 +71,8 @@ def _testcontainers_available() -> bool:
 
 
 def _from_testcontainers() -> Servers:
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.mongodb import MongoDbContainer
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.mongodb import MongoDbContainer
 
     servers = Servers("", "", f"testcontainers: {KAFKA_IMAGE} (KRaft) + {MONGO_IMAGE}")
     try:

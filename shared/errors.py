@@ -117,10 +117,10 @@ def render_http_exception(exc: HTTPException):
 
 
 def _flatten_locations(messages: dict) -> dict:
-    """Webargs groups errors by location (json, query); one location needs no nesting."""
-    if len(messages) == 1:
+    """Webargs groups errors by location (json, query); one location of field errors needs no nesting."""
+    if len(messages) == 1 and isinstance(next(iter(messages.values())), dict):
         return next(iter(messages.values()))
-    return messages
+    return messages  # e.g. {"json": ["Invalid JSON body."]}: details stay an object
 
 
 def render_api_error(exc: ApiError):

@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import socket
 
+import marshmallow as ma
 from flask import current_app, jsonify
 from flask_smorest import Blueprint
 
-from shared.errors import error_response
+from shared.errors import ErrorSchema, error_response
 from shared.metrics import metrics_response
 from shared.mongo import ping
 
 blp = Blueprint("health", __name__, description="Liveness, readiness and metrics")
 BROKER_CONNECT_TIMEOUT = 1.5
+METRICS_RESPONSE = {
+    "description": "Prometheus text exposition",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
+
+
+class LivenessSchema(ma.Schema):
+    """/healthz: the process answers."""
+
+    status = ma.fields.String(required=True, metadata={"enum": ["ok"]})
+
+
+class ReadinessSchema(ma.Schema):
+    """/readyz: every dependency answered."""
+
+    status = ma.fields.String(required=True, metadata={"enum": ["ready"]})
+    checks = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
 
 
 def broker_reachable(bootstrap: str) -> bool:
@@ -29,6 +47,7 @@ def broker_reachable(bootstrap: str) -> bool:
 
 @blp.route("/healthz")
 @blp.doc(security=[])
+@blp.response(200, LivenessSchema)
 def healthz():
     """The process is alive."""
     return jsonify(status="ok")
@@ -36,6 +55,8 @@ def healthz():
 
 @blp.route("/readyz")
 @blp.doc(security=[])
+@blp.response(200, ReadinessSchema)
+@blp.alt_response(503, schema=ErrorSchema, description="a dependency is unreachable (details name it)")
 def readyz():
     """The database and the broker answer."""
     settings = current_app.extensions["stint_settings"]
@@ -52,7 +73,7 @@ def readyz():
 
 
 @blp.route("/metrics")
-@blp.doc(security=[])
+@blp.doc(security=[], responses={"200": METRICS_RESPONSE})
 def metrics():
     """Prometheus text exposition."""
     return metrics_response()

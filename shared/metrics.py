@@ -44,7 +44,7 @@ def registry() -> CollectorRegistry:
 
 def metrics_response() -> Response:
     """The Prometheus text exposition."""
-    return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)  # it names its charset
 
 
 def instrument(app: Flask, service: str) -> None:

@@ -18,7 +18,12 @@ class PageQuerySchema(ma.Schema):
     """Query arguments every list endpoint accepts."""
 
     limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=MAX_LIMIT))
-    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500))
+    # Documented as what we make (url-safe base64); anything else is answered 400 invalid_cursor by decode_cursor.
+    cursor = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=500),
+        metadata={"pattern": "^[A-Za-z0-9_-]*$", "description": "the next_cursor of the previous page"},
+    )
 
 
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apispec import BasePlugin
 from flask import Flask
 from flask_smorest import Api
 
@@ -15,6 +16,45 @@ from shared.mongo import connect
 
 MAX_REQUEST_BYTES = 1024 * 1024
 SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+
+
+def _error(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+class StandardErrorsPlugin(BasePlugin):
+    """Documents the errors that come from the shared plumbing rather than from a view, as flask-smorest documents
+    the 422 of every operation with arguments: a body that is not JSON (400), a cursor we did not make (400), a
+    missing or bad token (401) or one without a known role or organisation (403) on every secured operation, and
+    the HTTP server's own limit on the request line (414, an HTML page: gunicorn answers before the app)."""
+
+    BAD_BODY = _error("The body is not valid JSON")
+    BAD_CURSOR = _error("The cursor was not made by this service")
+    UNAUTHORIZED = _error("No valid bearer token")
+    FORBIDDEN = _error("The token's role (or organisation) may not do this")
+    URI_TOO_LONG = {
+        "description": "The request line is over gunicorn's limit (4094 bytes): refused before the service sees it",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        """Add each standard error an operation can give and does not document itself."""
+        for operation in (operations or {}).values():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                responses.setdefault("400", self.BAD_BODY)
+            if any(p.get("name") == "cursor" for p in operation.get("parameters", []) if isinstance(p, dict)):
+                responses.setdefault("400", self.BAD_CURSOR)
+            security = operation.get("security")
+            if security is None or any(requirement for requirement in security):  # the global bearerAuth applies
+                responses.setdefault("401", self.UNAUTHORIZED)
+                responses.setdefault("403", self.FORBIDDEN)
+            responses.setdefault("414", self.URI_TOO_LONG)
 
 
 class StintApi(Api):
@@ -55,7 +95,7 @@ def create_service_app(
     app.extensions["stint_settings"] = settings
     app.extensions["stint_db"] = connect(settings)
     app.extensions["stint_auth"] = TokenVerifier.from_settings(settings)
-    api = StintApi(app)
+    api = StintApi(app, spec_kwargs={"extra_plugins": [StandardErrorsPlugin()]})
     errors.register_error_handlers(app)
     bind_request_ids(app)
     instrument(app, service)

@@ -17,6 +17,18 @@ verify_blp = Blueprint("verify", __name__, description="Verifying credentials")
 issuer_blp = Blueprint("issuer", __name__, description="The issuer's DID document, keys, status lists and contexts")
 universities_blp = Blueprint("universities", __name__, description="Credit policies and credit decisions")
 BATCH_MAX_BYTES = 8 * 1024 * 1024
+JSON_OBJECT = {"type": "object"}
+ERROR = {"$ref": "#/components/schemas/Error"}
+DID_DOCUMENT = {
+    "type": "object",
+    "required": ["@context", "id", "verificationMethod", "assertionMethod"],
+    "properties": {
+        "@context": {"type": "array", "items": {"type": "string"}},
+        "id": {"type": "string"},
+        "verificationMethod": {"type": "array", "items": {"type": "object"}},
+        "assertionMethod": {"type": "array", "items": {"type": "string"}},
+    },
+}
 
 
 def runtime() -> Runtime:
@@ -65,7 +77,15 @@ def list_credentials(query):
 
 
 @credentials_blp.route("/credentials/<credential_id>")
-@credentials_blp.doc(security=[], responses={"200": {"description": "the signed credential (JSON-LD)"}})
+@credentials_blp.doc(
+    security=[],
+    responses={
+        "200": {
+            "description": "the signed credential (JSON-LD)",
+            "content": {"application/json": {"schema": JSON_OBJECT}},
+        }
+    },
+)
 @credentials_blp.alt_response(404, schema=ErrorSchema)
 def get_credential(credential_id):
     """The signed OpenBadgeCredential."""
@@ -73,7 +93,10 @@ def get_credential(credential_id):
 
 
 @credentials_blp.route("/credentials/<credential_id>/pdf")
-@credentials_blp.doc(security=[], responses={"200": {"description": "a printable PDF certificate"}})
+@credentials_blp.doc(
+    security=[],
+    responses={"200": {"description": "a printable PDF certificate", "content": {"application/pdf": {}}}},
+)
 @credentials_blp.alt_response(404, schema=ErrorSchema)
 def credential_pdf(credential_id):
     """A printable certificate with a QR code to the verification page."""
@@ -134,7 +157,19 @@ def verify_batch(body):
 
 
 @verify_blp.route("/verify/<credential_id>")
-@verify_blp.doc(security=[], responses={"200": {"description": "HTML page, or JSON with Accept: application/json"}})
+@verify_blp.doc(
+    security=[],
+    responses={
+        "200": {
+            "description": "HTML page, or JSON with Accept: application/json",
+            "content": {"text/html": {}, "application/json": {"schema": JSON_OBJECT}},
+        },
+        "404": {
+            "description": "no such credential: a page, or the error shape with Accept: application/json",
+            "content": {"text/html": {}, "application/json": {"schema": ERROR}},
+        },
+    },
+)
 def verification_page(credential_id):
     """The public verification page of a credential (JSON when asked for)."""
     try:
@@ -153,7 +188,10 @@ def verification_page(credential_id):
 
 
 @issuer_blp.route("/.well-known/did.json")
-@issuer_blp.doc(security=[])
+@issuer_blp.doc(
+    security=[],
+    responses={"200": {"description": "the DID document", "content": {"application/json": {"schema": DID_DOCUMENT}}}},
+)
 def did_json():
     """The issuer's DID document (did:web) with every current and retired key."""
     return jsonify(handlers.did_document(runtime()))
@@ -168,7 +206,15 @@ def rotate_key():
 
 
 @issuer_blp.route("/status-lists/<list_id>")
-@issuer_blp.doc(security=[])
+@issuer_blp.doc(
+    security=[],
+    responses={
+        "200": {
+            "description": "the signed BitstringStatusListCredential",
+            "content": {"application/json": {"schema": JSON_OBJECT}},
+        }
+    },
+)
 @issuer_blp.alt_response(404, schema=ErrorSchema)
 def status_list(list_id):
     """The signed BitstringStatusListCredential."""
@@ -176,7 +222,12 @@ def status_list(list_id):
 
 
 @issuer_blp.route("/contexts/stint-v1.json")
-@issuer_blp.doc(security=[])
+@issuer_blp.doc(
+    security=[],
+    responses={
+        "200": {"description": "a JSON-LD context", "content": {"application/ld+json": {"schema": JSON_OBJECT}}}
+    },
+)
 def stint_context():
     """Stint's JSON-LD extension context (identified by a stable URL, see the service docs)."""
     response = jsonify(DEFAULT_LOADER.raw(STINT_V1))

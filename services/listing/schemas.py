@@ -96,11 +96,31 @@ class OrgSchema(ma.Schema):
 # ---- listings --------------------------------------------------------------------------
 
 
+# apispec writes a Decimal field's range through the field itself, i.e. as strings ("10000000.00"), which is not
+# valid OpenAPI; the bounds are restated as numbers in the metadata, which apispec applies last.
+AMOUNT_BOUNDS = {"minimum": 0, "maximum": MAX_STIPEND}
+
+
 class StipendSchema(InputSchema):
     """What a student is paid for the whole stint."""
 
-    amount = fields.Decimal(places=2, as_string=True, required=True, validate=validate.Range(min=0, max=MAX_STIPEND))
+    amount = fields.Decimal(
+        places=2,
+        as_string=True,
+        required=True,
+        validate=validate.Range(min=0, max=MAX_STIPEND),
+        metadata=AMOUNT_BOUNDS,
+    )
     currency = fields.String(load_default="INR", dump_default="INR", validate=CURRENCY)
+
+
+class StipendViewSchema(ma.Schema):
+    """The stipend as the API shows it: the amount is a decimal string with two places."""
+
+    amount = fields.Decimal(
+        places=2, as_string=True, metadata={"type": "string", "pattern": r"^\d+\.\d{2}$", "example": "12000.00"}
+    )
+    currency = fields.String()
 
 
 def _listing_fields(partial: bool) -> dict[str, fields.Field]:
@@ -149,7 +169,7 @@ class ListingSchema(ma.Schema):
     category = fields.String()
     duration_days = fields.Integer()
     effort_hours = fields.Float()
-    stipend = fields.Nested(StipendSchema)
+    stipend = fields.Nested(StipendViewSchema)
     seats = fields.Integer()
     seats_filled = fields.Integer()
     seats_left = fields.Function(domain.seats_left, metadata={"type": "integer"})
@@ -176,7 +196,7 @@ class ListingSearchQuerySchema(PageQuerySchema):
     q = fields.String(validate=validate.Length(max=200), metadata={"description": "every word must match"})
     skill = fields.String(validate=validate.Length(max=50))
     category = fields.String(validate=validate.Length(max=60))
-    min_stipend = fields.Decimal(validate=validate.Range(min=0, max=MAX_STIPEND))
+    min_stipend = fields.Decimal(validate=validate.Range(min=0, max=MAX_STIPEND), metadata=AMOUNT_BOUNDS)
     currency = fields.String(validate=CURRENCY)
     max_days = fields.Integer(validate=validate.Range(min=1, max=domain.MAX_DURATION_DAYS))
     mine = fields.Boolean(load_default=False, metadata={"description": "employer: list my organisation's listings"})
