@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 REQUIREMENTS := requirements-dev.txt shared/requirements.txt $(wildcard services/*/requirements.txt)
 
-.PHONY: help up down status test test-unit test-integration lint format bench tools token
+.PHONY: help up down status demo test test-unit lint format bench tools token
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ tools:  ## install the system tools the tests need (Debian packages, when run as
 
 up: $(VENV)/.installed  ## start Kafka, FerretDB and the services; prints the URLs
 	@$(PY) -m devservers up
+
+demo: $(VENV)/.installed  ## tell the whole story against the running platform (after `make up`)
+	@$(PY) -m demo
 
 down:  ## stop everything `make up` started
 	@$(PY) -m devservers down

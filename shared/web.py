@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apispec import BasePlugin
-from flask import Flask
+from flask import Flask, request
 from flask_smorest import Api
 
 from shared import errors
@@ -27,11 +27,13 @@ def _error(description: str) -> dict:
 
 class StandardErrorsPlugin(BasePlugin):
     """Documents the errors that come from the shared plumbing rather than from a view, as flask-smorest documents
-    the 422 of every operation with arguments: a body that is not JSON (400), a cursor we did not make (400), a
-    missing or bad token (401) or one without a known role or organisation (403) on every secured operation, and
-    the HTTP server's own limit on the request line (414, an HTML page: gunicorn answers before the app)."""
+    the 422 of every operation with arguments: a body that is not JSON (400) or not sent as JSON (415), a cursor we
+    did not make (400), a missing or bad token (401) or one without a known role or organisation (403) on every
+    secured operation, and the HTTP server's own limit on the request line (414, an HTML page: gunicorn answers
+    before the app)."""
 
     BAD_BODY = _error("The body is not valid JSON")
+    NOT_JSON = _error("The body was sent as something other than JSON (Content-Type)")
     BAD_CURSOR = _error("The cursor was not made by this service")
     UNAUTHORIZED = _error("No valid bearer token")
     FORBIDDEN = _error("The token's role (or organisation) may not do this")
@@ -48,6 +50,7 @@ class StandardErrorsPlugin(BasePlugin):
             responses = operation.setdefault("responses", {})
             if "requestBody" in operation:
                 responses.setdefault("400", self.BAD_BODY)
+                responses.setdefault("415", self.NOT_JSON)
             if any(p.get("name") == "cursor" for p in operation.get("parameters", []) if isinstance(p, dict)):
                 responses.setdefault("400", self.BAD_CURSOR)
             security = operation.get("security")
@@ -99,5 +102,15 @@ def create_service_app(
     errors.register_error_handlers(app)
     bind_request_ids(app)
     instrument(app, service)
+    app.before_request(refuse_bodies_that_are_not_json)  # last, so the request is logged and counted
     api.register_blueprint(health_blp)
     return app, api
+
+
+def refuse_bodies_that_are_not_json():
+    """A body sent as anything but JSON is a 415: webargs would read it as `{}` and quietly apply the defaults."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.content_length and not request.is_json:
+        return errors.error_response(
+            415, "unsupported_media_type", "send the body as JSON, with Content-Type: application/json"
+        )
+    return None
