@@ -36,29 +36,27 @@ class EmailSender:
                 log.warning("smtp_not_configured", hint="set STINT_SMTP_URL; emails stay queued")
                 self._warned = True
             return 0
-        claimed = self._claim(db)
-        if not claimed:
+        due = store.due_deliveries(db[store.EMAILS], datetime.now(UTC), EMAIL_BATCH)
+        if not due:
             return 0
         try:
             smtp = open_smtp(self.smtp_url, timeout=self.policy.timeout_seconds * 2)
         except (OSError, smtplib.SMTPException, ValueError) as exc:
-            for email in claimed:
+            for email in self._claim_each(db, due):
                 self._record(db, email, ok=False, error=f"SMTP server unreachable: {exc!r}"[:300])
             return 0
         sent = 0
         with smtp:
-            for email in claimed:
+            for email in self._claim_each(db, due):
                 sent += self._send_one(db, smtp, email)
         return sent
 
-    def _claim(self, db: Database) -> list[dict]:
-        claimed = []
-        while len(claimed) < EMAIL_BATCH:
-            email = store.claim_due(db[store.EMAILS], datetime.now(UTC), EMAIL_LEASE_SECONDS)
-            if email is None:
-                break
-            claimed.append(email)
-        return claimed
+    def _claim_each(self, db: Database, due: list):
+        """Lease each email just before sending it: a sender that dies holds up one email, not the queue."""
+        for delivery_id in due:
+            email = store.claim(db[store.EMAILS], delivery_id, datetime.now(UTC), EMAIL_LEASE_SECONDS)
+            if email is not None:
+                yield email
 
     def _send_one(self, db: Database, smtp: smtplib.SMTP, email: dict) -> int:
         try:

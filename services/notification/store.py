@@ -198,22 +198,39 @@ CLAIM_CANDIDATES = 20
 
 
 def claim_due(collection: Collection, now: datetime, lease_seconds: float) -> dict | None:
-    """Lease one due delivery, so two dispatchers never send the same one.
+    """Lease one due delivery, so two dispatchers never send the same one."""
+    for delivery_id in due_deliveries(collection, now, CLAIM_CANDIDATES):
+        delivery = claim(collection, delivery_id, now, lease_seconds)
+        if delivery is not None:
+            return delivery
+    return None
+
+
+def due_deliveries(collection: Collection, now: datetime, limit: int) -> list:
+    """The ids of up to `limit` due deliveries, oldest first.
+
+    One query, but FerretDB 1.24 answers it by reading every delivery ever queued: a sender with
+    a backlog asks once per batch, not once per delivery.
+    """
+    due = {**DUE, "next_attempt_at": {"$lte": now}}
+    return [d["_id"] for d in collection.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit)]
+
+
+def claim(collection: Collection, delivery_id, now: datetime, lease_seconds: float) -> dict | None:
+    """Lease one delivery if it is still due; None when another sender holds it or it was sent.
 
     The lease is taken first and the delivery re-read after: a dispatcher that read a stale
     candidate finds it already sent (shared/locks.py says why not a conditional update).
     The returned delivery carries its lease under "lease"; record_attempt gives it back.
     """
-    due = {**DUE, "next_attempt_at": {"$lte": now}}
-    for candidate in collection.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(CLAIM_CANDIDATES):
-        lease = take_lease(collection, candidate["_id"], lease_seconds, purpose="delivery")
-        if lease is None:
-            continue
-        delivery = collection.find_one({"_id": candidate["_id"], **due})
-        if delivery is not None:
-            return {**delivery, "lease": lease}
+    lease = take_lease(collection, delivery_id, lease_seconds, purpose="delivery")
+    if lease is None:
+        return None
+    delivery = collection.find_one({"_id": delivery_id, **DUE, "next_attempt_at": {"$lte": now}})
+    if delivery is None:
         release_lease(lease)
-    return None
+        return None
+    return {**delivery, "lease": lease}
 
 
 def record_attempt(collection: Collection, delivery: dict, attempt: dict, status: str, next_at) -> None:
