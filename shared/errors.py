@@ -126,6 +126,8 @@ def _flatten_locations(messages: dict) -> dict:
 def render_api_error(exc: ApiError):
     """Render a domain or auth error."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if exc.status == 503:
+        headers = {"Retry-After": "2"}
     return error_response(exc.status, exc.code, exc.message, exc.details, headers)
 
 

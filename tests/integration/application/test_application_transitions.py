@@ -268,4 +268,5 @@ def test_a_change_held_up_by_another_writer_asks_the_client_to_retry(calls, peop
 
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "document_busy"
+    assert response.headers["Retry-After"] == "2"
     assert calls.get(people.student, application_id).get_json()["status"] == "applied"
