@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import time
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
@@ -24,6 +23,7 @@ from services.listing.app import create_app as create_listing_app
 from services.listing.worker import handlers_for as listing_handlers
 from shared.events import parse_event
 from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending
+from tests.support.samples import listing_body
 
 ORG = "org-acme"
 APPLICATION_SOURCES = Path(__file__).resolve().parents[2] / "services" / "application"
@@ -70,20 +70,13 @@ def test_a_listing_goes_from_publication_to_approved_work_over_kafka_alone(setti
         org = {"name": "Acme Analytics", "website": "https://acme.example", "registration_id": "U72900KA2020PTC123456"}
         ok(listing_http.put("/orgs/me", json=org, headers=bearer(employer)))
         ok(listing_http.post(f"/orgs/{ORG}/verify", headers=bearer(token("admin", sub="ops"))))
-        draft = {
-            "title": "Clean up a sales dashboard",
-            "summary": "Make the weekly sales dashboard fast and clear",
-            "brief": "Our dashboard takes 40 s to load and nobody reads it. Fix both.",
-            "deliverables": ["a faster dashboard", "a one-page change note"],
-            "skills": ["SQL", "Data visualisation"],
-            "category": "data",
-            "duration_days": 14,
-            "effort_hours": 40,
-            "stipend": {"amount": "15000.00", "currency": "INR"},
-            "seats": 1,
-            "apply_by": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-            "screening_questions": ["Which BI tools have you used?"],
-        }
+        draft = listing_body(
+            title="Clean up a sales dashboard",
+            summary="Make the weekly sales dashboard fast and clear",
+            skills=["SQL", "Data visualisation"],
+            seats=1,
+            screening_questions=["Which BI tools have you used?"],
+        )
         listing_id = ok(listing_http.post("/listings", json=draft, headers=bearer(employer)), 201)["id"]
         ok(listing_http.post(f"/listings/{listing_id}/publish", headers=bearer(employer)))
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from services.listing import store
 from services.listing.app import create_app
 from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending
+from tests.support.samples import listing_body
 
 OWN_ORG, OTHER_ORG = "acme", "globex"
 
@@ -54,25 +53,6 @@ def callers(token):
         "other_employer": auth_header(token("employer", sub="emp-2", org=OTHER_ORG)),
         "university": auth_header(token("university", sub="uni-1", org="iitm")),
         "admin": auth_header(token("admin", sub="admin-1")),
-    }
-
-
-def listing_body(**overrides) -> dict:
-    """A valid new listing as an employer would post it."""
-    return {
-        "title": "Build an invoice parser",
-        "summary": "Parse PDF invoices into structured JSON",
-        "brief": "We receive 2,000 invoices a month and want them in our ledger automatically.",
-        "deliverables": ["A parser with tests", "A short write-up"],
-        "skills": ["Python", "PDF"],
-        "category": "Engineering",
-        "duration_days": 14,
-        "effort_hours": 40,
-        "stipend": {"amount": "15000", "currency": "INR"},
-        "seats": 2,
-        "apply_by": (datetime.now(UTC) + timedelta(days=10)).isoformat(),
-        "screening_questions": ["Which PDF libraries have you used?"],
-        **overrides,
     }
 
 

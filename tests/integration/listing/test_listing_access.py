@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import OWN_ORG, listing_body
+from tests.support.samples import listing_body
+
+from .conftest import OWN_ORG
 
 ROLES = ("nobody", "student", "employer", "other_employer", "university", "admin")
 ORG_BODY = {"name": "Some Org", "website": "https://org.example", "registration_id": "U1234"}

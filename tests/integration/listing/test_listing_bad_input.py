@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.listing import store
-
-from .conftest import listing_body
+from tests.support.samples import listing_body
 
 LONG = "x" * 20_000
 PAST = (datetime.now(UTC) - timedelta(days=1)).isoformat()
