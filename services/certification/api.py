@@ -239,7 +239,7 @@ def stint_context():
 
 
 @universities_blp.route("/universities/me/policy", methods=["PUT"])
-@universities_blp.arguments(schemas.PolicySchema)
+@universities_blp.arguments(schemas.PolicySchema, required=False)  # no body: the defaults (30 h per credit, no minimum)
 @universities_blp.response(200, schemas.PolicyViewSchema)
 @require("university")
 def put_policy(body):

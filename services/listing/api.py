@@ -133,7 +133,7 @@ def get_listing(listing_id):
 
 @listings.route("/<uuid:listing_id>", methods=["PATCH"])
 @require("employer")
-@listings.arguments(ListingPatchSchema)
+@listings.arguments(ListingPatchSchema, required=False)  # nothing to change is a harmless no-op
 @listings.response(200, ListingSchema)
 @errors(listings, 401, 403, 404, 409)
 def edit_listing(changes, listing_id):

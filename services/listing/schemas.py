@@ -101,16 +101,29 @@ class OrgSchema(ma.Schema):
 AMOUNT_BOUNDS = {"minimum": 0, "maximum": MAX_STIPEND}
 
 
+class Amount(fields.Field):
+    """A stipend amount in: a JSON number or a decimal string (listings return it as a string), two places kept.
+
+    A plain Decimal field would be documented as a number only, though the strings it also takes are what clients
+    send back after reading a listing.
+    """
+
+    def __init__(self, **kwargs):
+        described = {"oneOf": [{"type": "number", **AMOUNT_BOUNDS}, {"type": "string", "example": "12000.00"}]}
+        super().__init__(metadata=described, **kwargs)
+        self.decimal = fields.Decimal(places=2, as_string=True, validate=validate.Range(min=0, max=MAX_STIPEND))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return self.decimal.deserialize(value, attr, data)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return self.decimal._serialize(value, attr, obj)
+
+
 class StipendSchema(InputSchema):
     """What a student is paid for the whole stint."""
 
-    amount = fields.Decimal(
-        places=2,
-        as_string=True,
-        required=True,
-        validate=validate.Range(min=0, max=MAX_STIPEND),
-        metadata=AMOUNT_BOUNDS,
-    )
+    amount = Amount(required=True)
     currency = fields.String(load_default="INR", dump_default="INR", validate=CURRENCY)
 
 

@@ -37,12 +37,21 @@ class NotificationSchema(ma.Schema):
 NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")
 
 
+class JsonBoolean(fields.Boolean):
+    """A boolean that must arrive as JSON true or false (marshmallow alone would also take 0, 1, "yes", "off"...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class PreferencesSchema(ma.Schema):
     """A user's channels; all on until turned off."""
 
-    in_app = fields.Boolean(required=True)
-    email = fields.Boolean(required=True)
-    webhook = fields.Boolean(
+    in_app = JsonBoolean(required=True)
+    email = JsonBoolean(required=True)
+    webhook = JsonBoolean(
         required=True,
         metadata={"description": "kept for the user; organisation webhooks follow their own registration"},
     )
