@@ -51,6 +51,10 @@ test: $(VENV)/.installed tools  ## every test, against real Kafka and FerretDB t
 test-unit: $(VENV)/.installed  ## the quick unit tests alone (no servers)
 	@$(PY) -m pytest -q tests/unit
 
+bench: $(VENV)/.installed  ## latency, throughput and growth on real servers and processes; writes docs/benchmarks.md
+	@$(PY) -m devservers build
+	@$(PY) -m bench $(BENCH_ARGS)
+
 lint: $(VENV)/.installed  ## ruff lint and format check
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .

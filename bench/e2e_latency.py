@@ -1,0 +1,222 @@
+"""End-to-end latency of the platform: from the employer's approval to the student seeing the credential and being told.
+
+For each of N approvals sent at a steady rate, two times from the moment `POST /applications/{id}/review` (approve)
+returns: until the student's `GET /credentials?mine=1` lists the credential, and until the student's inbox
+(`GET /notifications?unread=1`) holds the "credential issued" entry. The path crosses Kafka twice (work.approved →
+certification, certificate.issued → notification) through two outbox relays, so the broker's own produce → consume
+latency (kafka-python, acks=all, a consumer in a group, same broker, same run) is measured next to it as the floor.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import requests
+
+from bench.support import Platform, call, summary, token, wait_for
+
+POLL_INTERVAL = 0.05
+ISSUED = "stint.certificate.issued.v1"
+MAX_SEATS = 50  # per listing (docs/listing.md)
+
+
+@dataclass
+class Approval:
+    """One student's accepted, submitted application waiting for the employer's approval, and what we saw after."""
+
+    application_id: str
+    student: str
+    approved_at: float = 0.0
+    credential_ms: float | None = None
+    inbox_ms: float | None = None
+
+
+@dataclass
+class Employer:
+    """The employer (and the admin who verified the organisation) the approvals come from."""
+
+    bearer: str
+    listings: list[str] = field(default_factory=list)
+
+
+def listing_fields(title: str, seats: int = MAX_SEATS) -> dict:
+    """A valid listing without screening questions."""
+    return {
+        "title": title,
+        "summary": "Tidy a data export and chart it",
+        "brief": "Clean the export, chart the three main trends and write a one-page summary.",
+        "deliverables": ["A tidy CSV", "Three charts", "A one-page summary"],
+        "skills": ["Python", "Pandas", "Data"],
+        "category": "Data",
+        "duration_days": 14,
+        "effort_hours": 40,
+        "stipend": {"amount": "9000", "currency": "INR"},
+        "seats": seats,
+        "apply_by": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+    }
+
+
+def published_employer(platform: Platform, http: requests.Session, listings: int, org: str) -> Employer:
+    """Register and verify an organisation, publish `listings` listings; wait until applications can reach them."""
+    employer = Employer(token("employer", sub=f"{org}-hr", org=org))
+    admin = token("admin")
+    profile = {"name": f"{org.title()} Ltd", "website": "https://bench.example", "registration_id": "BENCH-1"}
+    call(http, "PUT", platform.url("listing", "/orgs/me"), 200, employer.bearer, json=profile)
+    call(http, "POST", platform.url("listing", f"/orgs/{org}/verify"), 200, admin)
+    for number in range(listings):
+        created = call(
+            http,
+            "POST",
+            platform.url("listing", "/listings"),
+            201,
+            employer.bearer,
+            json=listing_fields(f"Bench {number}"),
+        )
+        call(http, "POST", platform.url("listing", f"/listings/{created['id']}/publish"), 200, employer.bearer)
+        employer.listings.append(created["id"])
+    return employer
+
+
+def apply_when_known(platform: Platform, http: requests.Session, listing_id: str, student: str) -> dict:
+    """Apply, retrying while the application service has not yet heard of the listing through Kafka."""
+
+    def attempt():
+        response = http.post(
+            platform.url("application", "/applications"),
+            json={"listing_id": listing_id, "cover_note": "I would like to do this.", "answers": []},
+            headers={"Authorization": f"Bearer {student}"},
+            timeout=30,
+        )
+        if response.status_code == 201:
+            return response.json()
+        if response.status_code != 422:  # 422 listing_not_found until the listing event arrives
+            raise RuntimeError(f"apply answered {response.status_code}: {response.text[:300]}")
+        return None
+
+    return wait_for(attempt, 60, "the application service learning of the listing", interval=0.2)
+
+
+def prepare(platform: Platform, count: int) -> tuple[Employer, list[Approval]]:
+    """`count` students, each accepted on a listing and with work submitted, ready for approval."""
+    http = requests.Session()
+    listings = -(-count // MAX_SEATS)
+    employer = published_employer(platform, http, listings, f"lat{uuid.uuid4().hex[:6]}")
+    approvals = []
+    for number in range(count):
+        student = token("student", sub=f"lat-student-{uuid.uuid4().hex[:8]}")
+        application = apply_when_known(platform, http, employer.listings[number // MAX_SEATS], student)
+        base = platform.url("application", f"/applications/{application['id']}")
+        call(http, "POST", base + "/accept", 200, employer.bearer)
+        work = {"links": ["https://bench.example/work"], "notes": "Done.", "hours_spent": 30}
+        call(http, "POST", base + "/submissions", 201, student, json=work)
+        approvals.append(Approval(application["id"], student))
+    return employer, approvals
+
+
+def _watch(platform: Platform, approvals: list[Approval], done: threading.Event, timeout: float) -> None:
+    """Poll each approved student's credentials, then inbox, and note when each first shows."""
+    http = requests.Session()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = [a for a in approvals if a.approved_at and (a.credential_ms is None or a.inbox_ms is None)]
+        if done.is_set() and not waiting:
+            return
+        for approval in waiting:
+            headers = {"Authorization": f"Bearer {approval.student}"}
+            if approval.credential_ms is None:
+                page = http.get(platform.url("certification", "/credentials?mine=1"), headers=headers, timeout=30)
+                if page.ok and page.json()["items"]:
+                    approval.credential_ms = (time.monotonic() - approval.approved_at) * 1000
+            if approval.inbox_ms is None:
+                inbox = http.get(platform.url("notification", "/notifications?unread=1"), headers=headers, timeout=30)
+                if inbox.ok and any(entry["event_type"] == ISSUED for entry in inbox.json()["items"]):
+                    approval.inbox_ms = (time.monotonic() - approval.approved_at) * 1000
+        time.sleep(POLL_INTERVAL)
+
+
+def approve_at_steady_rate(platform: Platform, employer: Employer, approvals: list[Approval], interval: float) -> None:
+    """Approve one application every `interval` seconds while a watcher notes when each result shows."""
+    http = requests.Session()
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(platform, approvals, done, len(approvals) * interval + 120))
+    watcher.start()
+    review = {"decision": "approve", "feedback": "Clear and tidy.", "rating": 5, "hours_verified": 30}
+    started = time.monotonic()
+    try:
+        for number, approval in enumerate(approvals):
+            time.sleep(max(0.0, started + number * interval - time.monotonic()))
+            url = platform.url("application", f"/applications/{approval.application_id}/review")
+            call(http, "POST", url, 200, employer.bearer, json=review)
+            approval.approved_at = time.monotonic()
+    finally:
+        done.set()
+        watcher.join()
+
+
+def kafka_baseline(bootstrap: str, topic: str, count: int, interval: float) -> list[float]:
+    """Milliseconds from send to receipt of `count` small messages: producer acks=all, one consumer in a group."""
+    from kafka import KafkaConsumer, KafkaProducer
+
+    from shared.consumer import ensure_topics
+
+    ensure_topics(bootstrap, [topic])
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap.split(","), group_id=f"{topic}-group", auto_offset_reset="latest"
+    )
+    producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=0)
+    sent: dict[bytes, float] = {}
+    received: dict[bytes, float] = {}
+    try:
+        consumer.subscribe([topic])
+        wait_for(lambda: consumer.poll(timeout_ms=200) is not None and consumer.assignment(), 60, "a partition")
+        stop = threading.Event()
+
+        def consume():
+            while not stop.is_set():
+                for records in consumer.poll(timeout_ms=100).values():
+                    now = time.monotonic()
+                    for record in records:
+                        received.setdefault(record.value, now)
+
+        reader = threading.Thread(target=consume)
+        reader.start()
+        started = time.monotonic()
+        for number in range(count):
+            time.sleep(max(0.0, started + number * interval - time.monotonic()))
+            key = str(number).encode()
+            sent[key] = time.monotonic()
+            producer.send(topic, key=key, value=key)
+        producer.flush()
+        wait_for(lambda: len(received) >= count, 30, "every message consumed", interval=0.05)
+        stop.set()
+        reader.join()
+    finally:
+        producer.close(timeout=5)
+        consumer.close()
+    return [(received[key] - sent[key]) * 1000 for key in sent if key in received]
+
+
+def run(
+    platform: Platform, count: int, interval: float, kafka_count: int, kafka_interval: float
+) -> tuple[dict, list[Approval]]:
+    """Measure the broker baseline, then the approvals; return the numbers and the approvals."""
+    kafka = kafka_baseline(platform.bootstrap, f"{platform.namespace}.bench-latency", kafka_count, kafka_interval)
+    employer, approvals = prepare(platform, count)
+    approve_at_steady_rate(platform, employer, approvals, interval)
+    credential = [a.credential_ms for a in approvals if a.credential_ms is not None]
+    inbox = [a.inbox_ms for a in approvals if a.inbox_ms is not None]
+    numbers = {
+        "kafka": summary(kafka),
+        "credential": summary(credential),
+        "inbox": summary(inbox),
+        "approvals": count,
+        "interval": interval,
+        "kafka_interval": kafka_interval,
+        "missing": count - min(len(credential), len(inbox)),
+        "poll_ms": POLL_INTERVAL * 1000,
+    }
+    return numbers, approvals
