@@ -33,7 +33,7 @@ tools:  ## install the system tools the tests need (Debian packages, when run as
 	fi
 
 up: $(VENV)/.installed  ## start Kafka, FerretDB and the services; prints the URLs
-	@$(PY) -m devservers up
+	@$(PY) -m devservers up --quiet
 
 demo: $(VENV)/.installed  ## tell the whole story against the running platform (after `make up`)
 	@$(PY) -m demo

@@ -94,8 +94,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     with _run_dir_lock(run_dir):
         kafka, ferret = _attach(run_dir)
         if _healthy(kafka) and _healthy(ferret):
-            _say(f"servers already running and healthy ({run_dir / 'servers.json'})")
-            _print_env(kafka, ferret)
+            if not args.quiet:
+                _say(f"servers already running and healthy ({run_dir / 'servers.json'})")
+                _print_env(kafka, ferret)
             return _up_platform(args, run_dir, kafka, ferret) if args.services else 0
         build.build_all()
         for server in (kafka, ferret):
@@ -112,7 +113,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             if isinstance(server, KafkaServer):
                 server.controller_port = None
             server.start(wait=False)
-            _say(f"{server.name} started (pid {server.pid}), logs in {server.data_dir}")
+            if not args.quiet:
+                _say(f"{server.name} started (pid {server.pid}), logs in {server.data_dir}")
         try:
             ferret.wait_ready(args.timeout)
             kafka.wait_ready(args.timeout)
@@ -120,8 +122,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             _say(str(exc))
             return 1
         _write_info(run_dir, kafka, ferret)
-        _say(f"up: {KIND}; state in {run_dir / 'servers.json'}")
-        _print_env(kafka, ferret)
+        if not args.quiet:
+            _say(f"up: {KIND}; state in {run_dir / 'servers.json'}")
+            _print_env(kafka, ferret)
         return _up_platform(args, run_dir, kafka, ferret) if args.services else 0
 
 
@@ -212,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name, help=func.__doc__)
         p.add_argument("--run-dir", default=".run", help="where data, logs and servers.json live")
         p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for readiness")
+        p.add_argument("--quiet", action="store_true", help="print only what a person needs (the URLs, errors)")
         p.add_argument(
             "--servers-only",
             dest="services",
