@@ -4,7 +4,8 @@ Offsets are committed only after the effect is stored. Each handled event id is 
 (unique `_id` in `handled_events`), so a redelivered event changes nothing. A handler
 failure is retried with backoff, then the message goes to `<topic>.dlq` with the error in
 its headers; an unparseable message goes there at once. A database outage is not the
-message's fault: the consumer rewinds and waits instead of dead-lettering.
+message's fault: the consumer rewinds and waits instead of dead-lettering; so is a document
+whose write lock a dead process left behind (`DocumentBusy`, taken over once stale).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from shared import metrics
 from shared.events import DLQ_SUFFIX, EventSchemaError, parse_event
+from shared.locks import DocumentBusy
 
 log = structlog.get_logger(__name__)
 
@@ -190,7 +192,7 @@ class Consumer:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return handler(event), None
-            except (ConnectionFailure, InfrastructureDown) as exc:
+            except (ConnectionFailure, InfrastructureDown, DocumentBusy) as exc:
                 raise InfrastructureDown(str(exc)) from exc
             except Exception as exc:
                 bound.warning("event_handler_failed", attempt=attempt, error=repr(exc)[:300])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -11,7 +12,9 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from pymongo import MongoClient
 
+from shared.consumer import InfrastructureDown
 from shared.events import new_event
+from shared.locks import DocumentBusy
 from shared.outbox import ensure_outbox_index, new_document_with_events, update_with_events, with_events
 from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending, relay_for
 
@@ -308,3 +311,27 @@ def test_concurrent_writers_and_a_running_relay_lose_no_write_and_no_event(setti
     finally:
         consumer.close()
     assert db.handled_events.count_documents({"subject": org_id}) == 21  # the registration and 20 renames
+
+
+def test_a_document_left_locked_by_a_dead_process_is_waited_for_not_dead_lettered(settings, db):
+    org_id = register_org(db, "Locked")
+    publish_pending(settings, [db.orgs])
+    busy_left = [5]  # more times than the consumer retries a failing handler (3)
+    count = counting_handler(db)
+
+    def blocked_twice(event):
+        if busy_left[0]:
+            busy_left[0] -= 1
+            raise DocumentBusy("held by a process that died")
+        return count(event)
+
+    consumer = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": blocked_twice})
+    try:
+        deadline = time.monotonic() + 60
+        while org_id not in effect_counts(db) and time.monotonic() < deadline:
+            with contextlib.suppress(InfrastructureDown):  # run_forever backs off and polls again
+                consumer.poll_once()
+    finally:
+        consumer.close()
+    assert effect_counts(db) == {org_id: 1}
+    assert _read_all(settings, settings.topic("listing") + ".dlq", 2) == []
