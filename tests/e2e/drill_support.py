@@ -16,6 +16,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import requests
+from pymongo.database import Database
+
+from shared.config import load_settings
+from shared.locks import LOCKS
+from shared.mongo import connect
 
 HTTP_TIMEOUT = 10.0
 # The platform runs two gunicorn workers per service on two shared cores: a few parallel clients keep it busy.
@@ -149,16 +154,30 @@ def apply(client: PlatformClient, cohort: Cohort, bearer: str) -> requests.Respo
     return client.request("application", "POST", "/applications", bearer, body)
 
 
-def wait_for_listing_to_reach_applications(client: PlatformClient, cohort: Cohort, token) -> None:
-    """The application service learns of a listing from its event: poll until it takes applications."""
-    probe = token("student", sub=f"probe-{cohort.tag}")
+def wait_for_listing_to_reach_applications(client: PlatformClient, cohort: Cohort, token) -> Student:
+    """The application service learns of a listing from its event: poll until it takes applications.
 
-    def applied() -> bool:
+    Returns the probe student whose application showed it (it stays `applied`).
+    """
+    sub = f"probe-{cohort.tag}"
+    probe = token("student", sub=sub)
+
+    def applied() -> requests.Response | None:
         response = apply(client, cohort, probe)
         assert response.status_code in (201, 422), response.text
-        return response.status_code == 201
+        return response if response.status_code == 201 else None
 
-    wait_until(applied, 60, "the listing reaching the application service")
+    response = wait_until(applied, 60, "the listing reaching the application service")
+    return Student(sub, "", probe, response.json()["id"])
+
+
+def sign_up(client: PlatformClient, token, cohort: Cohort, n: int) -> Student:
+    """The cohort's n-th student applies to its listing."""
+    sub, email = f"stu-{cohort.tag}-{n:02d}", f"stu-{cohort.tag}-{n:02d}@uni.example"
+    bearer = token("student", sub=sub, name=f"Student {n:02d}", email=email)
+    response = apply(client, cohort, bearer)
+    assert response.status_code == 201, response.text
+    return Student(sub, email, bearer, response.json()["id"])
 
 
 def enrol(client: PlatformClient, token, tag: str, size: int, seats: int | None = None) -> Cohort:
@@ -170,15 +189,12 @@ def enrol(client: PlatformClient, token, tag: str, size: int, seats: int | None 
     wait_for_listing_to_reach_applications(client, cohort, token)
 
     def enrol_one(n: int) -> Student:
-        sub, email = f"stu-{tag}-{n:02d}", f"stu-{tag}-{n:02d}@uni.example"
-        bearer = token("student", sub=sub, name=f"Student {n:02d}", email=email)
-        response = apply(client, cohort, bearer)
-        assert response.status_code == 201, response.text
-        application_id = response.json()["id"]
-        client.ok("application", "POST", f"/applications/{application_id}/accept", cohort.employer)
-        work = {"links": [f"https://git.example/{sub}"], "notes": "Done.", "hours_spent": HOURS_VERIFIED}
-        client.ok("application", "POST", f"/applications/{application_id}/submissions", bearer, work, status=201)
-        return Student(sub, email, bearer, application_id)
+        student = sign_up(client, token, cohort, n)
+        client.ok("application", "POST", f"/applications/{student.application_id}/accept", cohort.employer)
+        work = {"links": [f"https://git.example/{student.sub}"], "notes": "Done.", "hours_spent": HOURS_VERIFIED}
+        path = f"/applications/{student.application_id}/submissions"
+        client.ok("application", "POST", path, student.bearer, work, status=201)
+        return student
 
     cohort.students = in_parallel(enrol_one, list(range(size)))
     return cohort
@@ -191,18 +207,17 @@ def is_busy(response: requests.Response) -> bool:
     return response.json().get("error", {}).get("code") == "document_busy"
 
 
-def approve(client: PlatformClient, cohort: Cohort, student: Student, busy: list | None = None) -> int | str:
-    """The employer approves a student's work; return the answer's status (or the client's error).
+def decide(client: PlatformClient, cohort: Cohort, student: Student, action: str, body=None, busy=None) -> int | str:
+    """The employer POSTs `action` on a student's application; return the answer's status (or the client's error).
 
-    Like a client should, it retries an approval answered `503 document_busy`: a process died holding the
-    application's write lock, which is taken over once stale (docs/architecture.md). Each such answer is noted
-    in `busy`.
+    Like a client should, it retries an answer `503 document_busy`: a process died holding the application's write
+    lock, which is taken over once stale (docs/architecture.md). Each such answer is noted in `busy`.
     """
     deadline = time.monotonic() + BUSY_RETRY_SECONDS
-    path = f"/applications/{student.application_id}/review"
+    path = f"/applications/{student.application_id}/{action}"
     while True:
         try:
-            response = client.request("application", "POST", path, cohort.employer, APPROVAL)
+            response = client.request("application", "POST", path, cohort.employer, body)
         except requests.RequestException as exc:
             return repr(exc)
         if not (is_busy(response) and time.monotonic() < deadline):
@@ -212,42 +227,53 @@ def approve(client: PlatformClient, cohort: Cohort, student: Student, busy: list
         time.sleep(float(response.headers.get("Retry-After", 1)))  # a client's pause before retrying
 
 
-class ApprovalBurst:
-    """Approve every student of a cohort from background threads, counting the answers as they come."""
+def approve(client: PlatformClient, cohort: Cohort, student: Student, busy: list | None = None) -> int | str:
+    """The employer approves a student's work (see `decide`)."""
+    return decide(client, cohort, student, "review", APPROVAL, busy)
 
-    def __init__(self, client: PlatformClient, cohort: Cohort):
-        self.client, self.cohort = client, cohort
+
+def accept(client: PlatformClient, cohort: Cohort, student: Student, busy: list | None = None) -> int | str:
+    """The employer accepts a student's application, which takes a seat (see `decide`)."""
+    return decide(client, cohort, student, "accept", None, busy)
+
+
+class EmployerBurst:
+    """The employer decides on every student of a cohort (`approve` by default) from background threads, counting
+    the answers as they come."""
+
+    def __init__(self, client: PlatformClient, cohort: Cohort, action: Callable = approve):
+        self.client, self.cohort, self.action = client, cohort, action
         self.statuses: dict[str, int | str] = {}
         self.busy: list[str] = []
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=f"approvals-{cohort.tag}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{action.__name__}-{cohort.tag}", daemon=True)
 
-    def start(self) -> ApprovalBurst:
-        """Begin sending the approvals."""
+    def start(self) -> EmployerBurst:
+        """Begin sending the decisions."""
         self._thread.start()
         return self
 
-    def _approve(self, student: Student) -> None:
-        outcome = approve(self.client, self.cohort, student, self.busy)
+    def _decide(self, student: Student) -> None:
+        outcome = self.action(self.client, self.cohort, student, self.busy)
         with self._lock:
             self.statuses[student.sub] = outcome
 
     def _run(self) -> None:
-        in_parallel(self._approve, self.cohort.students)
+        in_parallel(self._decide, self.cohort.students)
 
     def answered(self) -> int:
-        """How many approvals have been answered so far."""
+        """How many decisions have been answered so far."""
         with self._lock:
             return len(self.statuses)
 
     def wait_answered(self, count: int, timeout: float = 60) -> None:
-        """Block until `count` approvals have been answered."""
-        wait_until(lambda: self.answered() >= count, timeout, f"{count} approvals answered", pause=0.02)
+        """Block until `count` decisions have been answered."""
+        wait_until(lambda: self.answered() >= count, timeout, f"{count} decisions answered", pause=0.02)
 
     def join(self, timeout: float = 120) -> dict[str, int | str]:
         """Wait for every answer; return them by student."""
         self._thread.join(timeout)
-        assert not self._thread.is_alive(), "the approvals did not finish"
+        assert not self._thread.is_alive(), "the decisions did not finish"
         return dict(self.statuses)
 
 
@@ -367,6 +393,22 @@ def watch_workers(platform) -> dict[str, LogWatch]:
 def redeliveries(watches: dict[str, LogWatch]) -> dict[str, int]:
     """How many redelivered events each worker recognised by id and skipped since its watch began."""
     return {name: len(watch.events("event_duplicate_skipped")) for name, watch in watches.items()}
+
+
+def service_db(platform, service: str) -> Database:
+    """A service's own database, as its processes open it: for aiming a kill, never for judging an outcome."""
+    return connect(load_settings(service, platform.env))
+
+
+def kill_holding_lock(process, db: Database, collection: str, document_id: str, within: float) -> bool:
+    """SIGKILL `process` the moment a write lock of the document is held (it is the only writer meanwhile), or
+    after `within` seconds; return whether the lock was held when it died."""
+    locks, key = db[LOCKS], f"{collection}/{document_id}"
+    deadline = time.monotonic() + within
+    while locks.find_one({"_id": key}) is None and time.monotonic() < deadline:
+        pass  # each look is a database round trip; the lock is held for milliseconds
+    process.kill()
+    return locks.find_one({"_id": key}) is not None
 
 
 def restore(platform, servers, ready_timeout: float = 60) -> list[str]:
