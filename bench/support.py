@@ -12,7 +12,6 @@ import contextlib
 import os
 import platform as host_platform
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +22,15 @@ from pathlib import Path
 import requests
 
 from devservers import free_port
-from devservers.platform_processes import GUNICORN_WORKERS, SERVICE_PORTS, ServiceProcess, platform_processes
+from devservers.platform_processes import (
+    GUNICORN_WORKERS,
+    SERVICE_PORTS,
+    ServiceProcess,
+    gunicorn_command,
+    isolated_env,
+    platform_processes,
+    started,
+)
 from devservers.pytest_support import Servers, provide_servers
 from shared.auth import mint_token
 
@@ -76,34 +83,19 @@ def running_platform(servers: Servers, run_dir: Path, smtp_url: str = "") -> Ite
     """Every service's api (gunicorn) and worker as real processes on `servers`; stopped at the end."""
     namespace = "bench" + uuid.uuid4().hex[:8]
     ports = {name: free_port() for name in SERVICE_PORTS}
-    env = {
-        "STINT_ENV": "test",
-        "STINT_AUTH_SECRET": BENCH_SECRET,
-        "STINT_KAFKA_BOOTSTRAP": servers.bootstrap,
-        "STINT_MONGO_URL": servers.mongo_url,
-        "STINT_MONGO_DB": namespace + "_{service}",
-        "STINT_TOPIC_PREFIX": namespace + ".",
-        "STINT_PUBLIC_URL": f"http://127.0.0.1:{ports['certification']}",
-        "STINT_SMTP_URL": smtp_url,
-        "STINT_SIGNING_KEY_DIR": str(run_dir / "keys"),
-    }
+    env = isolated_env(namespace, servers.bootstrap, servers.mongo_url, ports, run_dir, BENCH_SECRET, smtp_url)
     processes = platform_processes(run_dir, env, ports, mail_catcher=False, owned_by_caller=True)
     try:
-        for process in processes:
-            process.start(wait=False)
-        for process in processes:
-            process.wait_ready(READY_TIMEOUT)
-        yield Platform(
-            urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
-            processes={process.name: process for process in processes},
-            env=env,
-            namespace=namespace,
-            mongo_url=servers.mongo_url,
-            bootstrap=servers.bootstrap,
-        )
+        with started(processes, READY_TIMEOUT) as by_name:
+            yield Platform(
+                urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+                processes=by_name,
+                env=env,
+                namespace=namespace,
+                mongo_url=servers.mongo_url,
+                bootstrap=servers.bootstrap,
+            )
     finally:
-        for process in reversed(processes):
-            process.stop()
         with contextlib.suppress(Exception):  # best effort: leave the shared server as we found it
             drop_databases(servers.mongo_url, [f"{namespace}_{name}" for name in SERVICE_PORTS])
 
@@ -118,24 +110,6 @@ def drop_databases(mongo_url: str, names: list[str]) -> None:
             client.drop_database(name)
     finally:
         client.close()
-
-
-def gunicorn_command(app: str, port: int) -> list[str]:
-    """The gunicorn command line the platform's api processes use, for any WSGI app."""
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        app,
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(GUNICORN_WORKERS),
-        "--access-logfile",
-        "-",
-        "--timeout",
-        "30",
-    ]
 
 
 @contextlib.contextmanager

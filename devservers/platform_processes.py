@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from ._process import ManagedServer, tcp_open
@@ -124,3 +126,58 @@ def platform_processes(
         processes.append(ServiceProcess(f"{name}-api", gunicorn, service_env, run_dir, port, owned_by_caller))
         processes.append(ServiceProcess(f"{name}-worker", worker, service_env, run_dir, None, owned_by_caller))
     return processes
+
+
+def gunicorn_command(app: str, port: int) -> list[str]:
+    """The gunicorn command line of the platform's api processes, for any WSGI app."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(GUNICORN_WORKERS),
+        "--access-logfile",
+        "-",
+        "--timeout",
+        "30",
+    ]
+
+
+def isolated_env(
+    namespace: str,
+    bootstrap: str,
+    mongo_url: str,
+    ports: dict[str, int],
+    run_dir: Path,
+    secret: str,
+    smtp_url: str = "",
+) -> dict[str, str]:
+    """Settings for a platform of its own on shared servers: databases and topics prefixed by `namespace`."""
+    return {
+        "STINT_ENV": "test",
+        "STINT_AUTH_SECRET": secret,
+        "STINT_KAFKA_BOOTSTRAP": bootstrap,
+        "STINT_MONGO_URL": mongo_url,
+        "STINT_MONGO_DB": namespace + "_{service}",
+        "STINT_TOPIC_PREFIX": namespace + ".",
+        "STINT_PUBLIC_URL": f"http://127.0.0.1:{ports['certification']}",
+        "STINT_SMTP_URL": smtp_url,
+        "STINT_SIGNING_KEY_DIR": str(run_dir / "keys"),
+    }
+
+
+@contextlib.contextmanager
+def started(processes: list[ServiceProcess], timeout: float) -> Iterator[dict[str, ServiceProcess]]:
+    """Start the processes together, wait until each is ready, yield them by name; stop them all at the end."""
+    try:
+        for process in processes:
+            process.start(wait=False)
+        for process in processes:
+            process.wait_ready(timeout)
+        yield {process.name: process for process in processes}
+    finally:
+        for process in reversed(processes):
+            process.stop()

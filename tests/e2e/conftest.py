@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from devservers import free_port
-from devservers.platform_processes import SERVICE_PORTS, ServiceProcess, platform_processes
+from devservers.platform_processes import SERVICE_PORTS, ServiceProcess, isolated_env, platform_processes, started
 from tests.conftest import TEST_SECRET
 from tests.support.smtp import MailCatcher, smtp_server
 
@@ -46,31 +46,14 @@ def platform(servers, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("platform")
     ports = {name: free_port() for name in SERVICE_PORTS}
     with smtp_server() as mail:
-        env = {
-            "STINT_ENV": "test",
-            "STINT_AUTH_SECRET": TEST_SECRET,
-            "STINT_KAFKA_BOOTSTRAP": servers.bootstrap,
-            "STINT_MONGO_URL": servers.mongo_url,
-            "STINT_MONGO_DB": namespace + "_{service}",
-            "STINT_TOPIC_PREFIX": namespace + ".",
-            "STINT_PUBLIC_URL": f"http://127.0.0.1:{ports['certification']}",
-            "STINT_SMTP_URL": mail.url,
-            "STINT_SIGNING_KEY_DIR": str(run_dir / "keys"),
-            "STINT_WEBHOOK_BACKOFF_SECONDS": "0.2",
-        }
+        env = isolated_env(namespace, servers.bootstrap, servers.mongo_url, ports, run_dir, TEST_SECRET, mail.url)
+        env["STINT_WEBHOOK_BACKOFF_SECONDS"] = "0.2"
         processes = platform_processes(run_dir, env, ports, mail_catcher=False, owned_by_caller=True)
-        try:
-            for process in processes:
-                process.start(wait=False)
-            for process in processes:
-                process.wait_ready(READY_TIMEOUT)
+        with started(processes, READY_TIMEOUT) as by_name:
             yield Platform(
                 urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
-                processes={process.name: process for process in processes},
+                processes=by_name,
                 mail=mail,
                 env=env,
                 run_dir=run_dir,
             )
-        finally:
-            for process in reversed(processes):
-                process.stop()
