@@ -7,6 +7,7 @@ import pytest
 from services.application.app import create_app
 from services.application.read_model import record_listing
 from tests.integration.application.app_support import ORG, OTHER_ORG, Calls, People, listing_event
+from tests.support.apps import service_app
 
 
 @pytest.fixture
@@ -18,11 +19,8 @@ def app_settings(settings_for):
 @pytest.fixture
 def app(app_settings):
     """The application service's Flask app; its database is dropped afterwards."""
-    application = create_app(app_settings)
-    yield application
-    db = application.extensions["stint_db"]
-    db.client.drop_database(db.name)
-    db.client.close()
+    with service_app(create_app, app_settings) as application:
+        yield application
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from services.certification import handlers
 from services.certification.app import create_app
 from services.certification.runtime import Runtime
 from shared.events import new_event
+from tests.support.apps import service_app
 from tests.unit.certification.samples import work_approved_data
 
 
@@ -19,8 +20,9 @@ def cert_settings(settings_for, tmp_path):
 
 @pytest.fixture
 def app(cert_settings):
-    """The certification Flask app."""
-    return create_app(cert_settings)
+    """The certification Flask app; its database is dropped afterwards."""
+    with service_app(create_app, cert_settings) as application:
+        yield application
 
 
 @pytest.fixture

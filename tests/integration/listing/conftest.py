@@ -6,6 +6,7 @@ import pytest
 
 from services.listing import store
 from services.listing.app import create_app
+from tests.support.apps import service_app
 from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending
 from tests.support.samples import listing_body
 
@@ -22,11 +23,8 @@ def settings(settings_for):
 
 @pytest.fixture
 def app(settings):
-    app = create_app(settings)
-    yield app
-    db = app.extensions["stint_db"]
-    db.client.drop_database(db.name)
-    db.client.close()
+    with service_app(create_app, settings) as app:
+        yield app
 
 
 @pytest.fixture

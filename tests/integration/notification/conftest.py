@@ -19,6 +19,7 @@ from tests.integration.notification.notification_support import (
     Receiver,
     handler_for,
 )
+from tests.support.apps import service_app
 from tests.support.pipeline import consumer_for, create_topics
 from tests.support.smtp import smtp_server as running_smtp_server
 
@@ -72,8 +73,5 @@ def notifier(settings_for, smtp_server):
 @pytest.fixture
 def api(settings_for):
     """Just the HTTP API on this test's database (no broker needed)."""
-    settings = settings_for("notification")
-    app = create_app(settings)
-    db = app.extensions["stint_db"]
-    yield app.test_client(), db
-    db.client.drop_database(db.name)
+    with service_app(create_app, settings_for("notification")) as app:
+        yield app.test_client(), app.extensions["stint_db"]
