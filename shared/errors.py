@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 import structlog
 from flask import Flask, jsonify
-from pymongo.errors import ConnectionFailure, ExecutionTimeout, ServerSelectionTimeoutError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, ExecutionTimeout, ServerSelectionTimeoutError
 from werkzeug.exceptions import HTTPException
 
 log = structlog.get_logger(__name__)
@@ -153,10 +153,17 @@ def render_unencodable_text(exc: UnicodeEncodeError):
     return error_response(422, "invalid_text", "the request contains text that is not valid Unicode")
 
 
+def render_simultaneous_write(exc: DuplicateKeyError):
+    """Two requests raced to create the same thing (e.g. concurrent upserts): the loser may simply retry."""
+    log.info("simultaneous_write", error=str(exc)[:200])
+    return error_response(409, "simultaneous_change", "a simultaneous request changed this resource; retry")
+
+
 def register_error_handlers(app: Flask) -> None:
     """Route every error a request can raise to the one JSON shape."""
     app.register_error_handler(ApiError, render_api_error)
     app.register_error_handler(UnicodeEncodeError, render_unencodable_text)
+    app.register_error_handler(DuplicateKeyError, render_simultaneous_write)
     app.register_error_handler(HTTPException, render_http_exception)
     app.register_error_handler(ConnectionFailure, render_database_down)
     app.register_error_handler(ExecutionTimeout, render_database_down)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from shared.locks import document_lock
 from shared.outbox import ensure_outbox_index
@@ -80,9 +82,11 @@ def credential_for_application(db: Database, application_id: str) -> dict | None
 
 def remember_issued(db: Database, application_id: str, credential_uuid: str) -> None:
     """Note which credential an application got (idempotent)."""
-    db[ISSUED_APPLICATIONS].update_one(
-        {"_id": application_id}, {"$setOnInsert": {"credential_uuid": credential_uuid}}, upsert=True
-    )
+    # Two concurrent upserts of a new _id can both try the insert; the loser's note is already there.
+    with contextlib.suppress(DuplicateKeyError):
+        db[ISSUED_APPLICATIONS].update_one(
+            {"_id": application_id}, {"$setOnInsert": {"credential_uuid": credential_uuid}}, upsert=True
+        )
 
 
 def save_signed_document(db: Database, credential_uuid: str, document: dict) -> None:

@@ -70,3 +70,17 @@ def test_text_the_database_cannot_store_is_a_422_not_a_500(client):
     response = client.get("/store-text")
     assert response.status_code == 422
     assert response.json["error"]["code"] == "invalid_text"
+
+
+def test_a_write_that_lost_a_race_to_a_simultaneous_one_is_a_409_not_a_500(client):
+    from pymongo.errors import DuplicateKeyError
+
+    app = client.application
+
+    @app.route("/race")
+    def race():
+        raise DuplicateKeyError("E11000 duplicate key error")
+
+    response = client.get("/race")
+    assert response.status_code == 409
+    assert response.json["error"]["code"] == "simultaneous_change"
