@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import UTC, datetime
 
 import marshmallow as ma
 from bson import json_util
@@ -12,6 +13,8 @@ from pymongo import ASCENDING, DESCENDING
 from shared.errors import BadRequest
 
 MAX_LIMIT = 100
+# Times come back as they went in: aware, in UTC (the services' MongoClient is tz_aware too).
+_AWARE = json_util.DEFAULT_JSON_OPTIONS.with_options(tz_aware=True, tzinfo=UTC)
 
 
 class PageQuerySchema(ma.Schema):
@@ -46,11 +49,13 @@ def decode_cursor(cursor: str) -> list:
     """The sort values inside a cursor; BadRequest when it was not made by us."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json_util.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = json_util.loads(base64.urlsafe_b64decode(padded.encode()), json_options=_AWARE)
     except (binascii.Error, ValueError, UnicodeDecodeError, TypeError):
         raise BadRequest("the cursor is not valid", code="invalid_cursor") from None
-    # Plain values only: a forged cursor must not smuggle query operators into a filter.
-    if not isinstance(values, list) or len(values) != 2 or any(isinstance(v, (dict, list)) for v in values):
+    # Only the (time, id) pairs `paginate` makes: a forged cursor must not smuggle query operators into a filter.
+    if not (
+        isinstance(values, list) and len(values) == 2 and isinstance(values[0], datetime) and isinstance(values[1], str)
+    ):
         raise BadRequest("the cursor is not valid", code="invalid_cursor")
     return values
 
@@ -64,7 +69,7 @@ def paginate(
     newest_first: bool = True,
     projection: dict | None = None,
 ) -> tuple[list[dict], str | None]:
-    """One page of `query`, ordered by (`sort_field`, `_id`), and the cursor of the next page."""
+    """One page of `query`, ordered by (`sort_field`, a time; `_id`, a string), and the cursor of the next page."""
     direction = DESCENDING if newest_first else ASCENDING
     beyond = "$lt" if newest_first else "$gt"
     if cursor:

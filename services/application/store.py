@@ -8,9 +8,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from shared.errors import BadRequest
 from shared.outbox import OUTBOX_FIELD, PENDING_FIELD, ensure_outbox_index, update_with_events
-from shared.pagination import decode_cursor, paginate
+from shared.pagination import paginate
 
 APPLICATIONS = "applications"
 LISTINGS = "listings"
@@ -72,10 +71,6 @@ def student_has_applied(db: Database, student_id: str, listing_id: str) -> bool:
 
 def page_of_applications(db: Database, query: dict, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
     """Newest applications first, one page at a time."""
-    if cursor:
-        created_at, last_id = decode_cursor(cursor)
-        if not isinstance(created_at, datetime) or not isinstance(last_id, str):
-            raise BadRequest("the cursor is not valid", code="invalid_cursor")
     return paginate(db[APPLICATIONS], query, limit, cursor, sort_field="created_at", projection=HIDE_OUTBOX)
 
 

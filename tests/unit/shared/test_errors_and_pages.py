@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 
 from shared.errors import BadRequest
@@ -49,9 +51,16 @@ def test_every_response_carries_a_request_id(client):
 
 
 def test_a_cursor_round_trips_and_a_forged_one_is_a_400():
-    assert decode_cursor(encode_cursor(["2026-01-01", "id-1"])) == ["2026-01-01", "id-1"]
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    assert decode_cursor(encode_cursor([when, "id-1"])) == [when, "id-1"]
     with pytest.raises(BadRequest):
         decode_cursor("not-a-cursor!!")
+
+
+@pytest.mark.parametrize("values", [["2026-01-01", "id-1"], [datetime(2026, 1, 1, tzinfo=UTC), 7], ["x", 1]])
+def test_a_cursor_of_the_wrong_shape_is_a_400(values):
+    with pytest.raises(BadRequest):
+        decode_cursor(encode_cursor(values))
 
 
 def test_a_cursor_smuggling_a_query_operator_is_a_400():
