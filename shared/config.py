@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 ENVIRONMENTS = ("dev", "test", "production")
 # Placeholders people paste from examples; production must never run on one of them.
@@ -44,10 +44,6 @@ class Settings:
         from shared.events import TOPICS
 
         return self.topic_prefix + TOPICS[service]
-
-    def with_overrides(self, **values) -> Settings:
-        """A copy with some values replaced (tests and app factories)."""
-        return replace(self, **values)
 
 
 def load_settings(service: str, environ: Mapping[str, str] | None = None, **overrides) -> Settings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pymongo import MongoClient
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import PyMongoError
 
 SERVER_SELECTION_TIMEOUT_MS = 2500
 SOCKET_TIMEOUT_MS = 10000
@@ -28,13 +28,4 @@ def ping(db: Database) -> None:
     db.client.admin.command("ping")
 
 
-def insert_once(collection, document: dict) -> bool:
-    """Insert a document whose _id is its idempotency key; False when it was already there."""
-    try:
-        collection.insert_one(document)
-        return True
-    except DuplicateKeyError:
-        return False
-
-
-__all__ = ["connect", "ping", "insert_once", "PyMongoError"]
+__all__ = ["connect", "ping", "PyMongoError"]
