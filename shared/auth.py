@@ -14,6 +14,7 @@ from flask import current_app, g, request
 from shared.errors import Forbidden, Unauthorized
 
 ROLES = ("student", "employer", "university", "admin")
+ORG_ROLES = ("employer", "university")  # people who act for an organisation (its id is the org claim)
 ASYMMETRIC_ALGORITHMS = ["RS256", "ES256", "EdDSA"]
 LEEWAY_SECONDS = 30
 
@@ -34,45 +35,88 @@ class Principal:
 
 
 class TokenVerifier:
-    """Checks a bearer token against the configured secret, public key or JWKS."""
+    """Checks a bearer token: the identity provider's (JWKS or public key, with issuer and audience), or outside
+    production a locally signed HS256 one (`make token`)."""
 
-    def __init__(self, secret: str = "", public_key: str = "", jwks_url: str = ""):
-        self._secret = secret
+    def __init__(
+        self,
+        secret: str = "",
+        public_key: str = "",
+        jwks_url: str = "",
+        *,
+        issuer: str = "",
+        audience: str = "",
+        accept_local_tokens: bool = True,
+    ):
+        self._secret = secret if accept_local_tokens else ""
         self._public_key = public_key
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        # PyJWKClient fetches the key set again when a token names a key id it has not seen: a rotated
+        # Keycloak key is picked up without a restart.
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5) if jwks_url else None
+        self._issuer = issuer or None
+        self._audience = audience or None
 
     @classmethod
     def from_settings(cls, settings) -> TokenVerifier:
-        """Build from shared.config.Settings."""
-        return cls(settings.auth_secret, settings.auth_public_key, settings.auth_jwks_url)
+        """Build from shared.config.Settings (production never accepts HS256 tokens)."""
+        return cls(
+            settings.auth_secret,
+            settings.auth_public_key,
+            settings.auth_jwks_url,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            accept_local_tokens=settings.env != "production",
+        )
 
     def verify(self, token: str) -> Principal:
-        """Decode and check a token; raise Unauthorized or Forbidden."""
+        """Decode and check a token; raise Unauthorized. The role is require()'s to check."""
         try:
-            if self._jwks is not None:
-                key, algorithms = self._jwks.get_signing_key_from_jwt(token).key, ASYMMETRIC_ALGORITHMS
-            elif self._public_key:
-                key, algorithms = self._public_key, ASYMMETRIC_ALGORITHMS
-            else:
-                key, algorithms = self._secret, ["HS256"]
-            claims = jwt.decode(
-                token, key, algorithms=algorithms, leeway=LEEWAY_SECONDS, options={"require": ["sub", "exp"]}
-            )
+            claims = self._decode(token)
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired", code="token_expired") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthorized("the token was issued by another identity provider", code="invalid_token") from None
+        except jwt.InvalidAudienceError:
+            raise Unauthorized("the token is not meant for the Stint APIs", code="invalid_token") from None
+        except jwt.PyJWKClientConnectionError:
+            raise Unauthorized("the identity provider's keys cannot be fetched now", code="invalid_token") from None
         except (jwt.PyJWTError, ValueError) as exc:
             raise Unauthorized(f"the token is not valid: {exc}", code="invalid_token") from None
         role = claims.get("role")
-        if role not in ROLES:
-            raise Forbidden("the token carries no known role", code="role_missing")
-        if role in ("employer", "university") and not claims.get("org"):
-            raise Forbidden(f"a {role} token must name its organisation (org claim)", code="org_missing")
+        org = claims.get("org")
         return Principal(
             sub=str(claims["sub"]),
-            role=role,
-            org=claims.get("org"),
+            role=role if role in ROLES else "",
+            org=str(org) if org else None,
             name=str(claims.get("name", "")),
             email=str(claims.get("email", "")),
+        )
+
+    def _decode(self, token: str) -> dict:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+        options = {"require": ["sub", "exp"]}
+        if algorithm == "HS256":
+            if not self._secret:
+                raise jwt.InvalidTokenError("locally signed (HS256) tokens are not accepted here")
+            return jwt.decode(token, self._secret, algorithms=["HS256"], leeway=LEEWAY_SECONDS, options=options)
+        if self._jwks is not None:
+            key = self._jwks.get_signing_key_from_jwt(token).key
+        elif self._public_key:
+            key = self._public_key
+        else:
+            raise jwt.InvalidTokenError(f"tokens signed with {algorithm} are not accepted here")
+        if self._issuer:
+            options["require"].append("iss")
+        if self._audience:
+            options["require"].append("aud")
+        return jwt.decode(
+            token,
+            key,
+            algorithms=ASYMMETRIC_ALGORITHMS,
+            leeway=LEEWAY_SECONDS,
+            issuer=self._issuer,
+            audience=self._audience,
+            options=options,
         )
 
 
@@ -86,7 +130,7 @@ def bearer_token() -> str:
 
 
 def current_principal() -> Principal:
-    """Verify the request's token once and remember the caller on `g`."""
+    """Verify the request's token once and remember the caller on `g` (any verified token, role or not)."""
     if "principal" not in g:
         g.principal = current_app.extensions["stint_auth"].verify(bearer_token())
     return g.principal
@@ -99,21 +143,43 @@ def optional_principal() -> Principal | None:
     return current_principal()
 
 
-def require(*roles: str):
-    """View decorator: a valid token whose role is one of `roles` (any role when empty)."""
+def check_role(principal: Principal, roles: tuple[str, ...], org_required: bool = True) -> None:
+    """Raise Forbidden unless the caller has one of `roles` (any role when empty) and, if it acts for an
+    organisation, names it."""
+    if not principal.role:
+        raise Forbidden("the account has no role yet: choose student or employer first", code="role_missing")
+    if roles and principal.role not in roles:
+        raise Forbidden(f"this action needs the role {' or '.join(roles)}", code="wrong_role")
+    if org_required and principal.role in ORG_ROLES and not principal.org:
+        raise Forbidden(
+            f"a {principal.role} must register or join an organisation first (no org claim)", code="org_missing"
+        )
+
+
+def require(*roles: str, org_required: bool = True):
+    """View decorator: a valid token whose role is one of `roles` (any role when empty); employers and
+    universities must name their organisation unless `org_required` is False."""
 
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            principal = current_principal()
-            if roles and principal.role not in roles:
-                raise Forbidden(f"this action needs the role {' or '.join(roles)}", code="wrong_role")
+            check_role(current_principal(), roles, org_required)
             return view(*args, **kwargs)
 
-        wrapper._stint_roles = roles  # read by the OpenAPI docs helper
         return wrapper
 
     return decorate
+
+
+def require_account(view):
+    """View decorator: any valid token, even one whose account has not chosen a role yet (onboarding)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        current_principal()
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def mint_token(

@@ -7,9 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 ENVIRONMENTS = ("dev", "test", "production")
-# Placeholders people paste from examples; production must never run on one of them.
-KNOWN_DEFAULT_SECRETS = {"", "change-me", "changeme", "secret", "dev", "stint", "stint-dev-secret"}
-MIN_PRODUCTION_SECRET_BYTES = 32
 
 
 class ConfigError(RuntimeError):
@@ -28,6 +25,8 @@ class Settings:
     auth_secret: str = ""
     auth_public_key: str = ""
     auth_jwks_url: str = ""
+    auth_issuer: str = ""
+    auth_audience: str = ""
     public_url: str = "http://127.0.0.1:8003"
     smtp_url: str = ""
     signing_key_dir: str = ""
@@ -58,6 +57,8 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None, **over
         auth_secret=env.get("STINT_AUTH_SECRET", ""),
         auth_public_key=env.get("STINT_AUTH_PUBLIC_KEY", ""),
         auth_jwks_url=env.get("STINT_AUTH_JWKS_URL", ""),
+        auth_issuer=env.get("STINT_AUTH_ISSUER", ""),
+        auth_audience=env.get("STINT_AUTH_AUDIENCE", ""),
         public_url=env.get("STINT_PUBLIC_URL", "http://127.0.0.1:8003"),
         smtp_url=env.get("STINT_SMTP_URL", ""),
         signing_key_dir=env.get("STINT_SIGNING_KEY_DIR", ""),
@@ -80,13 +81,16 @@ def check_settings(settings: Settings) -> None:
             "`make up` generates one in .env"
         )
     if settings.env == "production":
-        if settings.auth_secret and not (settings.auth_public_key or settings.auth_jwks_url):
-            secret = settings.auth_secret
-            if secret.lower() in KNOWN_DEFAULT_SECRETS or len(secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
-                raise ConfigError(
-                    "production refuses a default or short STINT_AUTH_SECRET "
-                    f"(need {MIN_PRODUCTION_SECRET_BYTES}+ random bytes, or an asymmetric key)"
-                )
+        # Production trusts only the identity provider's keys: a shared HS256 secret is a dev convenience.
+        if not (settings.auth_public_key or settings.auth_jwks_url):
+            raise ConfigError(
+                "production refuses locally signed HS256 tokens: set STINT_AUTH_JWKS_URL (Keycloak's certs) "
+                "or STINT_AUTH_PUBLIC_KEY"
+            )
+        if settings.auth_jwks_url and not (settings.auth_issuer and settings.auth_audience):
+            raise ConfigError(
+                "production checks the token issuer and audience: set STINT_AUTH_ISSUER and STINT_AUTH_AUDIENCE"
+            )
         if not settings.public_url.startswith("https://"):
             raise ConfigError("production needs an https STINT_PUBLIC_URL for verification links")
     for name, value in (("STINT_KAFKA_BOOTSTRAP", settings.kafka_bootstrap), ("STINT_MONGO_URL", settings.mongo_url)):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 
+import jwt
 import pytest
 from bson import json_util
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from services.notification import handlers
 from services.notification.app import create_app
@@ -229,11 +233,22 @@ def test_bad_input_is_refused_in_the_error_shape(seeded, token, case, method, pa
     assert set(error) == {"code", "message", "details"} and error["message"]
 
 
-def test_production_refuses_webhooks_into_private_networks(settings_for, token):
-    settings = settings_for("notification", env="production", public_url="https://verify.stint.test")
+def test_production_refuses_webhooks_into_private_networks(settings_for):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    issuer = "https://id.stint.test/realms/stint"
+    settings = settings_for(
+        "notification",
+        env="production",
+        public_url="https://verify.stint.test",
+        auth_public_key=public_pem,
+        auth_issuer=issuer,
+        auth_audience="stint-api",
+    )
     app = create_app(settings)
     client = app.test_client()
-    bearer = auth_header(token("employer", sub="emp-1", org=ORG_ID))
+    claims = {"sub": "emp-1", "role": "employer", "org": ORG_ID, "iss": issuer, "aud": "stint-api"}
+    bearer = auth_header(jwt.encode(claims | {"exp": int(time.time()) + 600}, key, algorithm="RS256"))
     for url in (
         "http://127.0.0.1:8080/h",
         "http://10.0.0.7/h",

@@ -26,34 +26,44 @@ def test_start_fails_fast_without_an_auth_secret():
         load_settings("listing", environ={})
 
 
-@pytest.mark.parametrize("secret", ["change-me", "short-secret"])
-def test_production_refuses_a_default_or_short_secret(secret):
-    with pytest.raises(ConfigError, match="production refuses"):
+PRODUCTION_IDP = {
+    "STINT_ENV": "production",
+    "STINT_AUTH_JWKS_URL": "https://id.stint.example/realms/stint/protocol/openid-connect/certs",
+    "STINT_AUTH_ISSUER": "https://id.stint.example/realms/stint",
+    "STINT_AUTH_AUDIENCE": "stint-api",
+    "STINT_PUBLIC_URL": "https://stint.example",
+}
+
+
+def test_production_refuses_to_run_on_a_shared_secret_alone():
+    with pytest.raises(ConfigError, match="production refuses locally signed HS256 tokens"):
         load_settings(
             "listing",
             environ={
                 "STINT_ENV": "production",
-                "STINT_AUTH_SECRET": secret,
-                "STINT_PUBLIC_URL": "https://stint.example",
+                "STINT_AUTH_SECRET": GOOD_SECRET,
+                "STINT_PUBLIC_URL": "https://s.example",
             },
         )
 
 
-def test_production_accepts_a_long_random_secret_and_https_links():
-    settings = load_settings(
-        "listing",
-        environ={
-            "STINT_ENV": "production",
-            "STINT_AUTH_SECRET": GOOD_SECRET,
-            "STINT_PUBLIC_URL": "https://stint.example",
-        },
+def test_production_trusts_the_identity_providers_keys_with_issuer_and_audience():
+    settings = load_settings("listing", environ=PRODUCTION_IDP)
+    assert (settings.env, settings.auth_issuer, settings.auth_audience) == (
+        "production",
+        "https://id.stint.example/realms/stint",
+        "stint-api",
     )
-    assert settings.env == "production"
+
+
+def test_production_checks_issuer_and_audience():
+    with pytest.raises(ConfigError, match="STINT_AUTH_ISSUER and STINT_AUTH_AUDIENCE"):
+        load_settings("listing", environ={**PRODUCTION_IDP, "STINT_AUTH_AUDIENCE": ""})
 
 
 def test_production_needs_https_verification_links():
     with pytest.raises(ConfigError, match="https"):
-        load_settings("listing", environ={"STINT_ENV": "production", "STINT_AUTH_SECRET": GOOD_SECRET})
+        load_settings("listing", environ={**PRODUCTION_IDP, "STINT_PUBLIC_URL": "http://stint.example"})
 
 
 def test_unknown_environment_is_refused():
