@@ -60,6 +60,17 @@ class OrgData(_Data):
     contact_email = f.String(load_default="", metadata={"description": "where the organisation is emailed"})
 
 
+class InvitationData(_Data):
+    """A colleague invited to join an organisation; the notification service emails them the link."""
+
+    invitation_id = f.String(required=True)
+    org_id = f.String(required=True)
+    org_name = f.String(required=True)
+    email = f.Email(required=True)
+    invited_by = f.Nested(Person, required=True)
+    accept_url = f.Url(required=True, require_tld=False, schemes={"http", "https"})
+
+
 class ListingData(_Data):
     """The full listing snapshot, so consumers keep their read model without calling back."""
 
@@ -181,6 +192,7 @@ class CreditDecidedData(CertificateData):
 CATALOG: dict[str, type[ma.Schema]] = {
     "stint.org.registered.v1": OrgData,
     "stint.org.verified.v1": OrgData,
+    "stint.org.member_invited.v1": InvitationData,
     "stint.listing.published.v1": ListingData,
     "stint.listing.updated.v1": ListingData,
     "stint.listing.closed.v1": ListingData,

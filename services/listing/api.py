@@ -7,21 +7,33 @@ import re
 from flask import current_app, request
 from flask_smorest import Blueprint
 
-from services.listing import handlers
+from services.listing import accounts, handlers
 from services.listing.schemas import (
+    AccountSchema,
+    InvitationCreateSchema,
+    InvitationPageSchema,
+    InvitationSchema,
     ListingCreateSchema,
     ListingPageSchema,
     ListingPatchSchema,
     ListingSchema,
     ListingSearchQuerySchema,
+    OrgPageSchema,
     OrgProfileSchema,
+    OrgQuerySchema,
     OrgSchema,
+    RoleChoiceSchema,
+    RoleGrantSchema,
 )
-from shared.auth import current_principal, optional_principal, require
-from shared.errors import ErrorSchema, Forbidden
+from shared.auth import check_role, current_principal, optional_principal, require, require_account
+from shared.errors import ErrorSchema
+from shared.pagination import PageQuerySchema
 
 orgs = Blueprint("orgs", __name__, url_prefix="/orgs", description="Organisations that post listings")
 listings = Blueprint("listings", __name__, url_prefix="/listings", description="Micro-internship listings")
+people = Blueprint(
+    "accounts", __name__, url_prefix="", description="Accounts: choosing a role, joining an organisation, grants"
+)
 
 TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 ERROR_DESCRIPTIONS = {
@@ -31,6 +43,7 @@ ERROR_DESCRIPTIONS = {
     404: "Not found, or not the caller's organisation's",
     409: "The resource's state does not allow it",
     422: "The input did not validate",
+    503: "The identity provider (or the database) cannot be reached now",
 }
 PUBLIC = [{}]
 OPTIONAL_AUTH = [{}, {"bearerAuth": []}]
@@ -51,6 +64,14 @@ def _db():
     return current_app.extensions["stint_db"]
 
 
+def _idp():
+    return current_app.extensions["stint_identity_provider"]
+
+
+def _web_url() -> str:
+    return current_app.extensions["stint_settings"].extra.get("STINT_WEB_URL", "http://127.0.0.1:8000")
+
+
 def _traceparent() -> str | None:
     """The caller's W3C trace context, passed on to the events this request causes."""
     value = request.headers.get("traceparent", "")
@@ -61,14 +82,46 @@ def _traceparent() -> str | None:
 
 
 @orgs.route("/me", methods=["PUT"])
-@require("employer")
+@require("employer", org_required=False)
 @orgs.arguments(OrgProfileSchema)
 @orgs.response(200, OrgSchema)
-@errors(orgs, 401, 403)
+@errors(orgs, 401, 403, 503)
 def put_my_org(profile):
-    """Register the caller's organisation (it starts pending) or update its profile."""
-    caller = current_principal()
-    return handlers.register_org(_db(), caller.org, profile, caller.email, caller.sub, _traceparent())
+    """Register the caller's organisation (it starts pending; the account gets its `org` from now on: refresh the
+    token to see it) or update its profile."""
+    return accounts.register_my_org(_db(), _idp(), current_principal(), profile, _traceparent())
+
+
+@orgs.route("", methods=["GET"])
+@require("admin")
+@orgs.arguments(OrgQuerySchema, location="query")
+@orgs.response(200, OrgPageSchema)
+@errors(orgs, 400, 401, 403)
+def list_orgs(query):
+    """Organisations by status, newest first: the administrator's queue of those waiting for verification."""
+    items, next_cursor = accounts.orgs_in_status(_db(), query["status"], query["limit"], query["cursor"])
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@orgs.route("/me/invitations", methods=["POST"])
+@require("employer")
+@orgs.arguments(InvitationCreateSchema)
+@orgs.response(201, InvitationSchema)
+@errors(orgs, 401, 403, 404)
+def invite(body):
+    """Invite a colleague by email to join the caller's organisation; they are emailed a link to accept."""
+    return accounts.invite_colleague(_db(), current_principal(), body["email"], _web_url(), _traceparent())
+
+
+@orgs.route("/me/invitations", methods=["GET"])
+@require("employer")
+@orgs.arguments(PageQuerySchema, location="query")
+@orgs.response(200, InvitationPageSchema)
+@errors(orgs, 400, 401, 403)
+def list_invitations(query):
+    """The invitations the caller's organisation sent, newest first."""
+    items, next_cursor = accounts.org_invitations(_db(), current_principal(), query["limit"], query["cursor"])
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @orgs.route("/<string(maxlength=200):org_id>")
@@ -113,8 +166,7 @@ def search_listings(args):
     limit, cursor = args.pop("limit"), args.pop("cursor")
     if args.pop("mine"):
         caller = current_principal()
-        if caller.role != "employer":
-            raise Forbidden("only employers have listings of their own", code="wrong_role")
+        check_role(caller, ("employer",))
         items, next_cursor = handlers.list_org_listings(_db(), caller.org, limit, cursor)
     else:
         items, next_cursor = handlers.search_listings(_db(), args, limit, cursor)
@@ -157,3 +209,45 @@ def publish_listing(listing_id):
 def close_listing(listing_id):
     """Close a published listing to new applications."""
     return handlers.close_listing(_db(), str(listing_id), current_principal().org, _traceparent())
+
+
+# ---- accounts --------------------------------------------------------------------------
+
+
+@people.route("/accounts/me", methods=["GET"])
+@require_account
+@people.response(200, AccountSchema)
+@errors(people, 401, 503)
+def get_my_account():
+    """The caller's account now: its role and organisation (a new account has neither)."""
+    return accounts.my_account(_idp(), current_principal())
+
+
+@people.route("/accounts/me/role", methods=["PUT"])
+@require_account
+@people.arguments(RoleChoiceSchema)
+@people.response(200, AccountSchema)
+@errors(people, 401, 409, 503)
+def choose_my_role(body):
+    """A new account chooses student or employer, once; refresh the token to carry the role."""
+    return accounts.choose_role(_idp(), current_principal(), body["role"])
+
+
+@people.route("/accounts/<string(maxlength=100):user_id>/role", methods=["PUT"])
+@require("admin")
+@people.arguments(RoleGrantSchema)
+@people.response(200, AccountSchema)
+@errors(people, 401, 403, 404, 503)
+def grant_role(body, user_id):
+    """Grant an account a role (admin): university and admin come only this way; employers and universities name
+    their organisation."""
+    return accounts.grant_role(_idp(), _db(), user_id, body["role"], body["org"])
+
+
+@people.route("/invitations/<uuid:invitation_id>/accept", methods=["POST"])
+@require_account
+@people.response(200, InvitationSchema)
+@errors(people, 401, 404, 409, 503)
+def accept_invitation(invitation_id):
+    """Join the organisation that invited the caller's (verified) email address, as an employer."""
+    return accounts.accept_invitation(_db(), _idp(), current_principal(), str(invitation_id))

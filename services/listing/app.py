@@ -6,7 +6,8 @@ import structlog
 from pymongo.errors import PyMongoError
 
 from services.listing import store
-from services.listing.api import listings, orgs
+from services.listing.api import listings, orgs, people
+from services.listing.identity import IdentityProvider
 from shared.config import Settings
 from shared.web import create_service_app
 
@@ -25,6 +26,8 @@ def create_app(config: Settings | dict | None = None):
         store.ensure_indexes(app.extensions["stint_db"])
     except PyMongoError as exc:  # the worker ensures them too; the API still starts and answers 503 meanwhile
         log.warning("indexes_not_ensured", error=str(exc)[:300])
+    app.extensions["stint_identity_provider"] = IdentityProvider.from_settings(app.extensions["stint_settings"].extra)
     api.register_blueprint(orgs)
     api.register_blueprint(listings)
+    api.register_blueprint(people)
     return app

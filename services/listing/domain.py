@@ -326,3 +326,82 @@ def org_snapshot(org: dict) -> dict:
         "status": org["status"],
         "contact_email": org.get("contact_email", ""),
     }
+
+
+def new_org_id(name: str, suffix: str) -> str:
+    """An organisation id from its name, readable in tokens and URLs (`acme-labs-3f9a1c`)."""
+    slug = "-".join(TOKEN.findall(name.lower().replace("+", "").replace("#", "")))[:40].strip("-") or "org"
+    return f"{slug}-{suffix}"
+
+
+# ---- accounts and members --------------------------------------------------------------
+
+SELF_CHOSEN_ROLES = ("student", "employer")  # university and admin are granted by an administrator
+ROLES_WITH_ORG = ("employer", "university")
+INVITATION_PENDING, INVITATION_ACCEPTED = "pending", "accepted"
+
+
+def check_chosen_role(current_role: str | None, wanted: str) -> None:
+    """A person picks student or employer once; an administrator grants anything else."""
+    if wanted not in SELF_CHOSEN_ROLES:
+        raise Unprocessable(
+            "choose student or employer; an administrator grants the university and admin roles",
+            code="role_not_self_chosen",
+            details={"role": ["choose student or employer"]},
+        )
+    if current_role:
+        raise Conflict(f"this account is already a {current_role}", code="role_already_chosen")
+
+
+def check_granted_role(role: str, org: str | None) -> None:
+    """Employers and universities act for an organisation, so a grant of either names one."""
+    if role in ROLES_WITH_ORG and not org:
+        raise Unprocessable(
+            f"a {role} acts for an organisation: name it", code="org_required", details={"org": ["required"]}
+        )
+
+
+def new_invitation(invitation_id: str, org: dict, email: str, invited_by: dict, now: datetime) -> dict:
+    """An invitation for a colleague to join the organisation, pending until they accept it."""
+    return {
+        "_id": invitation_id,
+        "org_id": org["_id"],
+        "org_name": org["name"],
+        "email": email.strip().lower(),
+        "invited_by": invited_by,
+        "status": INVITATION_PENDING,
+        "created_at": now,
+        "accepted_at": None,
+        "accepted_by": None,
+    }
+
+
+def check_can_accept(invitation: dict, email: str, email_verified: bool, role: str | None, org: str | None) -> None:
+    """Only the invited address, verified, joins; someone already in another organisation or role cannot."""
+    if invitation["status"] != INVITATION_PENDING:
+        raise Conflict("this invitation was already accepted", code="invitation_used")
+    if not email_verified or email.strip().lower() != invitation["email"]:
+        raise Conflict(
+            "this invitation was sent to another email address: sign in with that one", code="invitation_not_yours"
+        )
+    if org and org != invitation["org_id"]:
+        raise Conflict("you already belong to another organisation", code="already_in_org")
+    if role not in (None, "employer"):
+        raise Conflict(f"a {role} account cannot join an organisation as an employer", code="role_conflict")
+
+
+def accept(invitation: dict, user_id: str, now: datetime) -> dict:
+    """The invitation once accepted."""
+    return {**invitation, "status": INVITATION_ACCEPTED, "accepted_at": now, "accepted_by": user_id}
+
+
+def invitation_snapshot(invitation: dict, accept_url: str) -> dict:
+    """The invitation as events carry it (shared.events.InvitationData)."""
+    return {
+        "invitation_id": invitation["_id"],
+        "org_id": invitation["org_id"],
+        "org_name": invitation["org_name"],
+        "email": invitation["email"],
+        "invited_by": invitation["invited_by"],
+        "accept_url": accept_url,
+    }

@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from services.listing import domain
+from shared.auth import ROLES
 from shared.pagination import PageQuerySchema, page_schema
 
 MAX_STIPEND = 10_000_000
@@ -91,6 +92,79 @@ class OrgSchema(ma.Schema):
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
     verified_at = fields.AwareDateTime(allow_none=True)
+
+
+class OrgQuerySchema(PageQuerySchema):
+    """An administrator's queue of organisations."""
+
+    status = fields.String(load_default=domain.PENDING, validate=validate.OneOf([domain.PENDING, domain.VERIFIED]))
+
+
+OrgPageSchema = page_schema(OrgSchema, "OrgPage")
+
+
+# ---- accounts and invitations ----------------------------------------------------------
+
+
+class AccountSchema(ma.Schema):
+    """A person's account: who they are and what they act as."""
+
+    id = fields.String()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String(allow_none=True, metadata={"enum": list(ROLES)})
+    org = fields.String(
+        allow_none=True, metadata={"description": "the organisation an employer or university acts for"}
+    )
+
+
+class RoleChoiceSchema(InputSchema):
+    """The role a new account chooses for itself."""
+
+    role = fields.String(
+        required=True,
+        validate=validate.OneOf(ROLES),
+        metadata={"description": "student or employer (an administrator grants university and admin)"},
+    )
+
+
+class RoleGrantSchema(InputSchema):
+    """A role an administrator grants."""
+
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    org = fields.String(
+        load_default=None,
+        validate=[validate.Length(min=1, max=100), validate.Regexp(r"^[a-z0-9][a-z0-9-]*$")],
+        metadata={"description": "the organisation (employer) or university id the account acts for"},
+    )
+
+
+class InvitationCreateSchema(InputSchema):
+    """Whom to invite."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+
+
+class PersonSchema(ma.Schema):
+    id = fields.String()
+    name = fields.String()
+    email = fields.String()
+
+
+class InvitationSchema(ma.Schema):
+    """An invitation to join an organisation."""
+
+    id = fields.String(attribute="_id", dump_only=True)
+    org_id = fields.String()
+    org_name = fields.String()
+    email = fields.String()
+    status = fields.String(metadata={"enum": [domain.INVITATION_PENDING, domain.INVITATION_ACCEPTED]})
+    invited_by = fields.Nested(PersonSchema)
+    created_at = fields.AwareDateTime()
+    accepted_at = fields.AwareDateTime(allow_none=True)
+
+
+InvitationPageSchema = page_schema(InvitationSchema, "InvitationPage")
 
 
 # ---- listings --------------------------------------------------------------------------

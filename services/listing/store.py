@@ -1,4 +1,4 @@
-"""The listing service's collections (orgs, listings), their indexes and queries."""
+"""The listing service's collections (orgs, listings, invitations), their indexes and queries."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from services.listing.domain import PUBLISHED
 from shared.outbox import ensure_outbox_index, find_one_and_update_with_events, update_with_events
 from shared.pagination import paginate
 
-ORGS, LISTINGS = "orgs", "listings"
+ORGS, LISTINGS, INVITATIONS = "orgs", "listings", "invitations"
 
 # Bookkeeping that never leaves the service: the outbox, the search index, who holds a seat.
 HIDDEN_FIELDS = (
@@ -24,6 +24,7 @@ HIDDEN_FIELDS = (
     "category_key",
     "stipend_amount",
 )
+ORG_PROJECTION = {"outbox": 0, "outbox_pending": 0, "outbox_lease_until": 0}
 PUBLIC_PROJECTION = dict.fromkeys(HIDDEN_FIELDS, 0) | {"accepted_applications": 0, "released_applications": 0}
 # Deadline job batch: enough to catch up quickly, small enough to keep each pass short.
 EXPIRED_BATCH = 200
@@ -53,11 +54,21 @@ def ensure_indexes(db: Database) -> None:
     )
     ensure_outbox_index(collection)
     ensure_outbox_index(orgs(db))
+    orgs(db).create_index([("status", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)], name="by_status")
+    ensure_outbox_index(invitations(db))
+    invitations(db).create_index(
+        [("org_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)], name="org_invitations"
+    )
 
 
 def outbox_collections(db: Database) -> list[Collection]:
     """The collections whose documents carry pending events."""
-    return [orgs(db), listings(db)]
+    return [orgs(db), listings(db), invitations(db)]
+
+
+def invitations(db: Database) -> Collection:
+    """Invitations to join an organisation, keyed by a uuid4 string (the link's secret part)."""
+    return db[INVITATIONS]
 
 
 # ---- organisations ---------------------------------------------------------------------
@@ -78,6 +89,40 @@ def update_org(db: Database, org_id: str, guard: dict, changes: dict, events: li
     return find_one_and_update_with_events(
         orgs(db), {"_id": org_id, **guard}, {"$set": changes}, events, return_document=True
     )
+
+
+def org_page_by_status(db: Database, status: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    """One page of organisations in `status` (an administrator's queue), newest first."""
+    return paginate(orgs(db), {"status": status}, limit, cursor, projection=ORG_PROJECTION)
+
+
+# ---- invitations -----------------------------------------------------------------------
+
+
+def find_invitation(db: Database, invitation_id: str) -> dict | None:
+    """One invitation, or None."""
+    return invitations(db).find_one({"_id": invitation_id})
+
+
+def insert_invitation(db: Database, invitation: dict) -> None:
+    """Store a new invitation with its pending event."""
+    invitations(db).insert_one(invitation)
+
+
+def update_invitation(db: Database, invitation: dict, changes: dict) -> dict | None:
+    """Apply `changes` when the invitation is still as read (pending); the new invitation or None."""
+    return find_one_and_update_with_events(
+        invitations(db),
+        {"_id": invitation["_id"], "status": invitation["status"]},
+        {"$set": changes},
+        [],
+        return_document=True,
+    )
+
+
+def invitation_page(db: Database, org_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    """One page of an organisation's invitations, newest first."""
+    return paginate(invitations(db), {"org_id": org_id}, limit, cursor, projection=ORG_PROJECTION)
 
 
 # ---- listings --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ CHANNELS = (IN_APP, EMAIL, WEBHOOK)
 STUDENT = "student"  # the student named in the event data
 ORG = "org"  # the organisation named by `org_id` in the event data
 LISTING_APPLICANTS = "listing_applicants"  # every student with an open application to the listing
+INVITEE = "invitee"  # someone invited by email who may not have an account yet: email only
 
 # An application still waiting for the employer's decision; only these hear that a listing closed.
 OPEN_APPLICATION_STATUSES = ("applied", "shortlisted")
@@ -38,6 +39,13 @@ class Route:
 ROUTES: dict[str, Route] = {
     "stint.org.verified.v1": Route(
         ORG, "org_verified", "{org_name} is verified", "{org_name} is verified: you can now publish listings."
+    ),
+    "stint.org.member_invited.v1": Route(
+        INVITEE,
+        "org_member_invited",
+        "Join {org_name} on Stint",
+        "{inviter_name} invited you to join {org_name} on Stint to post micro-internships together.",
+        link="accept_url",
     ),
     "stint.listing.closed.v1": Route(
         LISTING_APPLICANTS,
@@ -154,6 +162,11 @@ def org_recipient(org_id: str) -> str:
     return f"org:{org_id}"
 
 
+def email_recipient(address: str) -> str:
+    """The recipient key of someone known only by their email address."""
+    return f"email:{address.lower()}"
+
+
 def webhook_recipient(webhook_id: str) -> str:
     """The recipient key of a webhook endpoint (each endpoint gets its own delivery)."""
     return f"webhook:{webhook_id}"
@@ -188,7 +201,10 @@ class Preferences:
 
 
 def channels_for(addressee: Addressee, preferences: Preferences) -> list[str]:
-    """The person channels (in-app, email) an addressee gets; an organisation always gets both."""
+    """The person channels (in-app, email) an addressee gets; an organisation always gets both; someone known only
+    by their email address gets email."""
+    if addressee.recipient.startswith("email:"):
+        return [EMAIL] if addressee.email else []
     chosen = [IN_APP, EMAIL] if not addressee.is_user else [c for c in (IN_APP, EMAIL) if getattr(preferences, c)]
     if EMAIL in chosen and not addressee.email:
         chosen.remove(EMAIL)
@@ -252,6 +268,8 @@ def message_context(event_type: str, data: Mapping, org_name: str = "") -> dict:
         "hours_spent": _number(data.get("hours_spent")),
         "links": list(data.get("links") or []),
         "closed_reason": data.get("closed_reason") or "",
+        "inviter_name": (data.get("invited_by") or {}).get("name") or "A colleague",
+        "accept_url": data.get("accept_url", ""),
     }
 
 

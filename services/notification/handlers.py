@@ -61,6 +61,8 @@ def _addressees(db: Database, route: domain.Route, data: dict, org: dict) -> lis
     if route.audience == domain.STUDENT:
         student = data["student"]
         return [Addressee(domain.user_recipient(student["id"]), student.get("name", ""), student.get("email", ""))]
+    if route.audience == domain.INVITEE:
+        return [Addressee(domain.email_recipient(data["email"]), "", data["email"])]
     if route.audience == domain.ORG:
         email = org.get("contact_email") or data.get("contact_email") or ""
         return [Addressee(domain.org_recipient(data["org_id"]), org.get("name") or data.get("name", ""), email)]

@@ -19,6 +19,7 @@ from shared.worker import run_worker
 HANDLERS = {
     "stint.org.registered.v1": handlers.on_org_event,
     "stint.org.verified.v1": handlers.on_org_event,
+    "stint.org.member_invited.v1": handlers.on_event,
     "stint.listing.published.v1": handlers.on_event,
     "stint.listing.updated.v1": handlers.on_event,
     "stint.listing.closed.v1": handlers.on_event,

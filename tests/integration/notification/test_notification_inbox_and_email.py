@@ -30,7 +30,8 @@ def known_org(notifier):
 
 
 def test_every_routed_event_reaches_the_right_inbox_and_mailbox(notifier, smtp_server, known_org, token):
-    routed = [t for t in ROUTES if t != "stint.listing.closed.v1"]  # needs applicants: its own test below
+    # A closed listing needs applicants, an invitation has no inbox: each has its own test.
+    routed = [t for t in ROUTES if t not in ("stint.listing.closed.v1", "stint.org.member_invited.v1")]
     events = {t: sample_event(t, application_id=f"app-{n}") for n, t in enumerate(routed)}
     notifier.deliver(*events.values())
     assert notifier.send_emails() == len(events)
@@ -60,6 +61,16 @@ def test_every_routed_event_reaches_the_right_inbox_and_mailbox(notifier, smtp_s
     ).get_json()
     assert len(student_view["items"]) == sum(1 for t in events if ROUTES[t].audience == "student")
     assert {item["recipient"] for item in employer_view["items"]} == {f"org:{ORG_ID}"}
+
+
+def test_an_invitation_is_emailed_to_the_invited_address_with_the_link_to_accept(notifier, smtp_server, known_org):
+    event = sample_event("stint.org.member_invited.v1")
+    notifier.deliver(event)
+    assert notifier.send_emails() == 1
+    [message] = smtp_server.to("ravi@acme.example")
+    assert message["Subject"] == "Join Acme Analytics on Stint"
+    assert event["data"]["accept_url"] in parts(message)["text/plain"]
+    assert inbox_of(notifier.db, event) == []
 
 
 def test_a_closed_listing_is_announced_to_students_whose_applications_are_still_open(notifier, smtp_server):

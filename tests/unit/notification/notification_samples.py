@@ -101,6 +101,15 @@ def sample_data(
     """Valid `data` for any catalog event type."""
     person = person or student()
     aggregate, action = event_type.split(".")[1:3]
+    if event_type == "stint.org.member_invited.v1":
+        return {
+            "invitation_id": "0b8f7a52-3f7e-4c55-9d0e-7b1f2a3c4d5e",
+            "org_id": org_id,
+            "org_name": "Acme Analytics",
+            "email": "ravi@acme.example",
+            "invited_by": {"id": "emp-1", "name": "Meera", "email": contact_email},
+            "accept_url": "http://127.0.0.1:8000/invitations/0b8f7a52-3f7e-4c55-9d0e-7b1f2a3c4d5e",
+        }
     if aggregate == "org":
         status = "verified" if action == "verified" else "pending"
         return {"org_id": org_id, "name": "Acme Analytics", "website": "https://acme.example", "status": status} | {

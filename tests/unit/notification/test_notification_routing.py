@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.notification import domain, messages
-from services.notification.domain import LISTING_APPLICANTS, ORG, ROUTES, STUDENT
+from services.notification.domain import INVITEE, LISTING_APPLICANTS, ORG, ROUTES, STUDENT
 from services.notification.worker import HANDLERS
 from shared.events import CATALOG
 from tests.unit.notification.notification_samples import sample_event
@@ -40,6 +40,7 @@ def test_the_worker_consumes_every_catalog_event_so_webhooks_can_subscribe_to_an
         ("stint.application.withdrawn.v1", ORG),
         ("stint.org.verified.v1", ORG),
         ("stint.listing.closed.v1", LISTING_APPLICANTS),
+        ("stint.org.member_invited.v1", INVITEE),
     ],
 )
 def test_each_event_reaches_the_people_it_concerns(event_type, audience):
@@ -70,3 +71,12 @@ def test_credential_messages_point_at_the_verification_page():
     route = ROUTES[event["type"]]
     context = domain.message_context(event["type"], event["data"])
     assert context[route.link] == event["data"]["verification_url"]
+
+
+def test_an_invitation_is_emailed_to_the_invited_address_only():
+    invitee = domain.Addressee(domain.email_recipient("Ravi@Acme.example"), "", "ravi@acme.example")
+    assert domain.channels_for(invitee, domain.Preferences()) == [domain.EMAIL]
+    event = sample_event("stint.org.member_invited.v1")
+    context = domain.message_context(event["type"], event["data"])
+    assert context[ROUTES[event["type"]].link] == event["data"]["accept_url"]
+    assert "Meera invited you to join Acme Analytics" in domain.render_line(ROUTES[event["type"]].summary, context)
