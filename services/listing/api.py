@@ -40,7 +40,7 @@ ERROR_DESCRIPTIONS = {
     400: "Bad request (e.g. a cursor this service did not make)",
     401: "No valid bearer token",
     403: "The caller's role may not do this",
-    404: "Not found, or not the caller's organisation's",
+    404: "Not found, or not the caller's organisation's (or, for accounts, no such account)",
     409: "The resource's state does not allow it",
     422: "The input did not validate",
     503: "The identity provider (or the database) cannot be reached now",
@@ -85,7 +85,7 @@ def _traceparent() -> str | None:
 @require("employer", org_required=False)
 @orgs.arguments(OrgProfileSchema)
 @orgs.response(200, OrgSchema)
-@errors(orgs, 401, 403, 503)
+@errors(orgs, 401, 403, 404, 503)
 def put_my_org(profile):
     """Register the caller's organisation (it starts pending; the account gets its `org` from now on: refresh the
     token to see it) or update its profile."""
@@ -217,7 +217,7 @@ def close_listing(listing_id):
 @people.route("/accounts/me", methods=["GET"])
 @require_account
 @people.response(200, AccountSchema)
-@errors(people, 401, 503)
+@errors(people, 401, 404, 503)
 def get_my_account():
     """The caller's account now: its role and organisation (a new account has neither)."""
     return accounts.my_account(_idp(), current_principal())
@@ -227,7 +227,7 @@ def get_my_account():
 @require_account
 @people.arguments(RoleChoiceSchema)
 @people.response(200, AccountSchema)
-@errors(people, 401, 409, 503)
+@errors(people, 401, 404, 409, 503)
 def choose_my_role(body):
     """A new account chooses student or employer, once; refresh the token to carry the role."""
     return accounts.choose_role(_idp(), current_principal(), body["role"])
