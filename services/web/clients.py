@@ -1,0 +1,290 @@
+"""One small client per service API, called with the signed-in person's own token. Every API answers errors in one
+shape, {"error": {"code", "message", "details"}}; a client turns it into an ApiProblem the pages show as sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote
+
+import requests
+from flask import current_app
+
+TIMEOUT_SECONDS = 10
+MISSING = "Missing data for required field."
+_http = requests.Session()  # one connection pool per process
+
+
+class ApiProblem(Exception):
+    """An API said no (4xx) or could not answer (5xx, unreachable): its status, code, message and details."""
+
+    def __init__(self, status: int, code: str, message: str, details: Mapping | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, dict(details or {})
+
+    @property
+    def is_validation(self) -> bool:
+        """True when the API refused the body field by field (webargs' 422)."""
+        return self.status == 422 and self.code == "validation_failed"
+
+    def field_errors(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """One sentence per form field the API complained about, keyed by the API's field name (nested as a.b)."""
+        if self.is_validation:
+            return {name: field_sentence(name, text, labels) for name, text in flatten_details(self.details).items()}
+        # A rule broken about one field (e.g. apply_by in the past) names it in its details.
+        return {name: sentence(self.message) for name in self.details if name in labels}
+
+
+def flatten_details(details: Mapping, prefix: str = "") -> dict[str, str]:
+    """Marshmallow's nested error messages as {"stipend.amount": "Not a valid number.", "skills.0": "..."}."""
+    flat: dict[str, str] = {}
+    for key, value in details.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_details(value, name + "."))
+        elif isinstance(value, list | tuple):
+            texts = [str(item) for item in value if not isinstance(item, Mapping)]
+            for item in value:
+                if isinstance(item, Mapping):
+                    flat.update(flatten_details(item, name + "."))
+            if texts:
+                flat[name] = " ".join(texts)
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def sentence(text: str) -> str:
+    """A message as a sentence: capital first letter, full stop at the end."""
+    text = " ".join(str(text).split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def field_sentence(name: str, text: str, labels: Mapping[str, str]) -> str:
+    """A field's error, naming the field as its label does ("Enter the cover note.")."""
+    label = labels.get(name) or labels.get(name.split(".")[0]) or name.replace("_", " ").replace(".", " ")
+    if text.strip() == MISSING:
+        return sentence(f"enter {label}")
+    return sentence(f"{label}: {text[0].lower() + text[1:] if text else text}")
+
+
+def _problem_from(response: requests.Response) -> ApiProblem:
+    try:
+        error = response.json()["error"]
+        return ApiProblem(response.status_code, error.get("code", ""), error.get("message", ""), error.get("details"))
+    except (ValueError, KeyError, TypeError):
+        return ApiProblem(response.status_code, "unexpected_answer", "the service gave an unexpected answer")
+
+
+class ServiceClient:
+    """A service's API at `base_url`, called as the person whose bearer token is given (or anonymously)."""
+
+    service = ""
+
+    def __init__(self, base_url: str, token: str | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+
+    def call(self, method: str, path: str, *, params=None, json=None, raw: bool = False, accept: str = ""):
+        """Call the API; the JSON answer (or the raw response), or raise ApiProblem."""
+        headers = {"Accept": accept or "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        params = {key: value for key, value in (params or {}).items() if value not in (None, "")}
+        try:
+            response = _http.request(
+                method, self.base_url + path, params=params, json=json, headers=headers, timeout=TIMEOUT_SECONDS
+            )
+        except requests.RequestException:
+            current_app.logger.warning("service_unreachable %s %s", self.service, path)
+            raise ApiProblem(
+                503, "service_unreachable", "this part of Stint is not answering; try again shortly"
+            ) from None
+        if response.status_code >= 400:
+            problem = _problem_from(response)
+            if response.status_code >= 500:
+                current_app.logger.warning("service_error %s %s %s", self.service, path, response.status_code)
+                problem.message = "this part of Stint is having trouble; try again shortly"
+            raise problem
+        if raw:
+            return response
+        return response.json() if response.content else {}
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether the service says it is ready (/readyz), and what it said."""
+        try:
+            response = _http.get(self.base_url + "/readyz", timeout=3)
+        except requests.RequestException as exc:
+            return False, f"not reachable ({type(exc).__name__})"
+        return response.status_code == 200, response.text[:300]
+
+
+def _id(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+class ListingClient(ServiceClient):
+    """Organisations, listings and accounts (onboarding, invitations, roles)."""
+
+    service = "listing"
+
+    def search(self, filters: Mapping, cursor: str | None = None, limit: int = 10) -> dict:
+        return self.call("GET", "/listings", params={**filters, "cursor": cursor, "limit": limit})
+
+    def my_listings(self, cursor: str | None = None, limit: int = 20) -> dict:
+        return self.call("GET", "/listings", params={"mine": 1, "cursor": cursor, "limit": limit})
+
+    def listing(self, listing_id: str) -> dict:
+        return self.call("GET", f"/listings/{_id(listing_id)}")
+
+    def create_listing(self, body: dict) -> dict:
+        return self.call("POST", "/listings", json=body)
+
+    def edit_listing(self, listing_id: str, changes: dict) -> dict:
+        return self.call("PATCH", f"/listings/{_id(listing_id)}", json=changes)
+
+    def publish(self, listing_id: str) -> dict:
+        return self.call("POST", f"/listings/{_id(listing_id)}/publish")
+
+    def close(self, listing_id: str) -> dict:
+        return self.call("POST", f"/listings/{_id(listing_id)}/close")
+
+    def org(self, org_id: str) -> dict:
+        return self.call("GET", f"/orgs/{_id(org_id)}")
+
+    def put_my_org(self, profile: dict) -> dict:
+        return self.call("PUT", "/orgs/me", json=profile)
+
+    def verify_org(self, org_id: str) -> dict:
+        return self.call("POST", f"/orgs/{_id(org_id)}/verify")
+
+    def orgs(self, status: str = "pending", cursor: str | None = None, limit: int = 20) -> dict:
+        return self.call("GET", "/orgs", params={"status": status, "cursor": cursor, "limit": limit})
+
+    def invitations(self, cursor: str | None = None, limit: int = 20) -> dict:
+        return self.call("GET", "/orgs/me/invitations", params={"cursor": cursor, "limit": limit})
+
+    def invite(self, email: str) -> dict:
+        return self.call("POST", "/orgs/me/invitations", json={"email": email})
+
+    def accept_invitation(self, invitation_id: str) -> dict:
+        return self.call("POST", f"/invitations/{_id(invitation_id)}/accept")
+
+    def my_account(self) -> dict:
+        return self.call("GET", "/accounts/me")
+
+    def choose_role(self, role: str) -> dict:
+        return self.call("PUT", "/accounts/me/role", json={"role": role})
+
+    def grant_role(self, user_id: str, role: str, org: str | None = None) -> dict:
+        body = {"role": role, **({"org": org} if org else {})}
+        return self.call("PUT", f"/accounts/{_id(user_id)}/role", json=body)
+
+
+class ApplicationClient(ServiceClient):
+    """Applications, their steps, submitted work and reviews."""
+
+    service = "application"
+
+    def apply(self, body: dict) -> dict:
+        return self.call("POST", "/applications", json=body)
+
+    def applications(self, listing_id=None, status=None, cursor=None, limit: int = 20) -> dict:
+        params = {"listing_id": listing_id, "status": status, "cursor": cursor, "limit": limit}
+        return self.call("GET", "/applications", params=params)
+
+    def application(self, application_id: str) -> dict:
+        return self.call("GET", f"/applications/{_id(application_id)}")
+
+    def act(self, application_id: str, action: str, note: str = "") -> dict:
+        return self.call("POST", f"/applications/{_id(application_id)}/{action}", json={"note": note})
+
+    def submit_work(self, application_id: str, body: dict) -> dict:
+        return self.call("POST", f"/applications/{_id(application_id)}/submissions", json=body)
+
+    def review(self, application_id: str, body: dict) -> dict:
+        return self.call("POST", f"/applications/{_id(application_id)}/review", json=body)
+
+
+class CertificationClient(ServiceClient):
+    """Credentials, their verification, revocation and universities' credit."""
+
+    service = "certification"
+
+    def my_credentials(self, cursor=None, limit: int = 20) -> dict:
+        return self.call("GET", "/credentials", params={"mine": 1, "cursor": cursor, "limit": limit})
+
+    def verification(self, credential_id: str) -> dict:
+        return self.call("GET", f"/verify/{_id(credential_id)}")
+
+    def verify(self, credential: dict) -> dict:
+        return self.call("POST", "/verify", json=credential)
+
+    def verify_batch(self, items: Iterable[dict]) -> dict:
+        return self.call("POST", "/verify/batch", json={"items": list(items)})
+
+    def revoke(self, credential_id: str, reason: str) -> dict:
+        return self.call("POST", f"/credentials/{_id(credential_id)}/revoke", json={"reason": reason})
+
+    def policy(self) -> dict:
+        return self.call("GET", "/universities/me/policy")
+
+    def set_policy(self, body: dict) -> dict:
+        return self.call("PUT", "/universities/me/policy", json=body)
+
+    def decide_credit(self, credential_id: str, body: dict) -> dict:
+        return self.call("POST", f"/credentials/{_id(credential_id)}/credit-decisions", json=body)
+
+    def decisions(self, cursor=None, limit: int = 20) -> dict:
+        return self.call("GET", "/credit-decisions", params={"cursor": cursor, "limit": limit})
+
+    def export_csv(self) -> requests.Response:
+        return self.call("GET", "/credit-decisions/export", raw=True, accept="text/csv")
+
+
+class NotificationClient(ServiceClient):
+    """The inbox, channel preferences and organisations' webhooks."""
+
+    service = "notification"
+
+    def inbox(self, unread: bool = False, cursor=None, limit: int = 20) -> dict:
+        return self.call(
+            "GET", "/notifications", params={"unread": 1 if unread else None, "cursor": cursor, "limit": limit}
+        )
+
+    def mark_read(self, entry_id: str) -> dict:
+        return self.call("POST", f"/notifications/{_id(entry_id)}/read")
+
+    def preferences(self) -> dict:
+        return self.call("GET", "/preferences")
+
+    def set_preferences(self, body: dict) -> dict:
+        return self.call("PUT", "/preferences", json=body)
+
+    def webhooks(self, cursor=None, limit: int = 20) -> dict:
+        return self.call("GET", "/webhooks", params={"cursor": cursor, "limit": limit})
+
+    def create_webhook(self, body: dict) -> dict:
+        return self.call("POST", "/webhooks", json=body)
+
+    def delete_webhook(self, webhook_id: str) -> dict:
+        return self.call("DELETE", f"/webhooks/{_id(webhook_id)}")
+
+    def deliveries(self, webhook_id: str, cursor=None, limit: int = 20) -> dict:
+        return self.call("GET", f"/webhooks/{_id(webhook_id)}/deliveries", params={"cursor": cursor, "limit": limit})
+
+
+CLIENTS = {
+    "listing": ListingClient,
+    "application": ApplicationClient,
+    "certification": CertificationClient,
+    "notification": NotificationClient,
+}
+
+
+def client(service: str, token: str | None):
+    """The client of `service`, calling as the bearer of `token` (None: anonymously)."""
+    settings = current_app.extensions["stint_web_settings"]
+    return CLIENTS[service](settings.service_urls[service], token)

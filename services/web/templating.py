@@ -1,0 +1,124 @@
+"""What every template can use: the signed-in person, the inbox's unread count, dates in India time, money,
+status names, and links to the next page of a list."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+from flask import g, request, url_for
+
+from services.web import auth
+from services.web.clients import ApiProblem, client
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+STATUS_NAMES = {
+    "applied": "Applied",
+    "shortlisted": "Shortlisted",
+    "accepted": "Accepted",
+    "submitted": "Work submitted",
+    "changes_requested": "Changes requested",
+    "approved": "Approved",
+    "rejected": "Not selected",
+    "withdrawn": "Withdrawn",
+    "draft": "Draft",
+    "published": "Published",
+    "closed": "Closed",
+    "pending": "Waiting for verification",
+    "verified": "Verified",
+}
+CATEGORIES = {
+    "content": "Content writing and marketing",
+    "data": "Data entry and research",
+    "design": "Graphic design",
+    "social": "Social media management",
+    "testing": "Product testing and user research",
+    "business": "Business analysis and strategy",
+    "other": "Other",
+}
+UNREAD_SAMPLE = 50
+
+
+def when(value, with_time: bool = True) -> str:
+    """An ISO timestamp as people read it, in India Standard Time: "10 Dec 2026, 11:59 pm"."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(IST)
+    except ValueError:
+        return str(value)
+    day = f"{moment.day} {moment:%b %Y}"
+    if not with_time:
+        return day
+    return f"{day}, {moment:%I:%M}".replace(", 0", ", ") + (" am" if moment.hour < 12 else " pm")
+
+
+def money(stipend) -> str:
+    """A stipend as "₹12,000" (or "Unpaid")."""
+    if not stipend:
+        return ""
+    try:
+        amount = Decimal(str(stipend.get("amount", "0")))
+    except InvalidOperation:
+        return str(stipend.get("amount"))
+    if amount == 0:
+        return "Unpaid"
+    symbol = "₹" if stipend.get("currency", "INR") == "INR" else stipend.get("currency", "") + " "
+    whole = amount == amount.to_integral_value()
+    return f"{symbol}{amount:,.0f}" if whole else f"{symbol}{amount:,.2f}"
+
+
+def status_name(status: str | None) -> str:
+    """A state's name for people."""
+    return STATUS_NAMES.get(status or "", (status or "").replace("_", " ").capitalize())
+
+
+def page_url(next_cursor: str | None, **extra) -> str | None:
+    """This page's URL with the same filters, at `next_cursor`."""
+    if not next_cursor:
+        return None
+    args = {key: value for key, value in request.args.items() if key != "cursor" and value}
+    args.update(extra)
+    return url_for(request.endpoint, **(request.view_args or {}), **args, cursor=next_cursor)
+
+
+def first_page_url() -> str | None:
+    """This list's first page, when the person is further in."""
+    if not request.args.get("cursor"):
+        return None
+    args = {key: value for key, value in request.args.items() if key != "cursor" and value}
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def unread_count() -> str | None:
+    """How many unread notifications the person has ("50+" past the sample), or None when unknown."""
+    if "unread" in g:
+        return g.unread
+    g.unread = None
+    person = auth.current_person()
+    if person and person.role:
+        try:
+            page = client("notification", auth.access_token()).inbox(unread=True, limit=UNREAD_SAMPLE)
+            count = len(page.get("items", []))
+            g.unread = f"{count}+" if page.get("next_cursor") else str(count)
+        except (ApiProblem, auth.SignInRequired):
+            g.unread = None
+    return g.unread
+
+
+def init_templating(app) -> None:
+    """Register the filters and globals."""
+    app.jinja_env.filters.update(when=when, money=money, status_name=status_name)
+    app.jinja_env.globals.update(
+        page_url=page_url,
+        first_page_url=first_page_url,
+        unread_count=unread_count,
+        categories=CATEGORIES,
+        account_console_url=auth.account_console_url,
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def person():
+        return {"person": auth.current_person()}

@@ -1,0 +1,83 @@
+"""An admin's pages: verify organisations, grant roles, revoke credentials, and the platform's health."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from services.web import auth
+from services.web.clients import CLIENTS, ApiProblem, client
+from services.web.views.common import api, form_page
+
+blp = Blueprint("admin", __name__, url_prefix="/admin")
+ROLE_LABELS = {"user_id": "the person's user id", "role": "the role", "org": "the organisation or university id"}
+REVOKE_LABELS = {"credential_id": "the credential's link or id", "reason": "the reason"}
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+ROLES = ("student", "employer", "university", "admin")
+
+
+@blp.get("")
+@auth.signed_in("admin")
+def home():
+    """What an admin can do, with each service's readiness."""
+    return render_template("admin/home.html", health=_health())
+
+
+def _health() -> list[tuple[str, bool, str]]:
+    from flask import current_app
+
+    urls = current_app.extensions["stint_web_settings"].service_urls
+    return [(name, *client(name, None).ready()) for name in CLIENTS if name in urls]
+
+
+@blp.get("/organisations")
+@auth.signed_in("admin")
+def organisations():
+    """Organisations waiting for verification (or those verified), newest first."""
+    status = "verified" if request.args.get("status") == "verified" else "pending"
+    page = api("listing").orgs(status, cursor=request.args.get("cursor"))
+    return render_template("admin/organisations.html", page=page, status=status)
+
+
+@blp.post("/organisations/<org_id>/verify")
+@auth.signed_in("admin")
+def verify_org(org_id):
+    """Mark an organisation verified, so it can publish listings."""
+    org = api("listing").verify_org(org_id)
+    flash(f"{org['name']} is verified and can publish listings.", "success")
+    return redirect(url_for("admin.organisations"))
+
+
+@blp.route("/roles", methods=["GET", "POST"])
+@auth.signed_in("admin")
+def roles():
+    """Grant a person a role: a university registrar (with their university) or another admin."""
+    if request.method == "GET":
+        return form_page("admin/roles.html", ROLE_LABELS, roles=ROLES)
+    user_id, role, org = (request.form.get(name, "").strip() for name in ("user_id", "role", "org"))
+    try:
+        api("listing").grant_role(user_id, role, org or None)
+    except ApiProblem as problem:
+        return form_page("admin/roles.html", ROLE_LABELS, problem, roles=ROLES)
+    flash(f"The {role} role is granted. It applies the next time they sign in.", "success")
+    return redirect(url_for("admin.roles"))
+
+
+@blp.route("/revoke", methods=["GET", "POST"])
+@auth.signed_in("admin")
+def revoke():
+    """Revoke a credential, with the reason verifiers will see."""
+    if request.method == "GET":
+        return form_page("admin/revoke.html", REVOKE_LABELS)
+    found = UUID.search(request.form.get("credential_id", ""))
+    if not found:
+        message = "Enter the credential's link or id, like urn:uuid:1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed."
+        problem = ApiProblem(422, "bad_id", message, {"credential_id": True})
+        return form_page("admin/revoke.html", REVOKE_LABELS, problem)
+    try:
+        api("certification").revoke(found.group(0).lower(), request.form.get("reason", "").strip())
+    except ApiProblem as problem:
+        return form_page("admin/revoke.html", REVOKE_LABELS, problem)
+    flash("The credential is revoked; its verification page now says so.", "success")
+    return redirect(url_for("public.verification", credential_id=found.group(0).lower()))

@@ -1,0 +1,111 @@
+"""A student's pages: apply, follow applications, submit work, withdraw, see credentials."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from services.web import auth
+from services.web.clients import ApiProblem
+from services.web.views.common import api, form_page, lines, number
+
+blp = Blueprint("student", __name__, url_prefix="/student")
+APPLY_LABELS = {"cover_note": "why you are a good fit (your cover note)", "answers": "an answer to every question"}
+WORK_LABELS = {
+    "links": "links to your work",
+    "notes": "notes for the reviewer",
+    "hours_spent": "the hours you spent",
+}
+WITHDRAWABLE = ("applied", "shortlisted", "accepted")
+SUBMITTABLE = ("accepted", "changes_requested")
+
+
+@blp.get("")
+@auth.signed_in("student")
+def home():
+    """My applications, newest first, with where each stands."""
+    status = request.args.get("status") or None
+    page = api("application").applications(status=status, cursor=request.args.get("cursor"))
+    return render_template("student/applications.html", page=page, status=status)
+
+
+@blp.route("/apply/<listing_id>", methods=["GET", "POST"])
+@auth.signed_in("student")
+def apply(listing_id):
+    """Apply to a listing: a cover note and an answer to each screening question."""
+    listing = api("listing").listing(listing_id)
+    labels = dict(APPLY_LABELS)
+    questions = listing.get("screening_questions") or []
+    for index, question in enumerate(questions):
+        labels[f"answers.{index}"] = f"an answer to “{question}”"
+    if request.method == "GET":
+        return form_page("student/apply.html", labels, listing=listing, questions=questions)
+    answers = [request.form.get(f"answer-{index}", "") for index in range(len(questions))]
+    body = {"listing_id": listing_id, "cover_note": request.form.get("cover_note", ""), "answers": answers}
+    try:
+        application = api("application").apply(body)
+    except ApiProblem as problem:
+        if problem.code == "answer_empty":  # the API names the blank answers by position
+            for index in problem.details.get("blank_answers", []):
+                problem.details[f"answers.{index}"] = True
+                labels[f"answers.{index}"] = labels.get(f"answers.{index}", "")
+        return form_page("student/apply.html", labels, problem, listing=listing, questions=questions)
+    flash(f"Your application to “{listing['title']}” has been sent.", "success")
+    return redirect(url_for("student.application", application_id=application["id"]))
+
+
+@blp.get("/applications/<application_id>")
+@auth.signed_in("student")
+def application(application_id):
+    """One application: its timeline, the work sent, the latest review, and what can be done next."""
+    found = api("application").application(application_id)
+    return render_template(
+        "student/application.html",
+        application=found,
+        can_withdraw=found["status"] in WITHDRAWABLE,
+        can_submit=found["status"] in SUBMITTABLE,
+    )
+
+
+@blp.route("/applications/<application_id>/withdraw", methods=["GET", "POST"])
+@auth.signed_in("student")
+def withdraw(application_id):
+    """Withdraw an application (asks first)."""
+    client = api("application")
+    found = client.application(application_id)
+    if request.method == "GET":
+        return form_page("student/withdraw.html", {"note": "why"}, application=found)
+    try:
+        client.act(application_id, "withdraw", request.form.get("note", "").strip())
+    except ApiProblem as problem:
+        return form_page("student/withdraw.html", {"note": "why"}, problem, application=found)
+    flash("Your application has been withdrawn.", "success")
+    return redirect(url_for("student.application", application_id=application_id))
+
+
+@blp.route("/applications/<application_id>/work", methods=["GET", "POST"])
+@auth.signed_in("student")
+def submit_work(application_id):
+    """Send your work (or the changes asked for) for review."""
+    client = api("application")
+    found = client.application(application_id)
+    if request.method == "GET":
+        return form_page("student/submit_work.html", WORK_LABELS, application=found)
+    body = {
+        "links": lines(request.form.get("links")),
+        "notes": request.form.get("notes", ""),
+        "hours_spent": number(request.form.get("hours_spent")),
+    }
+    try:
+        client.submit_work(application_id, body)
+    except ApiProblem as problem:
+        return form_page("student/submit_work.html", WORK_LABELS, problem, application=found)
+    flash("Your work has been sent for review.", "success")
+    return redirect(url_for("student.application", application_id=application_id))
+
+
+@blp.get("/credentials")
+@auth.signed_in("student")
+def credentials():
+    """My credentials: each with its certificate (PDF), verification link to share, and status."""
+    page = api("certification").my_credentials(cursor=request.args.get("cursor"))
+    return render_template("student/credentials.html", page=page)
