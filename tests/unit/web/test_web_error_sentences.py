@@ -1,0 +1,58 @@
+"""An API's refusal becomes sentences: beside each field it names, and in the summary at the top of the page."""
+
+from services.web.clients import ApiProblem, flatten_details, sentence
+from services.web.views.common import page_errors
+
+LABELS = {"cover_note": "your cover note", "stipend.amount": "the stipend in rupees", "skills": "the skills needed"}
+
+
+def test_nested_marshmallow_messages_flatten_to_dotted_field_names():
+    details = {"stipend": {"amount": ["Not a valid number."]}, "skills": {"2": ["Longer than maximum length 50."]}}
+
+    assert flatten_details(details) == {
+        "stipend.amount": "Not a valid number.",
+        "skills.2": "Longer than maximum length 50.",
+    }
+
+
+def test_a_missing_field_asks_the_person_to_enter_it():
+    problem = ApiProblem(
+        422, "validation_failed", "the request did not validate", {"cover_note": ["Missing data for required field."]}
+    )
+
+    errors, summary = page_errors(problem, LABELS)
+
+    assert errors["cover_note"] == "Enter your cover note."
+    assert summary == [("cover_note", "Enter your cover note.")]
+
+
+def test_an_error_inside_a_list_shows_beside_the_list_field_and_links_to_it():
+    problem = ApiProblem(422, "validation_failed", "x", {"skills": {"2": ["Longer than maximum length 50."]}})
+
+    errors, summary = page_errors(problem, LABELS)
+
+    assert errors["skills"] == "The skills needed: longer than maximum length 50."
+    assert summary == [("skills", "The skills needed: longer than maximum length 50.")]
+
+
+def test_a_rule_about_one_field_is_shown_beside_that_field():
+    problem = ApiProblem(422, "apply_by_passed", "apply_by must be in the future", {"stipend.amount": "x"})
+
+    errors, summary = page_errors(problem, LABELS)
+
+    assert errors == {"stipend.amount": "Apply_by must be in the future."}
+    assert summary == [("stipend.amount", "Apply_by must be in the future.")]
+
+
+def test_a_refusal_about_no_field_is_a_sentence_in_the_summary():
+    problem = ApiProblem(409, "no_seats_left", "all 2 seat(s) of this listing are taken", {"seats": 2})
+
+    errors, summary = page_errors(problem, {"note": "why"})
+
+    assert errors == {}
+    assert summary == ["All 2 seat(s) of this listing are taken."]
+
+
+def test_sentences_start_with_a_capital_and_end_with_a_full_stop():
+    assert sentence("  the listing is closed ") == "The listing is closed."
+    assert sentence("Done!") == "Done!"
