@@ -15,6 +15,9 @@ from ._process import ManagedServer, tcp_open
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_PORTS = {"listing": 8001, "application": 8002, "certification": 8003, "notification": 8004}
 MAIL_PORT = 1025
+WEB_PORT = 8000
+# Secrets the first run generates into .env, and adds to an older .env that lacks them.
+GENERATED_SECRETS = ("STINT_WEB_SESSION_SECRET",)
 GUNICORN_WORKERS = 2
 
 
@@ -36,7 +39,11 @@ def ensure_dotenv(path: Path = ROOT / ".env") -> dict[str, str]:
             f"STINT_SMTP_URL=smtp://127.0.0.1:{MAIL_PORT}\n"
         )
         path.chmod(0o600)
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    values = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    missing = {name: secrets.token_urlsafe(48) for name in GENERATED_SECRETS if not values.get(name)}
+    if missing:
+        set_dotenv(missing, path)
+    return {**values, **missing}
 
 
 def set_dotenv(values: dict[str, str], path: Path = ROOT / ".env") -> None:
@@ -125,7 +132,25 @@ def platform_processes(
         worker = [python, "-m", f"services.{name}.worker"]
         processes.append(ServiceProcess(f"{name}-api", gunicorn, service_env, run_dir, port, owned_by_caller))
         processes.append(ServiceProcess(f"{name}-worker", worker, service_env, run_dir, None, owned_by_caller))
-    return processes
+    web = web_process(run_dir, env, ports, owned_by_caller)
+    return processes + ([web] if web else [])
+
+
+def web_process(
+    run_dir: Path, env: dict[str, str], ports: dict[str, int], owned_by_caller: bool = False
+) -> ServiceProcess | None:
+    """The web front door (an api process, no worker), calling the services on their ports; None until the
+    checkout has it and Keycloak's stint-web client secret is set (the web cannot sign anyone in without it)."""
+    if not (ROOT / "services" / "web" / "wsgi.py").exists() or not env.get("STINT_WEB_CLIENT_SECRET"):
+        return None
+    port = ports.get("web", WEB_PORT)
+    web_env = {
+        **env,
+        "STINT_WEB_URL": env.get("STINT_WEB_URL") or f"http://127.0.0.1:{port}",
+        **{f"STINT_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICE_PORTS if name in ports},
+    }
+    command = gunicorn_command("services.web.wsgi:app", port)
+    return ServiceProcess("web-api", command, web_env, run_dir, port, owned_by_caller)
 
 
 def gunicorn_command(app: str, port: int) -> list[str]:
