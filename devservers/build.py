@@ -1,7 +1,8 @@
-"""Fetch and build the server artefacts (Kafka jars, FerretDB binary) into a shared cache.
+"""Fetch and build the server artefacts (Kafka jars, FerretDB binary, Keycloak) into a shared cache.
 
 Artefacts live in ``${STINT_CACHE_DIR:-~/.cache/stint}/<name>-<version>-<hash>/``, where the hash
-covers the build inputs (pom.xml, or the Go sources), so edits rebuild and reruns are instant.
+covers the build inputs (pom.xml, the Go sources, Keycloak's build options), so edits rebuild and
+reruns are instant.
 A build runs in a temp dir and is renamed into place under an fcntl lock, so concurrent
 processes never see or create a half-built artefact.
 """
@@ -16,11 +17,16 @@ import shutil
 import subprocess
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 KAFKA_VERSION = "4.1.2"
 FERRETDB_VERSION = "1.24.2"
+KEYCLOAK_VERSION = "26.4.7"
+# Keycloak's build-time options, fixed into the cached install by `kc.sh build` so that every run
+# can `start --optimized` (no re-augmentation, which would also write into the shared cache).
+KEYCLOAK_BUILD_OPTIONS = ("--db=dev-file", "--health-enabled=true")
 
 PKG_DIR = Path(__file__).resolve().parent
 KAFKA_SRC = PKG_DIR / "kafka"
@@ -150,6 +156,38 @@ def ferretdb_binary() -> Path:
     return _ensure(name, build) / "ferretdb"
 
 
-def build_all() -> tuple[Path, Path]:
-    """Fetch/build both artefacts; return (kafka libs dir, ferretdb binary)."""
-    return kafka_libs(), ferretdb_binary()
+def keycloak_home() -> Path:
+    """Return the Keycloak install dir (unzipped from Maven Central, `kc.sh build` run), building it on first use."""
+    options = "\0".join(KEYCLOAK_BUILD_OPTIONS)
+    name = f"keycloak-{KEYCLOAK_VERSION}-{hashlib.sha256(options.encode()).hexdigest()[:12]}"
+
+    def build(tmp: Path) -> None:
+        mvn = _require("mvn")
+        java_bin()
+        _run(
+            [
+                mvn,
+                "-q",
+                "-B",
+                "dependency:copy",
+                f"-Dartifact=org.keycloak:keycloak-quarkus-dist:{KEYCLOAK_VERSION}:zip",
+                f"-DoutputDirectory={tmp}",
+            ],
+            cwd=tmp,
+        )
+        archive = tmp / f"keycloak-quarkus-dist-{KEYCLOAK_VERSION}.zip"
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(tmp)
+        archive.unlink()
+        home = tmp / "home"
+        (tmp / f"keycloak-{KEYCLOAK_VERSION}").rename(home)
+        for script in (home / "bin").glob("*.sh"):
+            script.chmod(0o755)  # zipfile drops the mode bits
+        _run([str(home / "bin" / "kc.sh"), "build", *KEYCLOAK_BUILD_OPTIONS], cwd=tmp)
+
+    return _ensure(name, build) / "home"
+
+
+def build_all() -> tuple[Path, Path, Path]:
+    """Fetch/build every artefact; return (kafka libs dir, ferretdb binary, keycloak home)."""
+    return kafka_libs(), ferretdb_binary(), keycloak_home()
