@@ -79,11 +79,12 @@ def _print_env(kafka: KafkaServer, ferret: FerretServer) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    """Fetch/build the Kafka jars and the FerretDB binary into the cache."""
+    """Fetch/build the Kafka jars, the FerretDB binary and Keycloak into the cache."""
     started = time.monotonic()
-    libs, binary = build.build_all()
+    libs, binary, keycloak = build.build_all()
     _say(f"kafka {build.KAFKA_VERSION} jars: {libs}")
     _say(f"ferretdb {build.FERRETDB_VERSION} binary: {binary}")
+    _say(f"keycloak {build.KEYCLOAK_VERSION}: {keycloak}")
     _say(f"ready in {time.monotonic() - started:.1f}s")
     return 0
 

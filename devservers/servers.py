@@ -224,7 +224,8 @@ def start_all(
 ) -> tuple[KafkaServer, FerretServer]:
     """Build if needed, start Kafka and FerretDB under run_dir, wait for both; return them."""
     run_dir = Path(run_dir)
-    build.build_all()  # build before starting either, so a build failure leaves nothing running
+    build.kafka_libs()  # build before starting either, so a build failure leaves nothing running
+    build.ferretdb_binary()
     kafka = KafkaServer(run_dir / "kafka", parent_death_signal=parent_death_signal)
     ferret = FerretServer(run_dir / "ferretdb", parent_death_signal=parent_death_signal)
     try:

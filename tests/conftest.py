@@ -25,6 +25,24 @@ def servers(tmp_path_factory):
     _servers.close()
 
 
+@pytest.fixture(scope="session")
+def mail():
+    """A real SMTP server for the session (Keycloak's mail goes here); `mail.to(address)` reads what arrived."""
+    from tests.support.smtp import smtp_server
+
+    with smtp_server() as catcher:
+        yield catcher
+
+
+@pytest.fixture(scope="session")
+def keycloak(mail, tmp_path_factory):
+    """Real Keycloak with the stint realm on free ports, started on first use, once per run."""
+    from tests.support.keycloak import running_keycloak
+
+    with running_keycloak(tmp_path_factory.mktemp("keycloak"), mail) as kc:
+        yield kc
+
+
 @pytest.fixture
 def namespace():
     """A fresh name so each test has its own database and topics on the shared servers."""
@@ -76,6 +94,11 @@ def pytest_terminal_summary(terminalreporter):
     with_servers = [r for r in ran if "servers" in getattr(r, "stint_fixtures", ())]
     where = _servers.kind if _servers is not None else "none (no test needed them)"
     terminalreporter.write_line(f"stint: {len(ran)} tests ran; {len(with_servers)} against real servers: {where}")
+    with_keycloak = [r for r in ran if "keycloak" in getattr(r, "stint_fixtures", ())]
+    if with_keycloak:
+        from devservers.build import KEYCLOAK_VERSION
+
+        terminalreporter.write_line(f"stint: {len(with_keycloak)} against a real Keycloak {KEYCLOAK_VERSION}")
 
 
 @pytest.hookimpl(hookwrapper=True)

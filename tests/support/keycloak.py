@@ -1,17 +1,19 @@
-"""Drive the real Keycloak like a person: its own HTML pages over HTTP, mails from the real SMTP catcher.
+"""A real Keycloak for the tests, and a person driving it: its own HTML pages over HTTP, mails from a real catcher.
 
-`kc` is the session fixture `keycloak` (tests/conftest.py): base `url`, `web_client_id`, `web_client_secret`,
-`web_redirect_uri`, `admin`. Nothing here fakes Keycloak: forms are the ones it renders, codes are exchanged
-at its token endpoint with the stint-web client's secret and PKCE.
+`kc` below is the session fixture `keycloak` (tests/conftest.py), a `TestKeycloak`. Nothing here fakes
+Keycloak: forms are the ones it renders, codes are exchanged at its token endpoint with the stint-web
+client's secret and the PKCE verifier.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import unescape
 from html.parser import HTMLParser
@@ -19,7 +21,104 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
-from devservers.keycloak_admin import names_from
+from devservers import free_port
+from devservers.keycloak import KeycloakServer
+from devservers.keycloak_admin import KeycloakAdmin, names_from
+from tests.support.smtp import MailCatcher
+
+AUDIENCE = "stint-api"
+
+
+@dataclass
+class TestKeycloak:
+    """The session's Keycloak with the stint realm, and what a service or the web needs to use it."""
+
+    server: KeycloakServer
+    mail: MailCatcher
+    admin: KeycloakAdmin
+    web_port: int  # free port reserved for a web started later in the session (STINT_WEB_URL)
+    web_client_secret: str
+    accounts_client_secret: str
+    web_client_id: str = "stint-web"
+    accounts_client_id: str = "stint-accounts"
+    realm: str = "stint"
+    audience: str = AUDIENCE
+
+    __test__ = False  # not a test class, whatever its name
+
+    @property
+    def url(self) -> str:
+        """Keycloak's base URL, http://127.0.0.1:PORT."""
+        return self.server.url
+
+    @property
+    def issuer(self) -> str:
+        """The stint realm's `iss`."""
+        return self.server.issuer
+
+    @property
+    def jwks_url(self) -> str:
+        """The stint realm's signing keys."""
+        return self.server.jwks_url
+
+    @property
+    def web_url(self) -> str:
+        """STINT_WEB_URL the realm was imported with: where a web started in this session must listen."""
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def web_redirect_uri(self) -> str:
+        """The only redirect URI stint-web accepts."""
+        return f"{self.web_url}/auth/callback"
+
+    def env(self) -> dict[str, str]:
+        """The STINT_* settings a service or the web needs to trust and use this Keycloak."""
+        return {
+            "STINT_KEYCLOAK_URL": self.url,
+            "STINT_KEYCLOAK_REALM": self.realm,
+            "STINT_AUTH_ISSUER": self.issuer,
+            "STINT_AUTH_AUDIENCE": self.audience,
+            "STINT_AUTH_JWKS_URL": self.jwks_url,
+            "STINT_WEB_URL": self.web_url,
+            "STINT_WEB_CLIENT_ID": self.web_client_id,
+            "STINT_WEB_CLIENT_SECRET": self.web_client_secret,
+            "STINT_ACCOUNTS_CLIENT_ID": self.accounts_client_id,
+            "STINT_ACCOUNTS_CLIENT_SECRET": self.accounts_client_secret,
+        }
+
+
+@contextlib.contextmanager
+def running_keycloak(data_dir, mail: MailCatcher, timeout: float = 180.0) -> Iterator[TestKeycloak]:
+    """Start Keycloak on free ports with the stint realm, its mail going to `mail`; stop it at the end."""
+    web_port = free_port()
+    secrets_ = {name: secrets.token_urlsafe(24) for name in ("admin", "web", "accounts")}
+    server = KeycloakServer(
+        data_dir,
+        admin_password=secrets_["admin"],
+        realm_settings={
+            "STINT_WEB_URL": f"http://127.0.0.1:{web_port}",
+            "STINT_WEB_CLIENT_SECRET": secrets_["web"],
+            "STINT_ACCOUNTS_CLIENT_SECRET": secrets_["accounts"],
+            "STINT_SMTP_URL": mail.url,
+        },
+    )
+    server.start(timeout=timeout)
+    try:
+        yield TestKeycloak(
+            server=server,
+            mail=mail,
+            admin=KeycloakAdmin(server.url, secrets_["admin"]),
+            web_port=web_port,
+            web_client_secret=secrets_["web"],
+            accounts_client_secret=secrets_["accounts"],
+        )
+    finally:
+        server.stop()
+
+
+def unique_email(who: str = "person") -> str:
+    """An email address no other test uses."""
+    return f"{who}-{secrets.token_hex(4)}@example.org"
 
 
 class SignInRefused(AssertionError):
