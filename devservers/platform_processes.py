@@ -16,8 +16,27 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICE_PORTS = {"listing": 8001, "application": 8002, "certification": 8003, "notification": 8004}
 MAIL_PORT = 1025
 WEB_PORT = 8000
-# Secrets the first run generates into .env, and adds to an older .env that lacks them.
-GENERATED_SECRETS = ("STINT_WEB_SESSION_SECRET",)
+KEYCLOAK_URL = "http://127.0.0.1:8080"
+# Settings the first run writes into .env, and adds to an older .env that lacks them.
+DOTENV_DEFAULTS = {
+    "STINT_KEYCLOAK_URL": KEYCLOAK_URL,
+    "STINT_KEYCLOAK_REALM": "stint",
+    "STINT_AUTH_ISSUER": f"{KEYCLOAK_URL}/realms/stint",
+    "STINT_AUTH_AUDIENCE": "stint-api",
+    "STINT_AUTH_JWKS_URL": f"{KEYCLOAK_URL}/realms/stint/protocol/openid-connect/certs",
+    "STINT_WEB_URL": f"http://127.0.0.1:{WEB_PORT}",
+    "STINT_WEB_CLIENT_ID": "stint-web",
+    "STINT_ACCOUNTS_CLIENT_ID": "stint-accounts",
+    "STINT_ADMIN_EMAIL": "admin@stint.local",
+}
+# Secrets the first run generates into .env (name: random bytes), and adds to an older .env that lacks them.
+GENERATED_SECRETS = {
+    "STINT_WEB_SESSION_SECRET": 48,
+    "STINT_WEB_CLIENT_SECRET": 32,
+    "STINT_ACCOUNTS_CLIENT_SECRET": 32,
+    "STINT_KEYCLOAK_ADMIN_PASSWORD": 18,
+    "STINT_ADMIN_PASSWORD": 12,  # Stint's first admin types it: shorter, still 96 random bits
+}
 GUNICORN_WORKERS = 2
 
 
@@ -27,7 +46,7 @@ def installed_services() -> list[str]:
 
 
 def ensure_dotenv(path: Path = ROOT / ".env") -> dict[str, str]:
-    """Create .env with a random auth secret on first run; return its values."""
+    """Create .env on first run, add what an older one lacks (never overwriting a value); return its values."""
     from dotenv import dotenv_values
 
     if not path.exists():
@@ -40,7 +59,8 @@ def ensure_dotenv(path: Path = ROOT / ".env") -> dict[str, str]:
         )
         path.chmod(0o600)
     values = {k: v for k, v in dotenv_values(path).items() if v is not None}
-    missing = {name: secrets.token_urlsafe(48) for name in GENERATED_SECRETS if not values.get(name)}
+    missing = {name: value for name, value in DOTENV_DEFAULTS.items() if not values.get(name)}
+    missing.update({name: secrets.token_urlsafe(n) for name, n in GENERATED_SECRETS.items() if not values.get(name)})
     if missing:
         set_dotenv(missing, path)
     return {**values, **missing}
