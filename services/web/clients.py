@@ -20,6 +20,7 @@ class ApiProblem(Exception):
     def __init__(self, status: int, code: str, message: str, details: Mapping | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, dict(details or {})
+        self.sent: Mapping | None = None  # the body the web sent, so a field left empty reads "Enter …"
 
     @property
     def is_validation(self) -> bool:
@@ -29,7 +30,10 @@ class ApiProblem(Exception):
     def field_errors(self, labels: Mapping[str, str]) -> dict[str, str]:
         """One sentence per form field the API complained about, keyed by the API's field name (nested as a.b)."""
         if self.is_validation:
-            return {name: field_sentence(name, text, labels) for name, text in flatten_details(self.details).items()}
+            return {
+                name: field_sentence(name, text, labels, left_empty=is_empty(sent_value(self.sent, name)))
+                for name, text in flatten_details(self.details).items()
+            }
         # A rule broken about one field (e.g. apply_by in the past) names it in its details.
         return {name: sentence(self.message) for name in self.details if name in labels}
 
@@ -42,7 +46,7 @@ def flatten_details(details: Mapping, prefix: str = "") -> dict[str, str]:
         if isinstance(value, Mapping):
             flat.update(flatten_details(value, name + "."))
         elif isinstance(value, list | tuple):
-            texts = [str(item) for item in value if not isinstance(item, Mapping)]
+            texts = [str(item) for item in value if not isinstance(item, Mapping)][:1]  # the first says enough
             for item in value:
                 if isinstance(item, Mapping):
                     flat.update(flatten_details(item, name + "."))
@@ -62,10 +66,28 @@ def sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-def field_sentence(name: str, text: str, labels: Mapping[str, str]) -> str:
+def sent_value(body: Mapping | None, name: str):
+    """The value at a dotted field name (stipend.amount, answers.0) in the body sent; None when absent."""
+    value = body
+    for part in name.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def is_empty(value) -> bool:
+    """True for what a person leaves empty: blank text, an empty list (an absent field is "missing" already)."""
+    return (isinstance(value, str) and not value.strip()) or value == []
+
+
+def field_sentence(name: str, text: str, labels: Mapping[str, str], left_empty: bool = False) -> str:
     """A field's error, naming the field as its label does ("Enter the cover note.")."""
     label = labels.get(name) or labels.get(name.split(".")[0]) or name.replace("_", " ").replace(".", " ")
-    if text.strip() == MISSING:
+    if text.strip() == MISSING or left_empty:
         return sentence(f"enter {label}")
     return sentence(f"{label}: {text[0].lower() + text[1:] if text else text}")
 
@@ -104,6 +126,7 @@ class ServiceClient:
             ) from None
         if response.status_code >= 400:
             problem = _problem_from(response)
+            problem.sent = json
             if response.status_code >= 500:
                 current_app.logger.warning("service_error %s %s %s", self.service, path, response.status_code)
                 problem.message = "this part of Stint is having trouble; try again shortly"

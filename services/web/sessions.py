@@ -1,10 +1,12 @@
 """Server-side sessions: the cookie carries an opaque id; what the session holds (tokens included) stays in the
 web's own database, keyed by a hash of that id. FerretDB 1.24 has no TTL index, so each session stores its expiry
-and is checked (and swept) on read."""
+and is checked (and swept) on read. The data is stored as one JSON string: FerretDB 1.24 refuses nested arrays
+(Flask's flashed messages are lists of pairs), and keys with dots or dollars would trip either server."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -41,11 +43,16 @@ class SessionStore:
         if document["expires_at"] <= now:
             self.collection.delete_one({"_id": self.key(session_id)})
             return None
-        return document.get("data") or {}, document["updated_at"]
+        return json.loads(document.get("data") or "{}"), document["updated_at"]
 
     def save(self, session_id: str, data: dict, now: datetime) -> None:
         """Write the session, its expiry pushed to `lifetime` from now."""
-        document = {"_id": self.key(session_id), "data": data, "updated_at": now, "expires_at": now + self.lifetime}
+        document = {
+            "_id": self.key(session_id),
+            "data": json.dumps(data, separators=(",", ":")),
+            "updated_at": now,
+            "expires_at": now + self.lifetime,
+        }
         self.collection.replace_one({"_id": document["_id"]}, document, upsert=True)
 
     def delete(self, session_id: str) -> None:

@@ -48,12 +48,25 @@ def _org_id() -> str:
     return auth.current_person().org
 
 
+def _registered_org(client) -> dict | None:
+    """The person's organisation, or None when their account names one not registered yet (an interrupted
+    registration: registering again finishes it)."""
+    try:
+        return client.org(_org_id())
+    except ApiProblem as problem:
+        if problem.status == 404:
+            return None
+        raise
+
+
 @blp.get("")
 @auth.signed_in("employer")
 def home():
     """The organisation's listings, with seats left, and its verification status."""
     client = api("listing")
-    org = client.org(_org_id())
+    org = _registered_org(client)
+    if org is None:
+        return redirect(url_for("employer.register_org"))
     page = client.my_listings(cursor=request.args.get("cursor"))
     return render_template("employer/home.html", org=org, page=page)
 
@@ -62,15 +75,17 @@ def home():
 @auth.signed_in("employer", needs_org=False)
 def register_org():
     """Register your organisation (one thing on the page), the first step for a new employer."""
+    client = api("listing")
     if request.method == "GET":
-        if auth.current_person().org:
+        if auth.current_person().org and _registered_org(client) is not None:
             return redirect(url_for("employer.organisation"))
         return form_page("employer/register_org.html", ORG_LABELS)
     try:
-        api("listing").put_my_org(_org_body())
+        client.put_my_org(_org_body())
     except ApiProblem as problem:
         return form_page("employer/register_org.html", ORG_LABELS, problem)
-    auth.refresh_tokens()
+    if not auth.current_person().org:  # the account got its organisation just now: the token must show it
+        auth.refresh_tokens()
     flash("Your organisation is registered. A Stint admin will verify it before you can publish listings.", "success")
     return redirect(url_for("employer.home"))
 
@@ -84,7 +99,9 @@ def _org_body() -> dict:
 def organisation():
     """The organisation's profile and status; change the profile."""
     client = api("listing")
-    org = client.org(_org_id())
+    org = _registered_org(client)
+    if org is None:
+        return redirect(url_for("employer.register_org"))
     invitations = client.invitations()
     if request.method == "GET":
         return form_page(

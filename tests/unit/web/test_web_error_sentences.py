@@ -56,3 +56,10 @@ def test_a_refusal_about_no_field_is_a_sentence_in_the_summary():
 def test_sentences_start_with_a_capital_and_end_with_a_full_stop():
     assert sentence("  the listing is closed ") == "The listing is closed."
     assert sentence("Done!") == "Done!"
+
+
+def test_a_field_left_empty_asks_for_it_whatever_the_api_said():
+    problem = ApiProblem(422, "validation_failed", "x", {"stipend": {"amount": ["Not a valid number.", "Other."]}})
+    problem.sent = {"stipend": {"amount": "  "}}
+
+    assert page_errors(problem, LABELS)[0] == {"stipend.amount": "Enter the stipend in rupees."}
