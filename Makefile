@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 REQUIREMENTS := requirements-dev.txt shared/requirements.txt $(wildcard services/*/requirements.txt)
 
-.PHONY: help up down status demo test test-unit lint format bench tools token
+.PHONY: help up down status user demo test test-unit lint format bench tools token
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ TEST_COMMANDS := docker-compose chromium pdftotext
 
 tools:  ## install the system tools the tests need (Debian packages, when run as root)
 	@command -v java >/dev/null && command -v mvn >/dev/null && command -v go >/dev/null || \
-		{ echo "need java (17+), mvn and go on PATH to provision Kafka and FerretDB"; exit 1; }
+		{ echo "need java (17+), mvn and go on PATH to provision Kafka, FerretDB and Keycloak"; exit 1; }
 	@missing=$$(for c in $(TEST_COMMANDS); do command -v $$c >/dev/null || echo $$c; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing $(TEST_PACKAGES) (Debian) for the tests that need: $$missing"; \
@@ -32,7 +32,7 @@ tools:  ## install the system tools the tests need (Debian packages, when run as
 		echo "warning: could not install them; the tests that need them will skip and say why"; \
 	fi
 
-up: $(VENV)/.installed  ## start Kafka, FerretDB and the services; prints the URLs
+up: $(VENV)/.installed  ## start Kafka, FerretDB, Keycloak, the services and the web; prints the URLs
 	@$(PY) -m devservers up --quiet
 
 demo: $(VENV)/.installed  ## tell the whole story against the running platform (after `make up`)
@@ -44,7 +44,11 @@ down:  ## stop everything `make up` started
 status:  ## show what is running
 	@$(PY) -m devservers status
 
-test: $(VENV)/.installed tools  ## every test, against real Kafka and FerretDB the run provisions itself
+user: $(VENV)/.installed  ## a verified account (after make up): make user ROLE=student EMAIL=a@b.c [PASSWORD=..] [ORG=..] [NAME=..]
+	@$(PY) -m devservers user --email "$(EMAIL)" $(if $(ROLE),--role "$(ROLE)") $(if $(PASSWORD),--password "$(PASSWORD)") \
+		$(if $(ORG),--org "$(ORG)") $(if $(NAME),--name "$(NAME)")
+
+test: $(VENV)/.installed tools  ## every test, against real Kafka, FerretDB and Keycloak the run provisions itself
 	@$(PY) -m devservers build
 	@$(PY) -m pytest -q
 

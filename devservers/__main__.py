@@ -1,7 +1,8 @@
-"""CLI: python -m devservers {build,up,down,status} [--run-dir .run].
+"""CLI: python -m devservers {build,up,down,status,user} [--run-dir .run].
 
 `up` prints STINT_KAFKA_BOOTSTRAP=... and STINT_MONGO_URL=... on stdout (everything else goes
-to stderr), so `export $(python -m devservers up)` works in a shell.
+to stderr), so `export $(python -m devservers up)` works in a shell. With the services (the default)
+it also runs Keycloak on STINT_KEYCLOAK_URL's port and creates Stint's first admin account.
 """
 
 from __future__ import annotations
@@ -14,10 +15,18 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
 
 from . import build
+from .keycloak import KeycloakServer
+from .keycloak_admin import ROLES, KeycloakAdmin, KeycloakAdminError, generated_password
 from .platform_processes import SERVICE_PORTS, ensure_dotenv, platform_processes, set_dotenv
 from .servers import KIND, FerretServer, KafkaServer, ServerError
+
+# Keycloak's master admin and Stint's first admin: for `up` and `user`, never handed to the services.
+ADMIN_PASSWORDS = ("STINT_KEYCLOAK_ADMIN_PASSWORD", "STINT_ADMIN_PASSWORD")
 
 
 def _say(msg: str) -> None:
@@ -133,38 +142,80 @@ def _platform(run_dir: Path, kafka: KafkaServer, ferret: FerretServer):
     """The service processes, attached to whatever a previous `up` left running."""
     env = ensure_dotenv()
     env.update(STINT_KAFKA_BOOTSTRAP=kafka.bootstrap, STINT_MONGO_URL=ferret.url)
-    processes = platform_processes(run_dir, env)
+    processes = platform_processes(run_dir, {k: v for k, v in env.items() if k not in ADMIN_PASSWORDS})
     for process in processes:
         state = process._load_state()
         process.pid, process.start_time = state.get("pid"), state.get("start_time")
     return env, processes
 
 
+def _keycloak(run_dir: Path, env: dict[str, str]) -> KeycloakServer:
+    """Keycloak for `make up` on STINT_KEYCLOAK_URL's port, attached to whatever a previous `up` left running."""
+    url = env.get("STINT_KEYCLOAK_URL")
+    server = KeycloakServer(
+        run_dir / "keycloak",
+        urlsplit(url).port if url else None,
+        admin_password=env.get("STINT_KEYCLOAK_ADMIN_PASSWORD", ""),
+        realm_settings=env,
+        parent_death_signal=False,
+    )
+    state = server._load_state()
+    server.pid, server.start_time = state.get("pid"), state.get("start_time")
+    server.port = server.port or state.get("port")
+    return server
+
+
+def _ensure_stint_admin(keycloak: KeycloakServer, env: dict[str, str]) -> str | None:
+    """Create Stint's first admin (role admin, email verified) unless it exists; return what to print, once."""
+    admin = KeycloakAdmin(keycloak.url, env["STINT_KEYCLOAK_ADMIN_PASSWORD"])
+    email, password = env["STINT_ADMIN_EMAIL"], env["STINT_ADMIN_PASSWORD"]
+    if admin.find_user(email) is not None:
+        return None
+    admin.create_user(email, password, name="Stint Admin", role="admin")
+    return f"  Stint admin    {email}  password {password}  (shown this once; it stays in .env)"
+
+
 def _up_platform(args: argparse.Namespace, run_dir: Path, kafka: KafkaServer, ferret: FerretServer) -> int:
-    """Start each service's api and worker (and the mail catcher) unless already running; print the URLs."""
+    """Start Keycloak, the mail catcher and each service's processes unless already running; print the URLs."""
     ensure_dotenv()
     set_dotenv({"STINT_KAFKA_BOOTSTRAP": kafka.bootstrap, "STINT_MONGO_URL": ferret.url})
     env, processes = _platform(run_dir, kafka, ferret)
+    keycloak = _keycloak(run_dir, env)
+    if not keycloak.is_running():  # a Keycloak still starting is waited for below, not started twice
+        build.keycloak_home()
+        keycloak.pid = keycloak.start_time = keycloak.management_port = None
+        keycloak.start(wait=False)
     for process in processes:
         if process.is_running() and process._probe():
             continue
-        if process.name.endswith("-api"):
-            metrics_dir = Path(process.env["PROMETHEUS_MULTIPROC_DIR"])
-            for stale in metrics_dir.glob("*.db"):
+        metrics_dir = process.env.get("PROMETHEUS_MULTIPROC_DIR")
+        if metrics_dir:
+            for stale in Path(metrics_dir).glob("*.db"):
                 stale.unlink()
         process.pid = process.start_time = None
         process.start(wait=False)
-    for process in processes:
+    for process in [*processes, keycloak]:
         try:
             process.wait_ready(args.timeout)
         except ServerError as exc:
             _say(f"{process.name} did not start:\n{exc}")
             return 1
+    try:
+        first_admin = _ensure_stint_admin(keycloak, env)
+    except KeycloakAdminError as exc:
+        _say(f"keycloak refused to create Stint's admin ({exc}); if .env changed since its data was made, stop, ")
+        _say(f"delete {keycloak.data_dir} and run `make up` again")
+        return 1
     _say(f"Stint is up. Logs in {run_dir / 'logs'}; settings in .env; `make down` stops everything.")
+    if any(p.name == "web-api" for p in processes):
+        _say(f"  web            {env['STINT_WEB_URL']}")
+    _say(f"  keycloak       {keycloak.account_console_url}  (admin console {keycloak.url}/admin/)")
     for name, port in SERVICE_PORTS.items():
         if any(p.name == f"{name}-api" for p in processes):
             _say(f"  {name:<14} http://127.0.0.1:{port}/docs")
     _say(f"  verification   {env.get('STINT_PUBLIC_URL', '')}/verify/<credential-uuid>")
+    if first_admin:
+        _say(first_admin)
     return 0
 
 
@@ -173,11 +224,15 @@ def cmd_down(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir).resolve()
     with _run_dir_lock(run_dir):
         kafka, ferret = _attach(run_dir)
-        _env, processes = _platform(run_dir, kafka, ferret)
+        env, processes = _platform(run_dir, kafka, ferret)
         for process in reversed(processes):
             if process.pid is not None and process.is_running():
                 process.stop()
                 _say(f"{process.name} stopped")
+        keycloak = _keycloak(run_dir, env)
+        if keycloak.pid is not None and keycloak.is_running():
+            keycloak.stop()
+            _say(f"keycloak stopped (pid {keycloak.pid})")
         for server in (kafka, ferret):
             if server.pid is not None and server.is_running():
                 server.stop()
@@ -189,7 +244,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Print whether each server is running and answering; exit 1 unless both are."""
+    """Print whether each server is running and answering; exit 1 unless all that `up` started are."""
     run_dir = Path(args.run_dir).resolve()
     kafka, ferret = _attach(run_dir)
     ok = True
@@ -204,7 +259,39 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{server.name}: pid {server.pid}, {addr} {getattr(server, addr)}, "
             f"{'healthy' if healthy else 'NOT answering'}"
         )
+    keycloak = _keycloak(run_dir, {})
+    if keycloak.pid is None:  # never started here (`up --servers-only`)
+        print("keycloak: not started")
+    elif not keycloak.is_running():
+        print("keycloak: not running")
+        ok = False
+    else:
+        healthy = keycloak._probe()
+        ok = ok and healthy
+        print(f"keycloak: pid {keycloak.pid}, url {keycloak.url}, {'healthy' if healthy else 'NOT answering'}")
     return 0 if ok else 1
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """Create a verified account in the stint realm of the Keycloak `make up` runs; print a generated password."""
+    env = ensure_dotenv()
+    admin = KeycloakAdmin(env["STINT_KEYCLOAK_URL"], env["STINT_KEYCLOAK_ADMIN_PASSWORD"])
+    password = args.password or generated_password()
+    try:
+        admin.create_user(args.email, password, name=args.name, role=args.role or None, org=args.org or None)
+    except requests.ConnectionError:
+        _say(f"no Keycloak answers at {env['STINT_KEYCLOAK_URL']}: run `make up` first")
+        return 1
+    except KeycloakAdminError as exc:
+        _say(f"error: {exc}")
+        return 1
+    what = ", ".join(
+        filter(None, [f"role {args.role}" if args.role else "no role yet", args.org and f"org {args.org}"])
+    )
+    print(f"created {args.email} ({what}), email verified; sign in at {env.get('STINT_WEB_URL', '')}")
+    if not args.password:
+        print(f"password: {password}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,6 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devservers", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("build", help=cmd_build.__doc__).set_defaults(func=cmd_build)
+    user = sub.add_parser("user", help=cmd_user.__doc__)
+    user.add_argument("--email", required=True)
+    user.add_argument("--role", choices=("", *ROLES), default="", help="none: the person picks student or employer")
+    user.add_argument("--password", default="", help="default: a random one, printed")
+    user.add_argument("--org", default="", help="organisation id (employers, universities)")
+    user.add_argument("--name", default="", help='"First Last" (default: from the email)')
+    user.set_defaults(func=cmd_user)
     for name, func in (("up", cmd_up), ("down", cmd_down), ("status", cmd_status)):
         p = sub.add_parser(name, help=func.__doc__)
         p.add_argument("--run-dir", default=".run", help="where data, logs and servers.json live")

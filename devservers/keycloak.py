@@ -51,8 +51,8 @@ class KeycloakServer(ManagedServer):
         port: int | None = None,
         management_port: int | None = None,
         *,
-        admin_password: str,
-        realm_settings: dict[str, str],
+        admin_password: str = "",
+        realm_settings: dict[str, str] | None = None,
         heap: str = "512m",
         parent_death_signal: bool = True,
     ) -> None:
@@ -60,7 +60,7 @@ class KeycloakServer(ManagedServer):
         self.port = port
         self.management_port = management_port
         self.admin_password = admin_password
-        self.realm_settings = realm_env(realm_settings)
+        self.realm_settings = dict(realm_settings or {})  # checked at start: stop and status need none
         self.heap = heap
 
     @property
@@ -102,6 +102,9 @@ class KeycloakServer(ManagedServer):
         return home
 
     def _prepare(self) -> list[str]:
+        if not self.admin_password:
+            raise ServerError("keycloak needs a password for its bootstrap admin")
+        realm_env(self.realm_settings)  # fail before starting when a placeholder has no value
         home = self._home()
         state = self._load_state()
         if self.port is None:
@@ -125,7 +128,7 @@ class KeycloakServer(ManagedServer):
     def _env(self) -> dict[str, str]:
         return {
             **os.environ,
-            **self.realm_settings,
+            **realm_env(self.realm_settings),
             "KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
             "KC_BOOTSTRAP_ADMIN_PASSWORD": self.admin_password,
             "JAVA_OPTS_KC_HEAP": f"-Xms64m -Xmx{self.heap}",
