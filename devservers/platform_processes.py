@@ -36,6 +36,7 @@ GENERATED_SECRETS = {
     "STINT_ACCOUNTS_CLIENT_SECRET": 32,
     "STINT_KEYCLOAK_ADMIN_PASSWORD": 18,
     "STINT_ADMIN_PASSWORD": 12,  # Stint's first admin types it: shorter, still 96 random bits
+    "STINT_KEYCLOAK_DB_PASSWORD": 24,  # docker-compose's PostgreSQL for Keycloak
 }
 GUNICORN_WORKERS = 2
 

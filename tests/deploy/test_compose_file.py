@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -13,6 +14,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("listing", "application", "certification", "notification")
+# What an operator's .env must hold (`make up` writes them all); compose refuses to run without any one.
+SECRETS = (
+    "STINT_AUTH_SECRET",
+    "STINT_KEYCLOAK_ADMIN_PASSWORD",
+    "STINT_KEYCLOAK_DB_PASSWORD",
+    "STINT_WEB_CLIENT_SECRET",
+    "STINT_ACCOUNTS_CLIENT_SECRET",
+)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-compose") is None,
@@ -20,11 +29,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def compose(*args: str, secret: str | None = "x" * 40) -> subprocess.CompletedProcess:
-    """docker-compose with only `secret` set: no STINT_* variable and no developer's .env leak in."""
+def compose(*args: str, without: str | None = None) -> subprocess.CompletedProcess:
+    """docker-compose with every secret but `without` set: no other STINT_* variable and no developer's .env leak in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STINT_")}
-    if secret:
-        env["STINT_AUTH_SECRET"] = secret
+    env.update({name: "x" * 40 for name in SECRETS if name != without})
     with tempfile.NamedTemporaryFile(suffix=".env") as empty_env_file:
         command = ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "--env-file", empty_env_file.name, *args]
         return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -35,10 +43,11 @@ def test_the_compose_file_is_valid():
     assert result.returncode == 0, result.stderr
 
 
-def test_the_compose_file_refuses_to_run_without_a_secret():
-    result = compose("config", "-q", secret=None)
+@pytest.mark.parametrize("secret", SECRETS)
+def test_the_compose_file_refuses_to_run_without_a_secret(secret):
+    result = compose("config", "-q", without=secret)
     assert result.returncode != 0
-    assert "STINT_AUTH_SECRET" in result.stderr
+    assert secret in result.stderr
 
 
 def test_every_service_runs_its_api_and_worker_with_health_checks_and_restarts():
@@ -52,6 +61,32 @@ def test_every_service_runs_its_api_and_worker_with_health_checks_and_restarts()
         assert api["depends_on"]["kafka"]["condition"] == "service_healthy"
         assert api["depends_on"]["mongo"]["condition"] == "service_healthy"
         assert (ROOT / api["build"]["dockerfile"]).exists() or (ROOT / "services" / name / "Dockerfile").exists()
-    assert {"kafka", "mongo", "mailpit"} <= set(services)
+        assert api["depends_on"]["keycloak"]["condition"] == "service_healthy"
+        assert (
+            api["environment"]["STINT_AUTH_JWKS_URL"]
+            == "http://keycloak:8080/realms/stint/protocol/openid-connect/certs"
+        )
+        assert api["environment"]["STINT_AUTH_ISSUER"] == "http://localhost:8080/realms/stint"
+        assert api["environment"]["STINT_AUTH_AUDIENCE"] == "stint-api"
+        assert ("STINT_ACCOUNTS_CLIENT_SECRET" in api["environment"]) == (name == "listing")
+    assert {"kafka", "mongo", "mailpit", "keycloak", "keycloak-db"} <= set(services)
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert set(config["volumes"]) >= {"kafka-data", "mongo-data"}
+    assert set(config["volumes"]) >= {"kafka-data", "mongo-data", "keycloak-db"}
+
+
+def test_keycloak_imports_the_realm_file_and_keeps_its_data_in_postgresql():
+    services = yaml.safe_load(compose("config").stdout)["services"]
+    keycloak, database = services["keycloak"], services["keycloak-db"]
+    assert keycloak["image"] == "quay.io/keycloak/keycloak:26.4.7"
+    assert keycloak["command"] == ["start", "--import-realm"]
+    realm = ROOT / "identity" / "stint-realm.json"
+    assert f"{realm}:/opt/keycloak/data/import/stint-realm.json:ro" in keycloak["volumes"]
+    environment = keycloak["environment"]
+    assert environment["KC_DB"] == "postgres" and "keycloak-db" in environment["KC_DB_URL"]
+    assert environment["KC_HOSTNAME"] == "http://localhost:8080"  # the issuer, whatever Host a caller uses
+    assert "/health/ready" in " ".join(keycloak["healthcheck"]["test"])
+    assert keycloak["depends_on"]["keycloak-db"]["condition"] == "service_healthy"
+    assert database["image"] == "postgres:15" and database["healthcheck"]["test"]
+    # Every placeholder in the realm file without a default gets a value.
+    placeholders = set(re.findall(r"\$\{(STINT_[A-Z_]+)\}", realm.read_text()))
+    assert placeholders and placeholders <= set(environment)
