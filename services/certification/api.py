@@ -8,13 +8,16 @@ from flask_smorest import Blueprint
 from services.certification import credits, handlers, pages, schemas, verifying
 from services.certification.jsonld import DEFAULT_LOADER, STINT_V1
 from services.certification.runtime import Runtime
+from services.certification.verification import vc_api_result
 from shared.auth import current_principal, require
 from shared.errors import BadRequest, ErrorSchema, NotFound
 from shared.pagination import PageQuerySchema, paginate
 
 credentials_blp = Blueprint("credentials", __name__, description="Issued credentials, revocation and certificates")
 verify_blp = Blueprint("verify", __name__, description="Verifying credentials")
-issuer_blp = Blueprint("issuer", __name__, description="The issuer's DID document, keys, status lists and contexts")
+issuer_blp = Blueprint(
+    "issuer", __name__, description="The issuer's DID document, keys, status lists, contexts and skill pages"
+)
 universities_blp = Blueprint("universities", __name__, description="Credit policies and credit decisions")
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 JSON_OBJECT = {"type": "object"}
@@ -147,6 +150,15 @@ def verify():
     return verifying.verify_presented(runtime(), json_object_body())
 
 
+@verify_blp.route("/credentials/verify", methods=["POST"])
+@verify_blp.arguments(schemas.VcApiVerifyRequestSchema)
+@verify_blp.response(200, schemas.VcApiVerificationSchema)
+@verify_blp.doc(security=[])
+def verify_vc_api(body):
+    """Verify a credential in the W3C VC API's shape ({"verifiableCredential", "options"})."""
+    return vc_api_result(verifying.verify_presented(runtime(), body["verifiableCredential"]))
+
+
 @verify_blp.route("/verify/batch", methods=["POST"])
 @verify_blp.arguments(schemas.BatchRequestSchema)
 @verify_blp.response(200, schemas.BatchResultSchema)
@@ -233,6 +245,28 @@ def stint_context():
     response = jsonify(DEFAULT_LOADER.raw(STINT_V1))
     response.mimetype = "application/ld+json"
     return response
+
+
+@issuer_blp.route("/skills/<slug>")
+@issuer_blp.doc(
+    security=[],
+    responses={
+        "200": {
+            "description": "the skill: an HTML page, or JSON with Accept: application/json",
+            "content": {"text/html": {}, "application/json": {"schema": schemas.SkillSchema}},
+        },
+        "404": {
+            "description": "no credential aligns to this skill: the error shape",
+            "content": {"application/json": {"schema": ERROR}},
+        },
+    },
+)
+def skill(slug):
+    """The public page of a skill that credentials align to (the targetUrl of their alignments)."""
+    described = handlers.skill_description(runtime(), slug)
+    if wants_json():
+        return jsonify(schemas.SkillSchema().dump(described))
+    return Response(pages.skill_page(described), mimetype="text/html")
 
 
 # ---- universities -------------------------------------------------------------------------

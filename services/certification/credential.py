@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import quote, urlsplit
 
-from services.certification.jsonld import OB_V3, STINT_V1, VC_V2
+from services.certification.jsonld import OB_V3, VC_V2
 
-CONTEXTS = [VC_V2, OB_V3, STINT_V1]
+# Only the standard contexts: a verifier that bundles just these (and fetches nothing) must understand every
+# property. The retired stint-v1 extension context is still read by POST /verify, never written (docs/credentials.md).
+CONTEXTS = [VC_V2, OB_V3]
 CREDENTIAL_TYPES = ["VerifiableCredential", "OpenBadgeCredential"]
 # India's National Credit Framework: 30 notional learning hours make one credit.
 HOURS_PER_CREDIT = 30
 ISSUER_NAME = "Stint"
 RATING_MAX = 5
+SKILL_FRAMEWORK = "Stint skills"
+# OB 3.0's ResultType vocabulary has no "hours"; its extension convention is the "ext:" prefix.
+HOURS_RESULT_TYPE = "ext:HoursVerified"
 
 
 def credits_for(hours: float, hours_per_credit: float = HOURS_PER_CREDIT) -> float:
@@ -87,19 +94,60 @@ def criteria_narrative(deliverables: list[str], brief: str) -> str:
     return brief or "Completed the project brief to the employer's approval."
 
 
-def _alignment(skill: str, public_url: str) -> dict:
+def skill_slug(skill: str) -> str:
+    """The path segment of a skill's public page: lower case words joined by hyphens ("C++" → "c-plus-plus")."""
+    words = skill.strip().lower().replace("+", " plus ").replace("#", " sharp ")
+    # Letters, combining marks (Indic vowel signs) and digits stay; every run of anything else is one hyphen.
+    kept = "".join(ch if unicodedata.category(ch)[0] in "LMN" else " " for ch in words)
+    return "-".join(kept.split()) or "skill"
+
+
+def skill_url(skill: str, public_url: str) -> str:
+    """The public page of a skill (GET /skills/<slug>, HTML or JSON)."""
+    return f"{public_url.rstrip('/')}/skills/{quote(skill_slug(skill), safe='-')}"
+
+
+def alignment(skill: str, public_url: str) -> dict:
+    """An OB 3.0 Alignment to a skill's public page on this service."""
     return {
         "type": ["Alignment"],
         "targetName": skill,
-        "targetType": "ceasn:Competency",
-        "targetUrl": f"{public_url.rstrip('/')}/skills/{quote(skill.strip().lower(), safe='')}",
+        "targetUrl": skill_url(skill, public_url),
+        "targetCode": skill_slug(skill),
+        "targetFramework": SKILL_FRAMEWORK,
     }
 
 
+def skills_of(work: dict) -> list[str]:
+    """Every skill a credential aligns to: the listing's and those the employer saw demonstrated, once each."""
+    return list(dict.fromkeys([*(work["listing"].get("skills") or []), *(work.get("skills_demonstrated") or [])]))
+
+
+def _result_descriptions(listing: dict) -> list[dict]:
+    """What the two results mean: the employer's rating (1–5) and the hours of work the employer verified."""
+    return [
+        {
+            "id": urn_for("rating-scale", listing["listing_id"]),
+            "type": ["ResultDescription"],
+            "name": "Employer's rating of the work",
+            "resultType": "RawScore",
+            "valueMin": "1",
+            "valueMax": str(RATING_MAX),
+        },
+        {
+            "id": urn_for("hours-verified", listing["listing_id"]),
+            "type": ["ResultDescription"],
+            "name": "Hours of work verified by the employer",
+            "resultType": HOURS_RESULT_TYPE,
+            "valueMin": "0",
+            "valueMax": str(_number(listing["effort_hours"])),
+        },
+    ]
+
+
 def achievement(work: dict, public_url: str) -> dict:
-    """The Achievement: what the listing asked for, its skills and the credits it can earn."""
+    """The Achievement: what the listing asked for, its skills, the credits it can earn and its results' meaning."""
     listing = work["listing"]
-    rating_id = urn_for("rating-scale", listing["listing_id"])
     return {
         "id": urn_for("listing", listing["listing_id"]),
         "type": ["Achievement"],
@@ -107,31 +155,33 @@ def achievement(work: dict, public_url: str) -> dict:
         "name": listing["title"],
         "description": listing.get("summary") or listing.get("brief") or listing["title"],
         "criteria": {"narrative": criteria_narrative(listing.get("deliverables") or [], listing.get("brief", ""))},
-        "alignment": [_alignment(skill, public_url) for skill in dict.fromkeys(listing.get("skills") or [])],
+        "alignment": [alignment(skill, public_url) for skill in dict.fromkeys(listing.get("skills") or [])],
         "creditsAvailable": _number(credits_for(listing["effort_hours"])),
-        "resultDescription": [
-            {
-                "id": rating_id,
-                "type": ["ResultDescription"],
-                "name": "Employer's rating of the work",
-                "resultType": "RawScore",
-                "valueMin": "1",
-                "valueMax": str(RATING_MAX),
-            }
-        ],
+        "resultDescription": _result_descriptions(listing),
     }
 
 
+def digest_uri(hex_digest: str) -> str:
+    """A SHA-256 digest as an RFC 6920 Named Information URI (ni:///sha-256;<base64url>)."""
+    encoded = base64.urlsafe_b64encode(bytes.fromhex(hex_digest)).decode("ascii").rstrip("=")
+    return f"ni:///sha-256;{encoded}"
+
+
 def evidence(work: dict) -> list[dict]:
-    """The approved submission (its digest and notes) and each submitted link."""
+    """The approved submission (named by its digest, with who approved it and when) and each submitted link."""
     submission = work["submission"]
+    approver = work["approver"].get("name") or "the employer's reviewer"
     items = [
         {
+            "id": digest_uri(submission["digest"]),
             "type": ["Evidence"],
             "name": "Approved submission",
             "genre": "Submission",
             "narrative": submission.get("notes") or "Work approved by the employer.",
-            "submissionDigest": f"sha256:{submission['digest']}",
+            "description": (
+                f"Approved by {approver} for {work['listing']['org_name']} on {_day(work['completed_on'])[:10]}. "
+                f"SHA-256 of the approved submission: {submission['digest']}."
+            ),
         }
     ]
     for number, link in enumerate(dict.fromkeys(submission.get("links") or []), start=1):
@@ -139,22 +189,32 @@ def evidence(work: dict) -> list[dict]:
     return items
 
 
+def _identifiers(student: dict, salt: str) -> list[dict]:
+    """The student by name (OB 3.0 identityType "name", in plain text) and by salted hash of their email."""
+    return [
+        {
+            "type": "IdentityObject",
+            "identityHash": student.get("name") or "Student",
+            "identityType": "name",
+            "hashed": False,
+        },
+        {
+            "type": "IdentityObject",
+            "identityHash": identity_hash(student.get("email", ""), salt),
+            "identityType": "emailAddress",
+            "hashed": True,
+            "salt": salt,
+        },
+    ]
+
+
 def subject(work: dict, salt: str, public_url: str) -> dict:
-    """The AchievementSubject: the student, what they achieved, hours, credits and the employer's result."""
+    """The AchievementSubject: only properties OB 3.0 defines for it (the JSON schema allows no others)."""
     listing = work["listing"]
-    student = work["student"]
+    demonstrated = list(dict.fromkeys(work.get("skills_demonstrated") or []))
     return {
         "type": ["AchievementSubject"],
-        "name": student.get("name") or "Student",
-        "identifier": [
-            {
-                "type": "IdentityObject",
-                "identityHash": identity_hash(student.get("email", ""), salt),
-                "identityType": "emailAddress",
-                "hashed": True,
-                "salt": salt,
-            }
-        ],
+        "identifier": _identifiers(work["student"], salt),
         "achievement": achievement(work, public_url),
         "creditsEarned": _number(credits_for(work["hours_verified"])),
         "activityStartDate": _day(work["started_on"]),
@@ -165,17 +225,21 @@ def subject(work: dict, salt: str, public_url: str) -> dict:
                 "type": ["Result"],
                 "resultDescription": urn_for("rating-scale", listing["listing_id"]),
                 "value": str(work["rating"]),
-            }
+                # The skills the employer saw demonstrated, as the alignment of the employer's assessment.
+                "alignment": [alignment(skill, public_url) for skill in demonstrated],
+            },
+            {
+                "type": ["Result"],
+                "resultDescription": urn_for("hours-verified", listing["listing_id"]),
+                "value": str(_number(work["hours_verified"])),
+            },
         ],
         "source": {
             "id": urn_for("org", listing["org_id"]),
             "type": ["Profile"],
             "name": listing["org_name"],
             **({"url": listing["org_website"]} if listing.get("org_website") else {}),
-            "approver": {"type": ["Profile"], "name": work["approver"].get("name") or "Employer reviewer"},
         },
-        "engagementHours": _number(work["hours_verified"]),
-        "skillsDemonstrated": list(dict.fromkeys(work.get("skills_demonstrated") or [])),
     }
 
 
@@ -190,7 +254,7 @@ def build_credential(
         "type": list(CREDENTIAL_TYPES),
         "name": f"Fieldwork: {title}",
         "description": f"Completed the micro-internship \u201c{title}\u201d with {work['listing']['org_name']}.",
-        "issuer": {"id": issuer_did, "type": ["Profile"], "name": ISSUER_NAME, "url": public_url.rstrip("/")},
+        "issuer": {"id": issuer_did, "type": ["Profile"], "name": ISSUER_NAME},
         "validFrom": utc_timestamp(issued_at),
         "credentialSubject": subject(work, secrets.token_hex(8), public_url),
         "evidence": evidence(work),

@@ -14,7 +14,16 @@ from pymongo.errors import DuplicateKeyError
 
 from services.certification import dataintegrity as di
 from services.certification import store
-from services.certification.credential import StatusEntry, build_credential, credits_for, utc_timestamp
+from services.certification.credential import (
+    SKILL_FRAMEWORK,
+    StatusEntry,
+    build_credential,
+    credits_for,
+    skill_slug,
+    skill_url,
+    skills_of,
+    utc_timestamp,
+)
 from services.certification.domain import AlreadyRevoked, check_revocable
 from services.certification.runtime import Runtime
 from services.certification.statuslist import (
@@ -42,6 +51,7 @@ def issue_credential(runtime: Runtime, event: dict) -> dict:
     existing = store.credential_for_application(runtime.db, work["application_id"])
     if existing is not None:
         return {"credential_id": existing["credential_id"], "already_issued": True}
+    _publish_skills(runtime, skills_of(work))
     for _ in range(ISSUE_ATTEMPTS):
         record, signed = _signed_record(runtime, work, event.get("traceparent"))
         store.save_signed_document(runtime.db, record["_id"], signed)
@@ -57,6 +67,33 @@ def issue_credential(runtime: Runtime, event: dict) -> dict:
         log.info("credential_issued", credential_id=record["credential_id"], application_id=work["application_id"])
         return {"credential_id": record["credential_id"]}
     raise RuntimeError("no free status list position found")
+
+
+def _publish_skills(runtime: Runtime, skills: list[str]) -> None:
+    """Every skill a credential aligns to gets its public page before the credential exists."""
+    for skill in skills:
+        slug = skill_slug(skill)
+        if slug not in runtime.published_skills:
+            store.remember_skill(runtime.db, slug, skill)
+            runtime.published_skills.add(slug)
+
+
+def skill_description(runtime: Runtime, slug: str) -> dict:
+    """The public description of a skill that Stint credentials align to."""
+    record = store.skill(runtime.db, slug) if len(slug) <= 200 else None
+    if record is None:
+        raise NotFound("no credential issued by Stint aligns to this skill", code="skill_not_found")
+    return {
+        "id": skill_url(record["name"], runtime.public_url),
+        "type": "Skill",
+        "name": record["name"],
+        "code": record["_id"],
+        "framework": SKILL_FRAMEWORK,
+        "description": (
+            f"\u201c{record['name']}\u201d, as Stint credentials use it: a skill a micro-internship asked for, "
+            "or one the employer saw demonstrated when approving the work."
+        ),
+    }
 
 
 def _signed_record(runtime: Runtime, work: dict, traceparent: str | None) -> tuple[dict, dict]:

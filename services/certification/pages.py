@@ -29,6 +29,14 @@ def _day(value: str) -> str:
     return str(value)[:10]
 
 
+def student_name(subject: dict) -> str:
+    """The student's name: an OB 3.0 identifier of type "name" (stint-v1 credentials had a plain `name`)."""
+    for identity in subject.get("identifier") or []:
+        if isinstance(identity, dict) and identity.get("identityType") == "name" and not identity.get("hashed"):
+            return str(identity.get("identityHash", ""))
+    return str(subject.get("name", ""))
+
+
 def summary(record: dict, result: dict, document: dict, public_url: str) -> dict:
     """Everything the page, the PDF and GET /verify/{id} (JSON) say about a credential."""
     subject = document.get("credentialSubject", {})
@@ -47,7 +55,7 @@ def summary(record: dict, result: dict, document: dict, public_url: str) -> dict
         "credential_id": record["credential_id"],
         "title": document.get("name", ""),
         "description": document.get("description", ""),
-        "student_name": subject.get("name", ""),
+        "student_name": student_name(subject),
         "achievement": achievement.get("name", ""),
         "achievement_type": achievement.get("achievementType", ""),
         "employer": record.get("org_name", ""),
@@ -69,6 +77,11 @@ def summary(record: dict, result: dict, document: dict, public_url: str) -> dict
 def verification_page(context: dict) -> str:
     """The HTML verification page."""
     return TEMPLATES.get_template("verify.html").render(**context)
+
+
+def skill_page(skill: dict) -> str:
+    """The HTML page of a skill that credentials align to."""
+    return TEMPLATES.get_template("skill.html").render(**skill)
 
 
 def unknown_page(credential_id: str) -> str:

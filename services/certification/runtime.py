@@ -21,6 +21,8 @@ class Runtime:
     keyring: KeyRing
     # Published keys are never removed, so remembering them can never say yes wrongly.
     known_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Skill pages are never removed either: a slug seen once need not be written again.
+    published_skills: set[str] = field(default_factory=set)
 
     @classmethod
     def create(cls, settings: Settings, db: Database) -> Runtime:

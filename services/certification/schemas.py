@@ -26,6 +26,42 @@ class VerificationSchema(ma.Schema):
     checks = f.List(f.Nested(CheckSchema), required=True)
 
 
+class VcApiVerifyRequestSchema(ma.Schema):
+    """POST /credentials/verify: a credential in the W3C VC API's request shape."""
+
+    verifiableCredential = f.Dict(required=True)  # noqa: N815 - the VC API's name
+    # Stint runs every check whatever is asked (challenge, domain and checks are for presentations and
+    # partial checking, which Stint does not offer), so options are accepted and ignored.
+    options = f.Dict(load_default=dict)
+
+
+class VcApiProblemSchema(ma.Schema):
+    """A failed check, as a VC API problem: its name, a title and what went wrong."""
+
+    type = f.String(required=True)
+    title = f.String(required=True)
+    detail = f.String(required=True)
+
+
+class VcApiVerificationSchema(ma.Schema):
+    """The answer of POST /credentials/verify: the checks that passed, and one error per check that failed."""
+
+    checks = f.List(f.String(), required=True)
+    warnings = f.List(f.Nested(VcApiProblemSchema), required=True)
+    errors = f.List(f.Nested(VcApiProblemSchema), required=True)
+
+
+class SkillSchema(ma.Schema):
+    """A skill that Stint credentials align to (the target of an OB 3.0 Alignment)."""
+
+    id = f.String(required=True)
+    type = f.String(required=True)
+    name = f.String(required=True)
+    code = f.String(required=True)
+    framework = f.String(required=True)
+    description = f.String(required=True)
+
+
 class BatchItemSchema(ma.Schema):
     """A credential to verify: by the id Stint issued it under, or the credential itself."""
 

@@ -23,6 +23,8 @@ SIGNING_KEYS = "signing_keys"
 STATUS_LISTS = "status_lists"
 POLICIES = "university_policies"
 CREDIT_DECISIONS = "credit_decisions"
+# slug → skill name: what GET /skills/<slug> shows; every skill a credential aligns to is written here first.
+SKILLS = "skills"
 
 
 def ensure_indexes(db: Database) -> None:
@@ -59,6 +61,20 @@ def parse_uuid(value: str) -> str | None:
         return str(uuid.UUID(text))
     except ValueError:
         return None
+
+
+# ---- skills -------------------------------------------------------------------------------
+
+
+def remember_skill(db: Database, slug: str, name: str) -> None:
+    """Publish a skill's page (the first name given for a slug stays)."""
+    with contextlib.suppress(DuplicateKeyError):
+        db[SKILLS].insert_one({"_id": slug, "name": name})
+
+
+def skill(db: Database, slug: str) -> dict | None:
+    """A published skill, or None."""
+    return db[SKILLS].find_one({"_id": slug})
 
 
 # ---- credentials --------------------------------------------------------------------------

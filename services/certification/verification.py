@@ -46,6 +46,19 @@ def result(checks: list[Check]) -> dict:
     return {"verified": all(check.passed for check in checks), "checks": [c.as_json() for c in checks]}
 
 
+def vc_api_result(answer: dict) -> dict:
+    """POST /verify's answer in the W3C VC API's shape: checks that passed, an error for each that failed."""
+    return {
+        "checks": [check["name"] for check in answer["checks"] if check["passed"]],
+        "warnings": [],
+        "errors": [
+            {"type": check["name"], "title": f"the {check['name']} check failed", "detail": check["message"]}
+            for check in answer["checks"]
+            if not check["passed"]
+        ],
+    }
+
+
 def unknown_credential(credential_id: str) -> dict:
     """The answer for an id that Stint never issued."""
     return result([Check("found", False, f"no credential with id {credential_id} was issued by Stint")])

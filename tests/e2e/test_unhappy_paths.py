@@ -159,7 +159,7 @@ def test_a_tampered_credential_fails_verification_naming_the_signature_check(sti
     document = credential_document(stint, graduates[0])
     assert stint.json("certification", "POST", "/verify", body=document)["verified"] is True
     tampered = copy.deepcopy(document)
-    tampered["credentialSubject"]["name"] = "Mallory Forger"
+    tampered["credentialSubject"]["identifier"][0]["identityHash"] = "Mallory Forger"  # the student's name
     result = stint.json("certification", "POST", "/verify", body=tampered)
     assert result["verified"] is False
     assert failing_checks(result) == ["signature"]

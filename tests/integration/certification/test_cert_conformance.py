@@ -1,0 +1,182 @@
+"""Conformance: credentials the running service issues are verified by a verifier no one here wrote.
+
+The service runs on a real port (werkzeug, threaded) over the real database; the independent verifier
+(tests/verifier: the Digital Credentials Consortium's @digitalcredentials/vc with eddsa-rdfc-2022 under
+node) bundles only the VC 2.0 and OB 3.0.3 contexts and fetches nothing but the issuer's DID document and
+its status lists from that port.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from dataclasses import dataclass
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from services.certification import handlers
+from services.certification.app import create_app
+from services.certification.runtime import Runtime
+from tests.integration.certification.conftest import approved_event
+from tests.support import independent_verifier
+from tests.support.apps import service_app
+from tests.support.ob3_schema import schema_errors
+
+
+@dataclass
+class LiveService:
+    """The certification service answering on a real port, and the runtime issuing on the same database."""
+
+    url: str
+    runtime: Runtime
+
+    def issue(self, **overrides) -> dict:
+        """Issue a credential as the worker would; the signed credential as the service serves it."""
+        event = approved_event(**overrides)
+        issued = handlers.issue_credential(self.runtime, event)
+        uuid = issued["credential_id"].removeprefix("urn:uuid:")
+        response = requests.get(f"{self.url}/credentials/{uuid}", timeout=10)
+        assert response.status_code == 200
+        return response.json()
+
+
+@pytest.fixture
+def live(settings_for, tmp_path):
+    """The service on 127.0.0.1:<free port>, its public URL (and so its did:web) being that address."""
+    holder = {}
+    server = make_server("127.0.0.1", 0, lambda environ, start: holder["app"](environ, start), threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    settings = settings_for("certification", signing_key_dir=str(tmp_path / "keys"), public_url=url)
+    with service_app(create_app, settings) as app:
+        holder["app"] = app
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield LiveService(url, app.extensions["certification_runtime"])
+        finally:
+            server.shutdown()
+            thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def node():
+    """node, with the independent verifier's packages installed (npm ci); skips saying why when it can't."""
+    return independent_verifier.install()
+
+
+def _allowed_fetches(live: LiveService, credential: dict) -> set[str]:
+    return {f"{live.url}/.well-known/did.json", credential["credentialStatus"]["statusListCredential"]}
+
+
+def test_an_issued_credential_is_verified_by_the_independent_verifier(live, node):
+    credential = live.issue()
+    verdict = independent_verifier.verify(node, credential, live.url)
+    assert verdict["verified"] is True, verdict
+    assert verdict["checks"] == {
+        "valid_signature": True,
+        "issuer_did_resolves": True,
+        "revocation_status": True,
+        "expiration": True,
+    }
+    assert set(verdict["fetched"]) == _allowed_fetches(live, credential)
+
+
+def test_an_issued_credential_conforms_to_the_ob3_schema_with_nothing_extra(live):
+    credential = live.issue()
+    assert schema_errors(credential) == []
+    assert credential["@context"] == [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    ]
+
+
+def _urls(node) -> set[str]:
+    if isinstance(node, dict):
+        return {url for value in node.values() for url in _urls(value)}
+    if isinstance(node, list):
+        return {url for value in node for url in _urls(value)}
+    return {node} if isinstance(node, str) and node.startswith(("http://", "https://")) else set()
+
+
+def test_every_url_stint_puts_in_a_credential_answers_200(live):
+    credential = live.issue(skills_demonstrated=["Python", "Stakeholder interviews"])
+    submitted = {e["id"] for e in credential["evidence"][1:]}  # the student's own links, not Stint's
+    org_site = {credential["credentialSubject"]["source"]["url"]}  # the employer's website, as registered
+    # The contexts are real public URIs, bundled by every verifier rather than fetched.
+    ours = _urls({key: value for key, value in credential.items() if key != "@context"}) - submitted - org_site
+    assert f"{live.url}/skills/stakeholder-interviews" in ours
+    assert [url for url in ours if not url.startswith(live.url)] == []
+    for url in sorted(ours):
+        assert requests.get(url, timeout=10).status_code == 200, url
+
+
+def test_a_skill_page_answers_html_for_people_and_json_for_programs(live):
+    live.issue()
+    page = requests.get(f"{live.url}/skills/data-analysis", headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    assert "Data analysis" in page.text
+    described = requests.get(f"{live.url}/skills/data-analysis", headers={"Accept": "application/json"}, timeout=10)
+    assert described.json() | {"description": ""} == {
+        "id": f"{live.url}/skills/data-analysis",
+        "type": "Skill",
+        "name": "Data analysis",
+        "code": "data-analysis",
+        "framework": "Stint skills",
+        "description": "",
+    }
+    unknown = requests.get(f"{live.url}/skills/basket-weaving", headers={"Accept": "application/json"}, timeout=10)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "skill_not_found"
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda c: c["credentialSubject"]["achievement"].update(name="Senior data scientist"),
+        lambda c: c["credentialSubject"]["result"][1].update(value="450"),
+        lambda c: c["credentialSubject"].update(creditsEarned=15),
+        lambda c: c["evidence"][0].update(description="Approved by the CEO"),
+    ],
+    ids=["achievement name", "hours verified", "credits earned", "approver"],
+)
+def test_the_independent_verifier_rejects_a_tampered_credential(live, node, tamper):
+    credential = copy.deepcopy(live.issue())
+    tamper(credential)
+    verdict = independent_verifier.verify(node, credential, live.url)
+    assert verdict["verified"] is False
+    assert any("signature" in error.lower() for error in verdict["errors"]), verdict
+
+
+def test_the_independent_verifier_sees_a_revocation_in_the_status_list(live, node):
+    credential = live.issue()
+    uuid = credential["id"].removeprefix("urn:uuid:")
+    handlers.revoke_credential(live.runtime, uuid, "work was plagiarised", "admin-1")
+    verdict = independent_verifier.verify(node, credential, live.url)
+    assert verdict["verified"] is False
+    assert verdict["checks"]["valid_signature"] is True
+    assert verdict["status"] == [{"purpose": "revocation", "verified": False}]
+
+
+def test_a_credential_signed_before_a_key_rotation_verifies_through_the_retired_key(live, node):
+    before = live.issue()
+    handlers.rotate_signing_key(live.runtime)
+    after = live.issue()
+    assert before["proof"]["verificationMethod"].endswith("#key-1")
+    assert after["proof"]["verificationMethod"].endswith("#key-2")
+    did = requests.get(f"{live.url}/.well-known/did.json", timeout=10).json()
+    assert [m["id"].rsplit("#", 1)[1] for m in did["verificationMethod"]] == ["key-1", "key-2"]
+    for credential in (before, after):
+        verdict = independent_verifier.verify(node, credential, live.url)
+        assert verdict["verified"] is True, verdict
+
+
+def test_the_independent_verifier_fetches_nothing_else(live, node):
+    """A credential naming a context nobody bundles is refused, not fetched."""
+    credential = json.loads(json.dumps(live.issue()))
+    credential["@context"].append("https://stint.example/contexts/stint-v1.json")
+    verdict = independent_verifier.verify(node, credential, live.url)
+    assert verdict["verified"] is False
+    assert any("refused to load https://stint.example/contexts/stint-v1.json" in e for e in verdict["errors"]), verdict
+    assert set(verdict["fetched"]) <= _allowed_fetches(live, credential)
