@@ -52,3 +52,11 @@ def test_an_unknown_id_gets_a_page_saying_so():
 def test_the_certificate_is_a_pdf():
     document = pages.certificate_pdf(context(state="revoked"))
     assert document.startswith(b"%PDF-") and len(document) > 1000
+
+
+def test_the_student_is_named_from_the_ob3_name_identifier_or_an_old_credentials_name():
+    current = {"identifier": [{"identityType": "name", "hashed": False, "identityHash": "Asha Rao"}]}
+    hashed_only = {"identifier": [{"identityType": "emailAddress", "hashed": True, "identityHash": "sha256$ab"}]}
+    assert pages.student_name(current) == "Asha Rao"
+    assert pages.student_name({"name": "Asha Rao", **hashed_only}) == "Asha Rao"  # issued with stint-v1
+    assert pages.student_name(hashed_only) == ""
