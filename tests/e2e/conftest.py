@@ -1,5 +1,6 @@
-"""The whole platform as real processes: every service's api under gunicorn and its worker, started once
-for the e2e session on the session's real Kafka and FerretDB, with its own databases, topics and SMTP server."""
+"""The whole platform as real processes: every service's api under gunicorn and its worker, and the web, started
+once for the e2e session on the session's real Kafka, FerretDB and Keycloak, with its own databases and topics; all
+mail (the services' and Keycloak's) goes to the session's one SMTP catcher."""
 
 from __future__ import annotations
 
@@ -13,20 +14,24 @@ import requests
 from devservers import free_port
 from devservers.platform_processes import SERVICE_PORTS, ServiceProcess, isolated_env, platform_processes, started
 from tests.conftest import TEST_SECRET
-from tests.support.smtp import MailCatcher, smtp_server
+from tests.support.keycloak import TestKeycloak
+from tests.support.smtp import MailCatcher
 
 READY_TIMEOUT = 90
 
 
 @dataclass
 class Platform:
-    """The running platform: base URLs, processes by name (to kill and restart), the mail received."""
+    """The running platform: the services' base URLs, processes by name (to kill and restart), the mail received,
+    the web's URL and the Keycloak it signs people in with."""
 
     urls: dict[str, str]
     processes: dict[str, ServiceProcess]
     mail: MailCatcher
     env: dict[str, str]
     run_dir: Path
+    web_url: str
+    keycloak: TestKeycloak
     http: requests.Session = field(default_factory=requests.Session)
 
     def url(self, service: str, path: str = "") -> str:
@@ -40,20 +45,22 @@ class Platform:
 
 
 @pytest.fixture(scope="session")
-def platform(servers, tmp_path_factory):
-    """Start every service's api and worker once for the e2e tests; stop them at the end."""
+def platform(servers, keycloak, mail, tmp_path_factory):
+    """Start every service's api and worker, and the web, once for the e2e tests; stop them at the end."""
     namespace = "e2e" + uuid.uuid4().hex[:8]
     run_dir = tmp_path_factory.mktemp("platform")
     ports = {name: free_port() for name in SERVICE_PORTS}
-    with smtp_server() as mail:
-        env = isolated_env(namespace, servers.bootstrap, servers.mongo_url, ports, run_dir, TEST_SECRET, mail.url)
-        env["STINT_WEBHOOK_BACKOFF_SECONDS"] = "0.2"
-        processes = platform_processes(run_dir, env, ports, mail_catcher=False, owned_by_caller=True)
-        with started(processes, READY_TIMEOUT) as by_name:
-            yield Platform(
-                urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
-                processes=by_name,
-                mail=mail,
-                env=env,
-                run_dir=run_dir,
-            )
+    env = isolated_env(namespace, servers.bootstrap, servers.mongo_url, ports, run_dir, TEST_SECRET, mail.url)
+    env.update(keycloak.env(), STINT_WEBHOOK_BACKOFF_SECONDS="0.2", STINT_WEB_SESSION_SECRET=uuid.uuid4().hex * 2)
+    web_port = {"web": keycloak.web_port}  # the port Keycloak's realm lets stint-web redirect to
+    processes = platform_processes(run_dir, env, ports | web_port, mail_catcher=False, owned_by_caller=True)
+    with started(processes, READY_TIMEOUT) as by_name:
+        yield Platform(
+            urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
+            processes=by_name,
+            mail=mail,
+            env=env,
+            run_dir=run_dir,
+            web_url=keycloak.web_url,
+            keycloak=keycloak,
+        )
