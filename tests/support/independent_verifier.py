@@ -19,7 +19,8 @@ def install() -> str:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None:
         pytest.skip("node is not installed: the independent verifier (tests/verifier) runs under node 20+")
-    if not (VERIFIER_DIR / "node_modules" / ".package-lock.json").exists():
+    installed, locked = VERIFIER_DIR / "node_modules" / ".package-lock.json", VERIFIER_DIR / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < locked.stat().st_mtime:
         if npm is None:
             pytest.skip("npm is not installed: it installs the independent verifier's packages (npm ci)")
         try:

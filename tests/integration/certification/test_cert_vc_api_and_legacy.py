@@ -109,3 +109,13 @@ def test_the_page_of_a_stint_v1_credential_shows_the_student(client, issue, runt
     store.save_signed_document(runtime.db, record["_id"], legacy)
     body = client.get(f"/verify/{record['_id']}", headers={"Accept": "application/json"}).get_json()
     assert body["verified"] is True and body["student_name"] == "Asha Rao"
+
+
+def test_the_skill_page_is_documented_with_its_schema(client):
+    spec = client.get("/openapi.json").get_json()
+    operation = spec["paths"]["/skills/{slug}"]["get"]
+    assert operation["security"] == []
+    content = operation["responses"]["200"]["content"]
+    assert set(content) == {"text/html", "application/json"}
+    assert content["application/json"]["schema"]["$ref"].endswith("/Skill")
+    assert "Skill" in spec["components"]["schemas"]
