@@ -226,7 +226,7 @@ def subject(work: dict, salt: str, public_url: str) -> dict:
                 "resultDescription": urn_for("rating-scale", listing["listing_id"]),
                 "value": str(work["rating"]),
                 # The skills the employer saw demonstrated, as the alignment of the employer's assessment.
-                "alignment": [alignment(skill, public_url) for skill in demonstrated],
+                **({"alignment": [alignment(skill, public_url) for skill in demonstrated]} if demonstrated else {}),
             },
             {
                 "type": ["Result"],
