@@ -17,6 +17,9 @@ ROLES = ("student", "employer", "university", "admin")
 ORG_ROLES = ("employer", "university")  # people who act for an organisation (its id is the org claim)
 ASYMMETRIC_ALGORITHMS = ["RS256", "ES256", "EdDSA"]
 LEEWAY_SECONDS = 30
+# A token naming a key id we have not seen fetches the key set again, at most once per this many seconds (so a
+# flood of made-up key ids cannot hammer the identity provider); a rotated key is trusted within this time.
+JWKS_REFRESH_COOLDOWN_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,13 @@ class TokenVerifier:
         self._public_key = public_key
         # PyJWKClient fetches the key set again when a token names a key id it has not seen: a rotated
         # Keycloak key is picked up without a restart.
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5) if jwks_url else None
+        self._jwks = (
+            jwt.PyJWKClient(
+                jwks_url, cache_keys=True, lifespan=300, timeout=5, cooldown_duration=JWKS_REFRESH_COOLDOWN_SECONDS
+            )
+            if jwks_url
+            else None
+        )
         self._issuer = issuer or None
         self._audience = audience or None
 
