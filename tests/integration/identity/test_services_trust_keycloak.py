@@ -20,7 +20,15 @@ from services.listing.app import create_app as create_listing_app
 from shared.auth import JWKS_REFRESH_COOLDOWN_SECONDS, mint_token
 from tests.conftest import TEST_SECRET, auth_header
 from tests.support.apps import service_app
-from tests.support.keycloak import account_console_token, create_user, sign_in, unique_email
+from tests.support.keycloak import (
+    account_console_token,
+    create_user,
+    open_verification_link,
+    register,
+    sign_in,
+    unique_email,
+    verification_link,
+)
 from tests.support.pipeline import create_topics
 from tests.support.samples import listing_body
 
@@ -74,6 +82,24 @@ def error_code(response) -> str:
 
 
 # ---- onboarding ----------------------------------------------------------------------------------------------
+
+
+def test_a_person_signs_up_confirms_the_email_chooses_student_and_calls_the_api(keycloak, mail, listing, application):
+    email = unique_email("asha")
+    assert "verify your email" in register(keycloak, email, PASSWORD, "Asha", "Rao").text
+    open_verification_link(keycloak, verification_link(mail, email))
+    first = auth_header(access_token(keycloak, email))
+    assert listing.get("/accounts/me", headers=first).get_json() | {"id": None} == {
+        "id": None,
+        "email": email,
+        "name": "Asha Rao",
+        "role": None,
+        "org": None,
+    }
+    assert listing.put("/accounts/me/role", headers=first, json={"role": "student"}).status_code == 200
+    student = auth_header(access_token(keycloak, email))
+    mine = application.get("/applications", headers=student)
+    assert (mine.status_code, mine.get_json()["items"]) == (200, [])
 
 
 def test_a_new_account_chooses_student_and_its_next_token_is_accepted_as_a_student(keycloak, listing, application):
