@@ -15,6 +15,8 @@ from services.web import auth
 from services.web.app import create_app
 from shared.auth import mint_token
 from tests.conftest import TEST_SECRET
+from tests.support.keycloak import create_user, unique_email
+from tests.support.web_pages import csrf_token, text_of
 
 WAIT_SECONDS = 30
 
@@ -30,22 +32,35 @@ class Visitor:
                 session["person"] = auth.person_from(token)
 
     def get(self, path: str, status: int = 200) -> str:
+        """A page's HTML (asserting its status)."""
         response = self.client.get(path)
         assert response.status_code == status, (path, response.status_code, response.get_data(as_text=True)[-1500:])
         return response.get_data(as_text=True)
 
+    def read(self, path: str) -> str:
+        """A page's visible text."""
+        return text_of(self.get(path))
+
     def submit(self, form_page: str, action: str, data: dict, status: int = 302):
         """Post `data` to `action` as the form on `form_page` does (with its CSRF token)."""
-        page = self.get(form_page)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        response = self.client.post(action, data={"csrf_token": token, **data})
+        response = self.client.post(action, data={"csrf_token": csrf_token(self.get(form_page)), **data})
         assert response.status_code == status, (action, response.status_code, response.get_data(as_text=True)[-2500:])
         return response
 
 
-def csrf(visitor: Visitor, path: str) -> str:
-    """The CSRF token of the form on a page."""
-    return re.search(r'name="csrf_token" value="([^"]+)"', visitor.get(path)).group(1)
+def page_with(visitor: Visitor, path: str, text: str) -> str | None:
+    """The page's HTML once it shows `text`; None before."""
+    html = visitor.get(path)
+    return html if text in html else None
+
+
+def applied_when_known(visitor: Visitor, apply_path: str, data: dict):
+    """Apply; None while the application service has not yet heard the listing was published."""
+    response = visitor.client.post(apply_path, data={"csrf_token": csrf_token(visitor.get(apply_path)), **data})
+    if response.status_code == 400 and "No published listing has this id" in response.get_data(as_text=True):
+        return None
+    assert response.status_code == 302, text_of(response.get_data(as_text=True))[-800:]
+    return response
 
 
 def eventually(check, what: str):
@@ -137,7 +152,8 @@ def test_an_employer_posts_a_listing_a_student_applies_works_and_gets_a_credenti
     def refused_blank_answer():
         # 409 until the application service has heard the listing was published; then the blank answer is refused.
         response = student.client.post(
-            apply_path, data={"csrf_token": csrf(student, apply_path), "cover_note": "I write.", "answer-0": " "}
+            apply_path,
+            data={"csrf_token": csrf_token(student.get(apply_path)), "cover_note": "I write.", "answer-0": " "},
         )
         return response.status_code == 400 and "Every screening question needs an answer" in response.get_data(
             as_text=True
@@ -160,16 +176,24 @@ def test_an_employer_posts_a_listing_a_student_applies_works_and_gets_a_credenti
     assert "Accepted" in employer.get(review_path)
     work_path = f"/student/applications/{application_id}/work"
     bad_link = student.submit(work_path, work_path, {"links": "not a link", "hours_spent": "20"}, status=400)
-    assert "Links to your work: not a valid url" in bad_link.get_data(as_text=True).lower().replace(
-        "links to your work", "Links to your work"
-    )
+    assert "Links to your work: not a valid URL." in text_of(bad_link.get_data(as_text=True))
     student.submit(work_path, work_path, {"links": "https://docs.example.in/upi-posts", "hours_spent": "28"})
+
+    # Changes are asked for (feedback is needed for that), and the student sends the work again.
+    no_feedback = employer.submit(review_path, f"{review_path}/review", {"decision": "request_changes"}, status=400)
+    assert "Say what to change: feedback is required." in text_of(no_feedback.get_data(as_text=True))
+    employer.submit(
+        review_path, f"{review_path}/review", {"decision": "request_changes", "feedback": "Add a glossary to each post"}
+    )
+    asked = student.read(application_path)
+    assert "Changes requested" in asked and "Add a glossary to each post" in asked
+    student.submit(work_path, work_path, {"links": "https://docs.example.in/upi-posts-v2", "hours_spent": "30"})
     employer.submit(
         review_path,
         f"{review_path}/review",
         {
             "decision": "approve",
-            "hours_verified": "28",
+            "hours_verified": "29",
             "rating": "5",
             "skills_demonstrated": "Writing",
             "feedback": "Great",
@@ -178,11 +202,7 @@ def test_an_employer_posts_a_listing_a_student_applies_works_and_gets_a_credenti
     assert "Approved" in student.get(application_path)
 
     # The credential arrives; its verification page says it is genuine.
-    def issued_credentials():
-        page = student.get("/student/credentials")
-        return page if "Write five blog posts" in page else None
-
-    credentials = eventually(issued_credentials, "the credential is issued")
+    credentials = eventually(lambda: page_with(student, "/student/credentials", "Write five blog"), "it is issued")
     credential_id = re.search(r"/verify/([0-9a-f-]{36})", credentials).group(1)
     verification = student.get(f"/verify/{credential_id}")
     assert "Verified: this credential is genuine" in verification
@@ -199,3 +219,121 @@ def test_an_employer_posts_a_listing_a_student_applies_works_and_gets_a_credenti
     assert "Asha Student" in desk and "Accepted" in desk
     assert registrar.client.get("/university/decisions.csv").get_data(as_text=True).count("\n") >= 2
     eventually(lambda: "Write five blog posts" in student.get("/inbox"), "the student's inbox has news")
+
+    # An admin revokes the credential: its page says so, and so does the student's list.
+    admin.submit(
+        "/admin/revoke", "/admin/revoke", {"credential_id": f"urn:uuid:{credential_id}", "reason": "Plagiarised"}
+    )
+    assert "revoked" in admin.read(f"/verify/{credential_id}")
+    assert "Revoked Plagiarised" in student.read("/student/credentials")
+
+
+def test_a_student_withdraws_reads_the_inbox_and_chooses_how_to_hear(web, platform):
+    listing_id, employer = _published_listing(web)
+    student = Visitor(web, token("student", "Nila Student"))
+    apply_path = f"/student/apply/{listing_id}"
+    applied = eventually(
+        lambda: applied_when_known(student, apply_path, {"cover_note": "Keen", "answer-0": "Yes"}),
+        "the application service knows the listing",
+    )
+    application_path = applied.headers["Location"]
+
+    asked = student.read(f"{application_path}/withdraw")
+    assert "Are you sure you want to withdraw" in asked
+    student.submit(f"{application_path}/withdraw", f"{application_path}/withdraw", {"note": "Exams"})
+    withdrawn = student.read(application_path)
+    assert "Withdrawn" in withdrawn and "Exams" in withdrawn and "Withdraw this application" not in withdrawn
+
+    # The employer's inbox: the header counts what is unread; reading an entry lowers the count.
+    page = eventually(lambda: page_with(employer, "/inbox", "Nila Student withdrew"), "the withdrawal is announced")
+    assert "New application for Survey 20 shops" in text_of(page)
+    unread = int(re.search(r'class="badge">(\d+)', page).group(1))
+    assert unread >= 2
+    entry = re.search(r'action="(/inbox/[^"]+/read)"', page).group(1)
+    employer.submit("/inbox", entry, {})
+    after = re.search(r'class="badge">(\d+)', employer.get("/inbox"))
+    assert (int(after.group(1)) if after else 0) == unread - 1
+
+    # Notification settings: turning email off sticks.
+    student.submit("/account/notifications", "/account/notifications", {"in_app": "on"})
+    settings = student.get("/account/notifications")
+    assert re.search(r'id="f-in_app" name="in_app" checked', settings)
+    assert not re.search(r'id="f-email" name="email" checked', settings)
+
+
+def test_an_employer_adds_a_webhook_and_reads_its_delivery_log(web):
+    org = f"hooks-{uuid.uuid4().hex[:6]}"
+    employer = Visitor(web, token("employer", "Hook Owner", org))
+    employer.submit(
+        "/employer/organisation/register",
+        "/employer/organisation/register",
+        {"name": "Hook Co", "website": "https://hook.example.in", "registration_id": "U99"},
+    )
+    short = employer.submit(
+        "/webhooks", "/webhooks", {"url": "http://127.0.0.1:9/hook", "secret": "short", "event_types": "*"}, status=400
+    )
+    assert "The signing secret: " in text_of(short.get_data(as_text=True))
+    employer.submit(
+        "/webhooks", "/webhooks", {"url": "http://127.0.0.1:9/hook", "secret": "s" * 24, "event_types": "*"}
+    )
+    listed = employer.get("/webhooks")
+    assert "http://127.0.0.1:9/hook" in listed
+    hook = re.search(r'href="(/webhooks/[^"/]+)/deliveries"', listed).group(1)
+    assert "Delivery log" in employer.read(f"{hook}/deliveries")
+    employer.submit("/webhooks", f"{hook}/delete", {})
+    assert "You have no webhooks." in employer.read("/webhooks")
+
+
+def test_an_admin_sees_health_and_grants_the_registrar_role_and_a_registrar_sets_the_policy(web, platform):
+    admin = Visitor(web, token("admin", "Admin"))
+    health = admin.read("/admin")
+    for service in ("Listing", "Application", "Certification", "Notification"):
+        assert f"{service} Ready" in health
+
+    email = unique_email("registrar")
+    user_id = create_user(platform.keycloak, email, "correct horse battery staple", name="Uma Registrar")
+    missing_org = admin.submit("/admin/roles", "/admin/roles", {"user_id": user_id, "role": "university"}, status=400)
+    assert "There is a problem" in text_of(missing_org.get_data(as_text=True))
+    admin.submit("/admin/roles", "/admin/roles", {"user_id": user_id, "role": "university", "org": "pune-uni"})
+    assert platform.keycloak.admin.user(user_id)["attributes"]["role"] == ["university"]
+
+    registrar = Visitor(web, token("university", "Uma Registrar", "pune-uni"))
+    refused = registrar.submit(
+        "/university/policy", "/university/policy", {"hours_per_credit": "0", "min_hours": "0"}, status=400
+    )
+    assert "Hours of work per credit: " in text_of(refused.get_data(as_text=True))
+    registrar.submit("/university/policy", "/university/policy", {"hours_per_credit": "15", "min_hours": "10"})
+    assert "Hours per credit 15" in registrar.read("/university")
+    assert "You have recorded no credit decisions yet" in registrar.read("/university")
+
+
+def _published_listing(web) -> tuple[str, Visitor]:
+    """A published listing of a verified organisation, made through the employer's and admin's pages; its id and
+    its employer."""
+    org = f"org-{uuid.uuid4().hex[:6]}"
+    employer = Visitor(web, token("employer", "Lead", org))
+    admin = Visitor(web, token("admin", "Admin"))
+    employer.submit(
+        "/employer/organisation/register",
+        "/employer/organisation/register",
+        {"name": f"Org {org}", "website": "https://org.example.in", "registration_id": "U1"},
+    )
+    admin.submit("/admin/organisations", f"/admin/organisations/{org}/verify", {})
+    fields = {
+        "title": "Survey 20 shops",
+        "summary": "Ask shop owners three questions",
+        "brief": "Visit or call 20 shops.",
+        "deliverables": "A spreadsheet",
+        "skills": "Research",
+        "category": "data",
+        "duration_days": "7",
+        "effort_hours": "10",
+        "stipend_amount": "2000",
+        "seats": "3",
+        "apply_by": (date.today() + timedelta(days=5)).isoformat(),
+        "screening_questions": "Do you speak Marathi?",
+    }
+    listing_id = employer.submit("/employer/listings/new", "/employer/listings/new", fields).headers["Location"]
+    listing_id = listing_id.rsplit("/", 1)[-1]
+    employer.submit(f"/employer/listings/{listing_id}", f"/employer/listings/{listing_id}/publish", {})
+    return listing_id, employer

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from html import unescape
 
 import pytest
 import requests
@@ -16,6 +15,7 @@ from shared.auth import mint_token
 from tests.conftest import TEST_SECRET
 from tests.support.keycloak import Page, _BrowserSession, create_user, unique_email
 from tests.support.samples import listing_body
+from tests.support.web_pages import csrf_token, text_of
 
 PASSWORD = "correct horse battery staple"
 WAIT_SECONDS = 30
@@ -43,14 +43,8 @@ class Person:
 
     def post_form(self, page_path: str, action: str, data: dict, **kwargs) -> requests.Response:
         """Fill in the form on `page_path` (with its CSRF token) and send it to `action`."""
-        page = self.get(page_path).text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        token = csrf_token(self.get(page_path).text)
         return self.http.post(self.web + action, data={"csrf_token": token, **data}, timeout=30, **kwargs)
-
-
-def text_of(html: str) -> str:
-    """What a person reads on a page: the text without tags."""
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 def published_listing(platform, title: str, **fields) -> str:
@@ -72,14 +66,16 @@ def published_listing(platform, title: str, **fields) -> str:
     return listing_id
 
 
-def wait_until_open_for_applications(person: Person, listing_id: str) -> None:
-    """The application service learns of a published listing through its events: wait for the apply page."""
+def apply_when_known(person: Person, listing_id: str, data: dict) -> requests.Response:
+    """Apply through the web; the application service learns of a published listing through its events, so until
+    it has, the page says no published listing has this id: try again then, as a person would."""
+    path = f"/student/apply/{listing_id}"
     deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if person.get(f"/student/apply/{listing_id}").status_code == 200:
-            return
+    while True:
+        response = person.post_form(path, path, data)
+        if "No published listing has this id" not in response.text or time.monotonic() > deadline:
+            return response
         time.sleep(0.3)
-    raise AssertionError("the apply page never opened")
 
 
 def test_a_student_signs_in_through_keycloak_sees_their_name_applies_and_finds_the_application(platform):
@@ -92,10 +88,9 @@ def test_a_student_signs_in_through_keycloak_sees_their_name_applies_and_finds_t
 
     assert landed.url == platform.web_url + "/student"
     assert "Asha Kulkarni" in landed.text and "My applications" in landed.text
-    wait_until_open_for_applications(asha, listing_id)
-    applied = asha.post_form(
-        f"/student/apply/{listing_id}",
-        f"/student/apply/{listing_id}",
+    applied = apply_when_known(
+        asha,
+        listing_id,
         {"cover_note": "I tag photos for my college fest site.", "answer-0": "Lightroom and a spreadsheet"},
     )
     assert "Your application to “Tag 300 product photos” has been sent." in text_of(applied.text)
@@ -109,9 +104,8 @@ def test_an_api_refusal_is_shown_as_a_sentence_next_to_the_field(platform):
     listing_id = published_listing(platform, "Summarise 40 customer interviews")
     ravi = Person(platform)
     ravi.sign_in(email)
-    wait_until_open_for_applications(ravi, listing_id)
 
-    refused = ravi.post_form(f"/student/apply/{listing_id}", f"/student/apply/{listing_id}", {"cover_note": ""})
+    refused = apply_when_known(ravi, listing_id, {"cover_note": ""})
 
     assert refused.status_code == 400
     assert "There is a problem" in refused.text
@@ -211,3 +205,39 @@ def test_the_session_cookie_holds_an_opaque_id_never_a_token(platform):
     cookie = web_cookies[0]
     assert cookie.has_nonstandard_attr("HttpOnly")
     assert len(cookie.value) < 60 and "." not in cookie.value  # no JWT (header.payload.signature) in the browser
+
+
+def test_create_an_account_opens_keycloaks_registration_form(platform):
+    page = requests.get(platform.web_url + "/auth/sign-up", timeout=30)
+
+    assert page.url.startswith(platform.keycloak.url)
+    assert "kc-register-form" in page.text
+
+
+def test_a_colleague_accepts_an_invitation_and_joins_the_organisation(platform):
+    owner_email, colleague_email = unique_email("owner"), unique_email("colleague")
+    create_user(platform.keycloak, owner_email, PASSWORD, name="Owner Shah")
+    create_user(platform.keycloak, colleague_email, PASSWORD, name="Neha Colleague")
+    owner = Person(platform)
+    owner.sign_in(owner_email)
+    owner.post_form("/welcome", "/welcome", {"role": "employer"})
+    owner.post_form(
+        "/employer/organisation/register",
+        "/employer/organisation/register",
+        {"name": "Masala Media", "website": "https://masala.example.in", "registration_id": "U55"},
+    )
+
+    invited = owner.post_form(
+        "/employer/organisation", "/employer/organisation/invitations", {"email": colleague_email}
+    )
+    link = re.search(r'value="(http://[^"]+/invitations/[^"]+)"', invited.text).group(1)
+    assert colleague_email in text_of(owner.get("/employer/organisation").text)
+
+    colleague = Person(platform)
+    colleague.sign_in(colleague_email)
+    path = link.removeprefix(platform.web_url)
+    joined = colleague.post_form(path, path, {})
+
+    assert joined.url == platform.web_url + "/employer"
+    page = text_of(joined.text)
+    assert "You have joined the organisation." in page and "Masala Media" in page
