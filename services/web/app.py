@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from flask_wtf.csrf import CSRFProtect
 
 from services.web import auth, errors, templating
@@ -61,8 +61,6 @@ def healthz():
 
 def readyz():
     """Ready when the session database answers."""
-    from flask import current_app
-
     db = current_app.extensions["stint_web_db"]
     try:
         if db is not None:

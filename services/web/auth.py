@@ -10,10 +10,12 @@ from urllib.parse import urlencode
 
 import jwt
 import requests
+import structlog
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 
+log = structlog.get_logger(__name__)
 REFRESH_MARGIN_SECONDS = 30  # refresh this long before the access token expires, so no call carries a dead one
 oauth = OAuth()
 blp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -50,7 +52,7 @@ def init_auth(app, settings) -> None:
         client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256", "timeout": 10},
     )
     app.register_blueprint(blp)
-    app.register_error_handler(SignInRequired, _sign_in_again)
+    app.register_error_handler(SignInRequired, sign_in_again)
 
 
 def _settings():
@@ -115,7 +117,7 @@ def refresh_tokens() -> str:
     try:
         token = oauth.keycloak.fetch_access_token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     except (OAuthError, requests.RequestException, KeyError) as exc:
-        current_app.logger.info("token_refresh_failed %s", type(exc).__name__)
+        log.info("token_refresh_failed", error=type(exc).__name__)
         session.clear()
         raise SignInRequired() from None
     store_tokens(token)
@@ -129,7 +131,8 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _sign_in_again(_exc):
+def sign_in_again(_exc=None):
+    """Send the person to sign in, coming back to this page afterwards."""
     flash("Please sign in to continue.", "info")
     nxt = request.full_path.rstrip("?") if request.method == "GET" else None
     return redirect(url_for("auth.sign_in", next=safe_next(nxt)))
@@ -189,7 +192,7 @@ def _authorize(**params):
     try:
         return oauth.keycloak.authorize_redirect(redirect_uri, **params)
     except requests.RequestException:
-        current_app.logger.warning("keycloak_unreachable")
+        log.warning("keycloak_unreachable")
         return render_template("errors/error.html", title="Sign-in is not available", status=503), 503
 
 
@@ -199,7 +202,7 @@ def callback():
     try:
         token = oauth.keycloak.authorize_access_token()
     except (OAuthError, requests.RequestException) as exc:
-        current_app.logger.info("sign_in_failed %s", getattr(exc, "error", type(exc).__name__))
+        log.info("sign_in_failed", error=getattr(exc, "error", None) or type(exc).__name__)
         return render_template("auth/failed.html"), 400
     after = session.pop("after_sign_in", None)
     session.clear()

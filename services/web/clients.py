@@ -7,9 +7,12 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
 import requests
+import structlog
 from flask import current_app
 
+log = structlog.get_logger(__name__)
 TIMEOUT_SECONDS = 10
+LONG_TIMEOUT_SECONDS = 25  # a batch of credentials to verify; under gunicorn's 30 s
 MISSING = "Missing data for required field."
 _http = requests.Session()  # one connection pool per process
 
@@ -87,6 +90,8 @@ def is_empty(value) -> bool:
 def field_sentence(name: str, text: str, labels: Mapping[str, str], left_empty: bool = False) -> str:
     """A field's error, naming the field as its label does ("Enter the cover note.")."""
     label = labels.get(name) or labels.get(name.split(".")[0]) or name.replace("_", " ").replace(".", " ")
+    if left_empty and text.startswith("Must be one of"):  # a choice (radios) nobody made
+        return sentence(f"choose {label}")
     if text.strip() == MISSING or left_empty:
         return sentence(f"enter {label}")
     return sentence(f"{label}: {text[0].lower() + text[1:] if text else text}")
@@ -109,7 +114,7 @@ class ServiceClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
 
-    def call(self, method: str, path: str, *, params=None, json=None, raw: bool = False, accept: str = ""):
+    def call(self, method: str, path: str, *, params=None, json=None, raw=False, accept="", timeout=TIMEOUT_SECONDS):
         """Call the API; the JSON answer (or the raw response), or raise ApiProblem."""
         headers = {"Accept": accept or "application/json"}
         if self.token:
@@ -117,10 +122,10 @@ class ServiceClient:
         params = {key: value for key, value in (params or {}).items() if value not in (None, "")}
         try:
             response = _http.request(
-                method, self.base_url + path, params=params, json=json, headers=headers, timeout=TIMEOUT_SECONDS
+                method, self.base_url + path, params=params, json=json, headers=headers, timeout=timeout
             )
         except requests.RequestException:
-            current_app.logger.warning("service_unreachable %s %s", self.service, path)
+            log.warning("service_unreachable", service=self.service, method=method, path=path)
             raise ApiProblem(
                 503, "service_unreachable", "this part of Stint is not answering; try again shortly"
             ) from None
@@ -128,7 +133,7 @@ class ServiceClient:
             problem = _problem_from(response)
             problem.sent = json
             if response.status_code >= 500:
-                current_app.logger.warning("service_error %s %s %s", self.service, path, response.status_code)
+                log.warning("service_error", service=self.service, path=path, status=response.status_code)
                 problem.message = "this part of Stint is having trouble; try again shortly"
             raise problem
         if raw:
@@ -246,7 +251,7 @@ class CertificationClient(ServiceClient):
         return self.call("POST", "/verify", json=credential)
 
     def verify_batch(self, items: Iterable[dict]) -> dict:
-        return self.call("POST", "/verify/batch", json={"items": list(items)})
+        return self.call("POST", "/verify/batch", json={"items": list(items)}, timeout=LONG_TIMEOUT_SECONDS)
 
     def revoke(self, credential_id: str, reason: str) -> dict:
         return self.call("POST", f"/credentials/{_id(credential_id)}/revoke", json={"reason": reason})

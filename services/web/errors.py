@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+import structlog
+from flask import render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from services.web.auth import sign_in_again
 from services.web.clients import ApiProblem, sentence
+
+log = structlog.get_logger(__name__)
 
 TITLES = {
     400: "Something in that request was not right",
@@ -60,13 +64,11 @@ def register_error_pages(app) -> None:
     @app.errorhandler(ApiProblem)
     def api_problem(problem: ApiProblem):
         if problem.status == 401:
-            from services.web.auth import SignInRequired, _sign_in_again
-
-            return _sign_in_again(SignInRequired())
+            return sign_in_again()
         message = None if problem.status in (403, 404) or problem.status >= 500 else sentence(problem.message)
         return error_page(problem.status if problem.status < 500 else 503, message)
 
     @app.errorhandler(Exception)
     def unexpected(exc):
-        current_app.logger.exception("unhandled_exception")
+        log.error("unhandled_exception", exc_info=exc)
         return error_page(500)

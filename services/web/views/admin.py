@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from services.web import auth
 from services.web.clients import CLIENTS, ApiProblem, client
@@ -25,8 +25,7 @@ def home():
 
 
 def _health() -> list[tuple[str, bool, str]]:
-    from flask import current_app
-
+    """Each service's readiness, as its /readyz says."""
     urls = current_app.extensions["stint_web_settings"].service_urls
     return [(name, *client(name, None).ready()) for name in CLIENTS if name in urls]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from services.web import auth
 from services.web.clients import ApiProblem
@@ -297,6 +297,4 @@ def review(application_id):
 
 
 def _settings_web_url() -> str:
-    from flask import current_app
-
     return current_app.extensions["stint_web_settings"].web_url

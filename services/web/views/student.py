@@ -44,10 +44,8 @@ def apply(listing_id):
     try:
         application = api("application").apply(body)
     except ApiProblem as problem:
-        if problem.code == "answer_empty":  # the API names the blank answers by position
-            for index in problem.details.get("blank_answers", []):
-                problem.details[f"answers.{index}"] = True
-                labels[f"answers.{index}"] = labels.get(f"answers.{index}", "")
+        if problem.code == "answer_empty":  # the API names the blank answers by position: mark those fields
+            problem.details.update({f"answers.{index}": True for index in problem.details.get("blank_answers", [])})
         return form_page("student/apply.html", labels, problem, listing=listing, questions=questions)
     flash(f"Your application to “{listing['title']}” has been sent.", "success")
     return redirect(url_for("student.application", application_id=application["id"]))

@@ -63,3 +63,10 @@ def test_a_field_left_empty_asks_for_it_whatever_the_api_said():
     problem.sent = {"stipend": {"amount": "  "}}
 
     assert page_errors(problem, LABELS)[0] == {"stipend.amount": "Enter the stipend in rupees."}
+
+
+def test_a_choice_nobody_made_asks_to_choose():
+    problem = ApiProblem(422, "validation_failed", "x", {"decision": ["Must be one of: approve, reject."]})
+    problem.sent = {"decision": ""}
+
+    assert page_errors(problem, {"decision": "your decision"})[0] == {"decision": "Choose your decision."}
