@@ -51,7 +51,7 @@ def listing_fields(title: str, seats: int = MAX_SEATS) -> dict:
         "brief": "Clean the export, chart the three main trends and write a one-page summary.",
         "deliverables": ["A tidy CSV", "Three charts", "A one-page summary"],
         "skills": ["Python", "Pandas", "Data"],
-        "category": "Data",
+        "category": "data",
         "duration_days": 14,
         "effort_hours": 40,
         "stipend": {"amount": "9000", "currency": "INR"},

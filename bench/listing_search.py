@@ -66,7 +66,7 @@ WORDS = [
     "logistics",
 ]
 SKILLS = ["Python", "SQL", "Figma", "React", "Excel", "Go", "Rust", "Copywriting", "SEO", "Pandas", "Kotlin", "Tableau"]
-CATEGORIES = ["Engineering", "Data", "Design", "Marketing", "Research", "Operations"]
+CATEGORIES = list(domain.CATEGORIES)
 BATCH = 1000
 SHAPES = {
     "newest page": {},
@@ -90,7 +90,7 @@ def fake_listing(rng: random.Random, org: dict, now: datetime) -> dict:
         "category": rng.choice(CATEGORIES),
         "duration_days": rng.randint(5, 28),
         "effort_hours": float(rng.randint(10, 60)),
-        "stipend": {"amount": Decimal(rng.randrange(0, 40_000, 500)), "currency": "INR"},
+        "stipend": {"amount": Decimal(rng.randrange(1000, 40_000, 500)), "currency": "INR"},
         "seats": rng.randint(1, 5),
         "apply_by": now + timedelta(days=rng.randint(1, 60)),
         "screening_questions": ["Why this stint?"],

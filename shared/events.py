@@ -97,6 +97,7 @@ class ListingData(_Data):
     )
     published_at = f.AwareDateTime(allow_none=True)
     closed_reason = f.String(allow_none=True)
+    unpaid = f.Boolean(load_default=False, metadata={"description": "pays no stipend (the floor is 0)"})
 
 
 class ApplicationData(_Data):
@@ -135,6 +136,7 @@ class ApprovedListing(_Data):
     org_id = f.String(required=True)
     org_name = f.String(required=True)
     org_website = f.String(load_default="", allow_none=True)
+    stipend = f.Nested(Stipend, allow_none=True, load_default=None, metadata={"description": "what the listing pays"})
 
 
 class Submission(_Data):
@@ -187,6 +189,26 @@ class CreditDecidedData(CertificateData):
     note = f.String(load_default="")
 
 
+class PaymentData(_Data):
+    """A stipend's payment for approved work: recorded by the employer, confirmed or disputed by the student."""
+
+    application_id = f.String(required=True)
+    listing_id = f.String(required=True)
+    listing_title = f.String(required=True)
+    org_id = f.String(required=True)
+    student = f.Nested(Person, required=True)
+    status = f.String(required=True, validate=v.OneOf(["recorded", "confirmed", "disputed"]))
+    previous_status = f.String(
+        allow_none=True, load_default=None, metadata={"description": "the payment's status before; None at first"}
+    )
+    amount = f.Decimal(required=True, as_string=True, validate=v.Range(min=0))
+    currency = f.String(required=True, validate=v.Regexp(r"^[A-Z]{3}$"))
+    paid_on = f.AwareDateTime(required=True)
+    reference = f.String(load_default="")
+    reason = f.String(load_default="", metadata={"description": "the student's reason, for a dispute"})
+    disputed_at = f.AwareDateTime(allow_none=True, load_default=None)
+
+
 # ---- the catalog -----------------------------------------------------------------------
 
 CATALOG: dict[str, type[ma.Schema]] = {
@@ -205,6 +227,9 @@ CATALOG: dict[str, type[ma.Schema]] = {
     "stint.work.changes_requested.v1": WorkData,
     "stint.work.rejected.v1": WorkData,
     "stint.work.approved.v1": WorkApprovedData,
+    "stint.payment.recorded.v1": PaymentData,
+    "stint.payment.confirmed.v1": PaymentData,
+    "stint.payment.disputed.v1": PaymentData,
     "stint.certificate.issued.v1": CertificateIssuedData,
     "stint.certificate.revoked.v1": CertificateRevokedData,
     "stint.certificate.credit_decided.v1": CreditDecidedData,
@@ -216,6 +241,7 @@ TOPIC_OF_AGGREGATE = {
     "listing": TOPICS["listing"],
     "application": TOPICS["application"],
     "work": TOPICS["application"],
+    "payment": TOPICS["application"],
     "certificate": TOPICS["certification"],
 }
 

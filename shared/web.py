@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import swagger_ui_bundle
 from apispec import BasePlugin
-from flask import Flask, request
+from flask import Blueprint, Flask, request
 from flask_smorest import Api
 
 from shared import errors
@@ -15,7 +16,9 @@ from shared.metrics import instrument
 from shared.mongo import connect
 
 MAX_REQUEST_BYTES = 1024 * 1024
-SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+# Swagger UI's assets come from a pinned PyPI distribution and are served by the service itself, so /docs works on
+# a network without internet (no CDN).
+SWAGGER_UI_ASSETS = "/docs/assets/"
 
 
 def _error(description: str) -> dict:
@@ -84,7 +87,7 @@ def create_service_app(
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_ASSETS,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         API_SPEC_OPTIONS={
             "info": {"description": description},
@@ -104,7 +107,16 @@ def create_service_app(
     instrument(app, service)
     app.before_request(refuse_bodies_that_are_not_json)  # last, so the request is logged and counted
     api.register_blueprint(health_blp)
+    app.register_blueprint(swagger_ui_assets)
     return app, api
+
+
+swagger_ui_assets = Blueprint(
+    "swagger_ui_assets",
+    __name__,
+    static_folder=str(swagger_ui_bundle.swagger_ui_path),
+    static_url_path=SWAGGER_UI_ASSETS.rstrip("/"),
+)
 
 
 def refuse_bodies_that_are_not_json():

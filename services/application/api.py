@@ -10,7 +10,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.application import handlers, work
+from services.application import handlers, payments, work
 from services.application.domain import MAX_PERSON_ID, Actor
 from services.application.schemas import (
     ActionRequestSchema,
@@ -18,6 +18,8 @@ from services.application.schemas import (
     ApplicationQuerySchema,
     ApplicationSchema,
     ApplyRequestSchema,
+    DisputeRequestSchema,
+    PaymentRequestSchema,
     ReviewRequestSchema,
     SubmissionRequestSchema,
 )
@@ -152,3 +154,33 @@ def submit_work(body, application_id: uuid.UUID):
 def review_work(body, application_id: uuid.UUID):
     """Review the latest submitted round (employer of the listing's organisation): approve, request changes, reject."""
     return work.review_work(_db(), _limits(), _actor(), str(application_id), body, _traceparent())
+
+
+@blp.route("/<uuid:application_id>/payment", methods=["POST"])
+@require("employer")
+@blp.arguments(PaymentRequestSchema)
+@blp.response(200, ApplicationSchema)
+@documents_errors(401, 403, 404, 409, 422)
+def record_payment(body, application_id: uuid.UUID):
+    """Record the stipend paid for approved work (employer of the listing's organisation); again to correct it,
+    until the student confirms."""
+    return payments.record_payment(_db(), _actor(), str(application_id), body, _traceparent())
+
+
+@blp.route("/<uuid:application_id>/payment/confirm", methods=["POST"])
+@require("student")
+@blp.response(200, ApplicationSchema)
+@documents_errors(401, 403, 404, 409)
+def confirm_payment(application_id: uuid.UUID):
+    """Confirm receiving the recorded payment (the application's student); this also settles a dispute."""
+    return payments.confirm_payment(_db(), _actor(), str(application_id), _traceparent())
+
+
+@blp.route("/<uuid:application_id>/payment/dispute", methods=["POST"])
+@require("student")
+@blp.arguments(DisputeRequestSchema)
+@blp.response(200, ApplicationSchema)
+@documents_errors(401, 403, 404, 409, 422)
+def dispute_payment(body, application_id: uuid.UUID):
+    """Dispute the recorded payment with a reason (the application's student); the organisation and admins hear."""
+    return payments.dispute_payment(_db(), _actor(), str(application_id), body["reason"], _traceparent())

@@ -7,8 +7,10 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from shared.errors import Conflict, Unprocessable
+from shared.fields import day_in_india
 
 APPLIED = "applied"
 SHORTLISTED = "shortlisted"
@@ -279,4 +281,92 @@ def history_entry(status: str, previous: str | None, actor: Actor, at: datetime,
     entry = {"status": status, "previous_status": previous, "by": {"id": actor.id, "role": actor.role}, "at": at}
     if note:
         entry["note"] = note
+    return entry
+
+
+# ---- payments ------------------------------------------------------------------------------
+
+PAYMENT_RECORDED, PAYMENT_CONFIRMED, PAYMENT_DISPUTED = "recorded", "confirmed", "disputed"
+PAYMENT_STATUSES = (PAYMENT_RECORDED, PAYMENT_CONFIRMED, PAYMENT_DISPUTED)
+
+
+def recorded_payment(app: Mapping, paid: Mapping, actor: Actor, now: datetime) -> dict:
+    """The payment as the employer records it after approval; a correction replaces it until the student confirms.
+
+    `paid` holds amount (Decimal), currency, paid_on (aware datetime) and reference.
+    """
+    if app["status"] != APPROVED:
+        raise Conflict(
+            "record the stipend's payment once the work is approved",
+            code="payment_before_approval",
+            details={"status": app["status"]},
+        )
+    current = app.get("payment") or {}
+    if current.get("status") == PAYMENT_CONFIRMED:
+        raise Conflict("the student already confirmed this payment", code="payment_already_confirmed")
+    check_paid_on(paid["paid_on"], app["created_at"], now)
+    return {
+        "status": PAYMENT_RECORDED,
+        "amount": str(Decimal(paid["amount"]).quantize(Decimal("0.01"))),
+        "currency": paid["currency"],
+        "paid_on": paid["paid_on"],
+        "reference": paid["reference"],
+        "recorded_by": actor.as_person(),
+        "recorded_at": now,
+        "corrections": current.get("corrections", -1) + 1,
+        "confirmed_at": None,
+        "dispute": None,
+    }
+
+
+def check_paid_on(paid_on: datetime, applied_at: datetime, now: datetime) -> None:
+    """A payment is dated on a day that has begun (in India) and not before the student applied."""
+    if day_in_india(paid_on) > day_in_india(now):
+        raise Unprocessable(
+            "paid_on is in the future: record a payment once it is made",
+            code="paid_on_in_future",
+            details={"paid_on": [f"must be on or before {day_in_india(now).isoformat()}"]},
+        )
+    if day_in_india(paid_on) < day_in_india(applied_at):
+        raise Unprocessable(
+            "paid_on is before the student even applied",
+            code="paid_on_before_application",
+            details={"paid_on": [f"must be on or after {day_in_india(applied_at).isoformat()}"]},
+        )
+
+
+def confirmed_payment(app: Mapping, now: datetime) -> dict:
+    """The payment once the student confirms receiving it (this also settles a dispute they raised)."""
+    payment = _payment_to_answer(app)
+    if payment["status"] == PAYMENT_CONFIRMED:
+        raise Conflict("you already confirmed this payment", code="payment_already_confirmed")
+    return {**payment, "status": PAYMENT_CONFIRMED, "confirmed_at": now}
+
+
+def disputed_payment(app: Mapping, reason: str, now: datetime) -> dict:
+    """The payment once the student disputes it; only a recorded, unanswered payment can be disputed."""
+    payment = _payment_to_answer(app)
+    if payment["status"] != PAYMENT_RECORDED:
+        raise Conflict(
+            f"this payment is already {payment['status']}",
+            code=f"payment_already_{payment['status']}",
+            details={"payment_status": payment["status"]},
+        )
+    return {**payment, "status": PAYMENT_DISPUTED, "dispute": {"reason": reason, "raised_at": now}}
+
+
+def _payment_to_answer(app: Mapping) -> dict:
+    payment = app.get("payment")
+    if not payment:
+        raise Conflict("the employer has not recorded a payment yet", code="payment_not_recorded")
+    return dict(payment)
+
+
+def payment_history_entry(payment: Mapping, actor: Actor, at: datetime) -> dict:
+    """One line of an application's payment history: what the payment became, who did it and when."""
+    entry = {"status": payment["status"], "by": {"id": actor.id, "role": actor.role}, "at": at}
+    if payment["status"] == PAYMENT_RECORDED:
+        entry.update(amount=payment["amount"], currency=payment["currency"], reference=payment["reference"])
+    if payment["status"] == PAYMENT_DISPUTED:
+        entry["reason"] = payment["dispute"]["reason"]
     return entry

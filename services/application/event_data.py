@@ -71,6 +71,7 @@ def work_approved_event(
             "org_id": listing["org_id"],
             "org_name": listing["org_name"],
             "org_website": (org or {}).get("website") or "",
+            "stipend": listing.get("stipend"),
         },
         "hours_verified": review["hours_verified"],
         "skills_demonstrated": review["skills_demonstrated"],
@@ -81,3 +82,25 @@ def work_approved_event(
         "submission": {"links": submission["links"], "notes": submission["notes"], "digest": submission["digest"]},
     }
     return new_event("stint.work.approved.v1", SOURCE, app["_id"], data, traceparent)
+
+
+def payment_event(app: dict, payment: dict, previous_status: str | None, traceparent: str | None = None) -> dict:
+    """`stint.payment.<status>.v1` for a payment that has just become `payment["status"]`."""
+    dispute = payment.get("dispute") or {}
+    data = {
+        "application_id": app["_id"],
+        "listing_id": app["listing_id"],
+        "listing_title": app["listing_title"],
+        "org_id": app["org_id"],
+        "student": app["student"],
+        "status": payment["status"],
+        "previous_status": previous_status,
+        "amount": payment["amount"],
+        "currency": payment["currency"],
+        "paid_on": payment["paid_on"],
+        "reference": payment["reference"],
+        "reason": dispute.get("reason", ""),
+        "disputed_at": dispute.get("raised_at"),
+    }
+    status = payment["status"]
+    return new_event(f"stint.payment.{status}.v1", SOURCE, app["_id"], data, traceparent)

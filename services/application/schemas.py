@@ -6,7 +6,8 @@ import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
-from services.application.domain import STATUSES
+from services.application.domain import PAYMENT_STATUSES, STATUSES
+from shared.fields import DateOrTimestamp
 from shared.pagination import PageQuerySchema, page_schema
 
 ID_LENGTH = v.Length(min=1, max=100)
@@ -17,6 +18,10 @@ MAX_LINKS = 10
 MAX_LINK_LENGTH = 2000
 MAX_SKILLS = 30
 MAX_HOURS = 1000
+MAX_AMOUNT = 10_000_000
+MAX_REFERENCE = 100
+MAX_REASON = 2000
+MAX_CREDENTIALS = 10
 
 
 # ---- requests ------------------------------------------------------------------------------
@@ -86,6 +91,45 @@ class ReviewRequestSchema(ma.Schema):
     )
 
 
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("must not be blank")
+
+
+def _payable(amount) -> None:
+    """An amount paid: more than 0 and at most the largest stipend a listing may state."""
+    if not 0 < amount <= MAX_AMOUNT:
+        raise ma.ValidationError(f"must be more than 0 and at most {MAX_AMOUNT}")
+
+
+class PaymentRequestSchema(ma.Schema):
+    """The stipend an employer paid for approved work."""
+
+    amount = f.Decimal(
+        required=True,
+        places=2,
+        validate=_payable,
+        metadata={"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": MAX_AMOUNT},
+    )
+    currency = f.String(
+        load_default=None,
+        validate=v.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code: three capital letters"),
+        metadata={"description": "ISO 4217; the listing's stipend currency when left out"},
+    )
+    paid_on = DateOrTimestamp(required=True, metadata={"description": "when it was paid; not in the future"})
+    reference = f.String(
+        required=True,
+        validate=[v.Length(min=1, max=MAX_REFERENCE), _not_blank],
+        metadata={"description": "the bank or UPI transaction reference"},
+    )
+
+
+class DisputeRequestSchema(ma.Schema):
+    """Why the student disputes a recorded payment."""
+
+    reason = f.String(required=True, validate=[v.Length(min=1, max=MAX_REASON), _not_blank])
+
+
 # ---- responses -----------------------------------------------------------------------------
 
 
@@ -138,6 +182,26 @@ class ReviewSchema(ma.Schema):
     reviewed_at = f.AwareDateTime()
 
 
+class DisputeSchema(ma.Schema):
+    reason = f.String()
+    raised_at = f.AwareDateTime()
+
+
+class PaymentSchema(ma.Schema):
+    """The stipend's payment as the employer recorded it and the student answered it."""
+
+    status = f.String(validate=v.OneOf(PAYMENT_STATUSES))
+    amount = f.String(metadata={"pattern": r"^\d+\.\d{2}$", "example": "15000.00"})
+    currency = f.String()
+    paid_on = f.AwareDateTime()
+    reference = f.String()
+    recorded_by = f.Nested(ReviewerSchema)
+    recorded_at = f.AwareDateTime()
+    corrections = f.Integer(metadata={"description": "how many times the employer corrected the record"})
+    confirmed_at = f.AwareDateTime(allow_none=True)
+    dispute = f.Nested(DisputeSchema, allow_none=True)
+
+
 class ApplicationSchema(ma.Schema):
     """An application as it now stands, with its history, submissions and latest review."""
 
@@ -157,6 +221,7 @@ class ApplicationSchema(ma.Schema):
     updated_at = f.AwareDateTime()
     accepted_at = f.AwareDateTime()
     completed_at = f.AwareDateTime()
+    payment = f.Nested(PaymentSchema, allow_none=True, dump_default=None)
 
 
 ApplicationPageSchema = page_schema(ApplicationSchema, "ApplicationPage")

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from services.listing import accounts, handlers
 from services.listing.schemas import (
     AccountSchema,
+    CategoryListSchema,
     InvitationCreateSchema,
     InvitationPageSchema,
     InvitationSchema,
@@ -31,6 +32,7 @@ from shared.pagination import PageQuerySchema
 
 orgs = Blueprint("orgs", __name__, url_prefix="/orgs", description="Organisations that post listings")
 listings = Blueprint("listings", __name__, url_prefix="/listings", description="Micro-internship listings")
+categories = Blueprint("categories", __name__, url_prefix="/categories", description="Work domains of listings")
 people = Blueprint(
     "accounts", __name__, url_prefix="", description="Accounts: choosing a role, joining an organisation, grants"
 )
@@ -66,6 +68,10 @@ def _db():
 
 def _idp():
     return current_app.extensions["stint_identity_provider"]
+
+
+def _floor():
+    return current_app.extensions["stint_stipend_floor"]
 
 
 def _web_url() -> str:
@@ -145,15 +151,23 @@ def verify_org(org_id):
 # ---- listings --------------------------------------------------------------------------
 
 
+@categories.route("", methods=["GET"])
+@categories.response(200, CategoryListSchema)
+@categories.doc(security=PUBLIC)
+def list_categories():
+    """The work domains a listing belongs to: each `code` (a listing's `category`) with its label."""
+    return {"items": handlers.categories()}
+
+
 @listings.route("", methods=["POST"])
 @require("employer")
 @listings.arguments(ListingCreateSchema)
 @listings.response(201, ListingSchema)
-@errors(listings, 401, 403, 409)
+@errors(listings, 401, 403, 409, 422)
 def create_listing(fields):
     """Write a draft listing for the caller's organisation."""
     caller = current_principal()
-    return handlers.create_listing(_db(), caller.org, fields, caller.sub)
+    return handlers.create_listing(_db(), caller.org, fields, caller.sub, _floor())
 
 
 @listings.route("", methods=["GET"])
@@ -187,10 +201,10 @@ def get_listing(listing_id):
 @require("employer")
 @listings.arguments(ListingPatchSchema, required=False)  # nothing to change is a harmless no-op
 @listings.response(200, ListingSchema)
-@errors(listings, 401, 403, 404, 409)
+@errors(listings, 401, 403, 404, 409, 422)
 def edit_listing(changes, listing_id):
     """Edit a draft or published listing of the caller's organisation (published ones announce it)."""
-    return handlers.edit_listing(_db(), str(listing_id), current_principal().org, changes, _traceparent())
+    return handlers.edit_listing(_db(), str(listing_id), current_principal().org, changes, _traceparent(), _floor())
 
 
 @listings.route("/<uuid:listing_id>/publish", methods=["POST"])
@@ -199,7 +213,7 @@ def edit_listing(changes, listing_id):
 @errors(listings, 401, 403, 404, 409, 422)
 def publish_listing(listing_id):
     """Publish a draft; the organisation must be verified and the deadline ahead."""
-    return handlers.publish_listing(_db(), str(listing_id), current_principal().org, _traceparent())
+    return handlers.publish_listing(_db(), str(listing_id), current_principal().org, _traceparent(), _floor())
 
 
 @listings.route("/<uuid:listing_id>/close", methods=["POST"])

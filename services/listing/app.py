@@ -6,9 +6,10 @@ import structlog
 from pymongo.errors import PyMongoError
 
 from services.listing import store
-from services.listing.api import listings, orgs, people
+from services.listing.api import categories, listings, orgs, people
+from services.listing.domain import StipendFloor
 from services.listing.identity import IdentityProvider
-from shared.config import Settings
+from shared.config import ConfigError, Settings
 from shared.web import create_service_app
 
 log = structlog.get_logger(__name__)
@@ -26,8 +27,13 @@ def create_app(config: Settings | dict | None = None):
         store.ensure_indexes(app.extensions["stint_db"])
     except PyMongoError as exc:  # the worker ensures them too; the API still starts and answers 503 meanwhile
         log.warning("indexes_not_ensured", error=str(exc)[:300])
+    try:
+        app.extensions["stint_stipend_floor"] = StipendFloor.from_extra(app.extensions["stint_settings"].extra)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     app.extensions["stint_identity_provider"] = IdentityProvider.from_settings(app.extensions["stint_settings"].extra)
     api.register_blueprint(orgs)
     api.register_blueprint(listings)
     api.register_blueprint(people)
+    api.register_blueprint(categories)
     return app

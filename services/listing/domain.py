@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -14,6 +16,8 @@ EDITABLE = (DRAFT, PUBLISHED)
 
 CLOSED_BY_OWNER, CLOSED_AT_DEADLINE, CLOSED_SEATS_FILLED = "closed_by_owner", "deadline", "seats_filled"
 
+# An organisation whose payment dispute stays open this long is flagged on its listings.
+DISPUTE_FLAG_AFTER = timedelta(days=14)
 # Limits a sensible brief stays within (the HTTP schemas enforce the same numbers).
 MAX_DURATION_DAYS = 28
 MAX_EFFORT_HOURS = 160
@@ -21,6 +25,30 @@ MAX_HOURS_PER_DAY = 12  # a one-day stint cannot honestly ask for a week of work
 MAX_SEATS = 50
 MAX_OPEN_DAYS = 365  # apply_by further out than this is almost certainly a typo
 MAX_QUERY_TERMS = 10
+
+# The work domains a listing belongs to (DESIGN §3, from the seed article), in the order pages offer them.
+CATEGORIES = {
+    "content": "Content writing and marketing",
+    "data": "Data entry and research",
+    "design": "Graphic design",
+    "social": "Social media management",
+    "testing": "Product testing and user research",
+    "business": "Business analysis and strategy",
+    "other": "Other",
+}
+OTHER_CATEGORY = "other"
+# Free-text categories written before the domains existed: a word in them -> the domain it names (first match wins).
+CATEGORY_WORDS = (
+    ("social", ("social", "instagram", "twitter", "linkedin", "community", "influencer")),
+    ("content", ("content", "writing", "writer", "copywriting", "copy", "blog", "marketing", "seo", "editing")),
+    ("design", ("design", "graphic", "graphics", "ui", "ux", "illustration", "branding", "visual", "figma")),
+    ("testing", ("testing", "test", "qa", "usability", "user research", "ux research", "quality")),
+    ("data", ("data", "entry", "research", "analytics", "spreadsheet", "excel", "survey")),
+    ("business", ("business", "strategy", "finance", "operations", "consulting", "sales", "market research")),
+)
+# With a stipend floor above zero, an amount of zero is never allowed; at zero, a listing paying nothing is unpaid.
+DEFAULT_STIPEND_FLOOR = Decimal("1000")
+FLOOR_CURRENCY = "INR"
 
 # Words too common to narrow a search; dropped from the index and from queries alike.
 STOP_WORDS = frozenset(
@@ -75,6 +103,96 @@ def query_terms(q: str | None) -> list[str]:
 def skill_key(skill: str) -> str:
     """A skill as the skill filter compares it: lowercase, single spaces."""
     return " ".join(skill.lower().split())
+
+
+# ---- work domains and stipends --------------------------------------------------------
+
+
+def category_of(free_text: str) -> str:
+    """The work domain a free-text category names (the migration of listings written before the domains)."""
+    text = " ".join(free_text.lower().replace("-", " ").replace("_", " ").split())
+    if text in CATEGORIES:
+        return text
+    for phrase_domain, words in CATEGORY_WORDS:
+        if any(" " in word and word in text for word in words):
+            return phrase_domain
+    found = set(TOKEN.findall(text))
+    for word_domain, words in CATEGORY_WORDS:
+        if found & set(words):
+            return word_domain
+    return OTHER_CATEGORY
+
+
+@dataclass(frozen=True)
+class StipendFloor:
+    """The least a listing may pay (STINT_STIPEND_FLOOR, in INR, default 1000; 0 allows unpaid listings).
+
+    No exchange rates are kept: another currency's floor is STINT_STIPEND_FLOOR_<CODE> when set; without it a
+    listing in that currency must still pay something, unless the INR floor is 0.
+    """
+
+    inr: Decimal = DEFAULT_STIPEND_FLOOR
+    others: tuple[tuple[str, Decimal], ...] = ()
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, str]) -> StipendFloor:
+        """Read the floors from settings; ValueError when one is not a non-negative number."""
+        floors = {}
+        for name, value in extra.items():
+            if name == "STINT_STIPEND_FLOOR" or re.fullmatch(r"STINT_STIPEND_FLOOR_[A-Z]{3}", name):
+                try:
+                    amount = Decimal(value)
+                except ArithmeticError:
+                    amount = Decimal(-1)
+                if not amount.is_finite() or amount < 0:
+                    raise ValueError(f"{name} must be a non-negative amount, not {value!r}")
+                floors[name.removeprefix("STINT_STIPEND_FLOOR").lstrip("_") or FLOOR_CURRENCY] = amount
+        inr = floors.pop(FLOOR_CURRENCY, DEFAULT_STIPEND_FLOOR)
+        return cls(inr, tuple(sorted(floors.items())))
+
+    @property
+    def allows_unpaid(self) -> bool:
+        """An operator set the floor to 0: listings may pay nothing (and are labelled unpaid)."""
+        return self.inr == 0
+
+    def minimum(self, currency: str) -> Decimal | None:
+        """The least amount in `currency`; None when no floor is known for it."""
+        if currency == FLOOR_CURRENCY:
+            return self.inr
+        return dict(self.others).get(currency)
+
+
+def check_stipend(stipend: dict, floor: StipendFloor) -> None:
+    """A listing pays at least the floor; with the floor at 0 it may pay nothing."""
+    amount, currency = Decimal(stipend["amount"]), stipend["currency"]
+    minimum = floor.minimum(currency)
+    if minimum is None:
+        if amount > 0 or floor.allows_unpaid:
+            return
+        raise Unprocessable(
+            "the stipend must be more than 0: micro-internships on Stint are paid",
+            code="stipend_below_floor",
+            details={"stipend": [f"must be more than 0 {currency}"]},
+        )
+    if amount < minimum:
+        raise Unprocessable(
+            f"the stipend must be at least {minimum:,} {currency}, the platform's floor",
+            code="stipend_below_floor",
+            details={"stipend": [f"must be at least {minimum:,} {currency}"], "floor": f"{minimum} {currency}"},
+        )
+
+
+def is_unpaid(listing: Mapping) -> bool:
+    """A listing that pays nothing (only possible when the operator set the floor to 0)."""
+    return Decimal(listing["stipend"]["amount"]) == 0
+
+
+def org_flag(open_disputes: Mapping[str, datetime], now: datetime) -> dict | None:
+    """The warning a listing carries when its organisation left a payment dispute open for 14 days or more."""
+    if not open_disputes:
+        return None
+    oldest = min(open_disputes.values())
+    return {"open_payment_dispute_since": oldest} if now - oldest >= DISPUTE_FLAG_AFTER else None
 
 
 # ---- time ------------------------------------------------------------------------------
@@ -133,9 +251,12 @@ def check_effort(effort_hours: float, duration_days: int) -> None:
         )
 
 
-def new_listing(listing_id: str, fields: dict, org: dict, author: str, now: datetime) -> dict:
+def new_listing(
+    listing_id: str, fields: dict, org: dict, author: str, now: datetime, floor: StipendFloor = StipendFloor()
+) -> dict:
     """A draft listing of `org`, checked against the rules."""
     check_apply_by(fields["apply_by"], now)
+    check_stipend(fields["stipend"], floor)
     check_effort(fields["effort_hours"], fields["duration_days"])
     listing = {
         "_id": listing_id,
@@ -158,7 +279,7 @@ def new_listing(listing_id: str, fields: dict, org: dict, author: str, now: date
     return {**listing, **derived_fields(listing)}
 
 
-def edit(listing: dict, changes: dict, now: datetime) -> dict | None:
+def edit(listing: dict, changes: dict, now: datetime, floor: StipendFloor = StipendFloor()) -> dict | None:
     """The fields to set for an owner's edit; None when nothing differs. Closed listings cannot change."""
     if listing["status"] not in EDITABLE:
         raise Conflict("a closed listing cannot be edited", code="listing_closed")
@@ -168,6 +289,8 @@ def edit(listing: dict, changes: dict, now: datetime) -> dict | None:
     merged = {**listing, **changes}
     if "apply_by" in changes:
         check_apply_by(changes["apply_by"], now)
+    if "stipend" in changes:
+        check_stipend(changes["stipend"], floor)
     check_effort(merged["effort_hours"], merged["duration_days"])
     if merged["seats"] <= merged["seats_filled"] and listing["status"] == PUBLISHED:
         raise Conflict(
@@ -178,10 +301,10 @@ def edit(listing: dict, changes: dict, now: datetime) -> dict | None:
     return {**changes, **derived_fields(merged), **_touched(listing, now)}
 
 
-def publish(listing: dict, org: dict, now: datetime) -> dict | None:
+def publish(listing: dict, org: dict, now: datetime, floor: StipendFloor = StipendFloor()) -> dict | None:
     """The fields to set to publish a draft; None when it is already published.
 
-    The organisation must be verified and the deadline ahead.
+    The organisation must be verified, the deadline ahead and the stipend at least today's floor.
     """
     if listing["status"] == PUBLISHED:
         return None
@@ -198,6 +321,7 @@ def publish(listing: dict, org: dict, now: datetime) -> dict | None:
             code="apply_by_passed",
             details={"apply_by": listing["apply_by"].isoformat()},
         )
+    check_stipend(listing["stipend"], floor)
     return {"status": PUBLISHED, "published_at": now, "org_name": org["name"], "org_status": org["status"]} | (
         _touched(listing, now)
     )
@@ -254,6 +378,17 @@ def rename_org(listing: dict, org: dict, now: datetime) -> dict | None:
     return {"org_name": org["name"], "org_status": org["status"], **_touched(listing, now)}
 
 
+def recategorise(listing: dict, now: datetime) -> dict | None:
+    """The fields to set to move a free-text category onto a work domain; None when it names one already.
+
+    The text written is kept in `category_text`, so nothing the employer wrote is lost.
+    """
+    if listing.get("category") in CATEGORIES:
+        return None
+    code = category_of(listing.get("category") or "")
+    return {"category": code, "category_key": code, "category_text": listing.get("category"), **_touched(listing, now)}
+
+
 def _touched(listing: dict, now: datetime) -> dict:
     """Every change bumps the version, so read models keep the newest snapshot."""
     return {"version": listing["version"] + 1, "updated_at": now}
@@ -296,6 +431,7 @@ def snapshot(listing: dict) -> dict:
         "version": listing["version"],
         "published_at": listing["published_at"],
         "closed_reason": listing["closed_reason"],
+        "unpaid": is_unpaid(listing),
     }
 
 

@@ -81,30 +81,41 @@ def _refresh_org_in_listings(db: Database, org: dict, traceparent) -> None:
 # ---- listings: the owner's actions -----------------------------------------------------
 
 
-def create_listing(db: Database, org_id: str, fields: dict, user_id: str) -> dict:
+def create_listing(
+    db: Database, org_id: str, fields: dict, user_id: str, floor: domain.StipendFloor = domain.StipendFloor()
+) -> dict:
     """A new draft listing of the caller's registered organisation."""
     org = store.find_org(db, org_id)
     if org is None:
         raise Conflict("register your organisation (PUT /orgs/me) before writing listings", code="org_not_registered")
-    listing = domain.new_listing(str(uuid.uuid4()), fields, org, user_id, now())
+    listing = domain.new_listing(str(uuid.uuid4()), fields, org, user_id, now(), floor)
     store.insert_listing(db, new_document_with_events(listing, []))
     log.info("listing_created", listing_id=listing["_id"], org_id=org_id)
     return listing
 
 
-def edit_listing(db: Database, listing_id: str, org_id: str, changes: dict, traceparent=None) -> dict:
+def edit_listing(
+    db: Database,
+    listing_id: str,
+    org_id: str,
+    changes: dict,
+    traceparent=None,
+    floor: domain.StipendFloor = domain.StipendFloor(),
+) -> dict:
     """Apply an owner's partial edit; a published listing announces its new state."""
     listing = get_owned_listing(db, listing_id, org_id)
     moment = now()
-    return _change(db, listing, lambda current: domain.edit(current, changes, moment), traceparent)
+    return _change(db, listing, lambda current: domain.edit(current, changes, moment, floor), traceparent)
 
 
-def publish_listing(db: Database, listing_id: str, org_id: str, traceparent=None) -> dict:
+def publish_listing(
+    db: Database, listing_id: str, org_id: str, traceparent=None, floor: domain.StipendFloor = domain.StipendFloor()
+) -> dict:
     """Publish a draft of a verified organisation; publishing again changes nothing."""
     listing = get_owned_listing(db, listing_id, org_id)
     org = get_org(db, org_id)
     moment = now()
-    return _change(db, listing, lambda current: domain.publish(current, org, moment), traceparent)
+    return _change(db, listing, lambda current: domain.publish(current, org, moment, floor), traceparent)
 
 
 def close_listing(db: Database, listing_id: str, org_id: str, traceparent=None) -> dict:
@@ -150,23 +161,33 @@ def get_listing(db: Database, listing_id: str, viewer_org: str | None) -> dict:
     listing = store.find_listing(db, listing_id, public=True)
     if listing is None or (listing["status"] == domain.DRAFT and listing["org_id"] != viewer_org):
         raise NotFound(f"no listing {listing_id}", code="listing_not_found")
-    return listing
+    return with_org_flags(db, [listing])[0]
+
+
+def with_org_flags(db: Database, listings: list[dict]) -> list[dict]:
+    """The listings, each with `org_flag` when its organisation left a payment dispute open for too long."""
+    moment = now()
+    flags = {org: domain.org_flag(store.open_disputes(db, org), moment) for org in {x["org_id"] for x in listings}}
+    return [{**listing, "org_flag": flags[listing["org_id"]]} for listing in listings]
 
 
 def search_listings(db: Database, filters: dict, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
     """Published listings still open for applications, matching every word and filter, newest first."""
     terms = domain.query_terms(filters.get("q"))
-    normalised = {
-        **filters,
-        "skill": domain.skill_key(filters.get("skill") or ""),
-        "category": (filters.get("category") or "").strip().lower(),
-    }
-    return store.search_page(db, store.search_query(normalised, terms, now()), limit, cursor)
+    normalised = {**filters, "skill": domain.skill_key(filters.get("skill") or "")}
+    items, next_cursor = store.search_page(db, store.search_query(normalised, terms, now()), limit, cursor)
+    return with_org_flags(db, items), next_cursor
 
 
 def list_org_listings(db: Database, org_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
     """Every listing of the caller's organisation, drafts included, newest first."""
-    return store.org_page(db, org_id, limit, cursor)
+    items, next_cursor = store.org_page(db, org_id, limit, cursor)
+    return with_org_flags(db, items), next_cursor
+
+
+def categories() -> list[dict]:
+    """The work domains, code and label, in the order pages offer them."""
+    return [{"code": code, "label": label} for code, label in domain.CATEGORIES.items()]
 
 
 # ---- the worker: seats and deadlines ---------------------------------------------------
@@ -193,6 +214,36 @@ def _seat_change(db: Database, event: dict, rule: Callable[[dict, str, datetime]
     moment, application_id = now(), data["application_id"]
     updated = _change(db, listing, lambda current: rule(current, application_id, moment), event.get("traceparent"))
     return {"listing_id": updated["_id"], "seats_filled": updated["seats_filled"], "status": updated["status"]}
+
+
+def open_payment_dispute(db: Database, event: dict) -> dict:
+    """A student disputed a payment: the organisation has an open dispute from then on."""
+    data = event["data"]
+    since = datetime.fromisoformat(data.get("disputed_at") or event["time"])
+    store.open_dispute(db, data["org_id"], data["application_id"], since)
+    return {"org_id": data["org_id"], "dispute": "open"}
+
+
+def settle_payment_dispute(db: Database, event: dict) -> dict:
+    """A payment was confirmed or recorded again (corrected): any dispute about it is settled."""
+    data = event["data"]
+    store.close_dispute(db, data["org_id"], data["application_id"])
+    return {"org_id": data["org_id"], "dispute": "settled"}
+
+
+def map_free_text_categories(db: Database) -> int:
+    """Move every listing with a free-text category onto a work domain (`other` when no word names one).
+
+    Idempotent: a listing already on a domain is left alone, so running it again (every worker start) changes
+    nothing. Published listings announce the change like any edit. Returns how many listings moved.
+    """
+    moved = 0
+    for listing in store.listings_outside_categories(db):
+        updated = _change(db, listing, lambda current: domain.recategorise(current, now()), None)
+        if updated["version"] != listing["version"]:
+            moved += 1
+            log.info("listing_recategorised", listing_id=listing["_id"], category=updated["category"])
+    return moved
 
 
 def close_expired_listings(db: Database) -> int:

@@ -9,6 +9,7 @@ from marshmallow import fields, validate
 
 from services.listing import domain
 from shared.auth import ROLES
+from shared.fields import DateOrTimestamp
 from shared.pagination import PageQuerySchema, page_schema
 
 MAX_STIPEND = 10_000_000
@@ -55,6 +56,21 @@ class InputSchema(ma.Schema):
                 readable = (key.encode("utf-8", "replace").decode() for key in bad)
                 raise ma.ValidationError({key: ["not valid Unicode text"] for key in readable})
         return data
+
+
+class Category(fields.String):
+    """A work domain's code (case and surrounding spaces do not matter); anything else names the choices."""
+
+    def __init__(self, **kwargs):
+        choices = ", ".join(domain.CATEGORIES)
+        described = {"enum": list(domain.CATEGORIES), "description": f"the work domain: one of {choices}"}
+        super().__init__(metadata=described, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs).strip().lower()
+        if code not in domain.CATEGORIES:
+            raise ma.ValidationError(f"must be one of {', '.join(domain.CATEGORIES)} (GET /categories)")
+        return code
 
 
 class JsonFloat(fields.Float):
@@ -223,7 +239,7 @@ def _listing_fields(partial: bool) -> dict[str, fields.Field]:
         "brief": text(10_000, required=required, metadata={"description": "the written brief"}),
         "deliverables": fields.List(text(500), required=required, validate=validate.Length(min=1, max=20)),
         "skills": fields.List(text(50), required=required, validate=validate.Length(min=1, max=20)),
-        "category": text(60, required=required),
+        "category": Category(required=required),
         "duration_days": fields.Integer(
             strict=True, required=required, validate=validate.Range(min=1, max=domain.MAX_DURATION_DAYS)
         ),
@@ -233,13 +249,27 @@ def _listing_fields(partial: bool) -> dict[str, fields.Field]:
         ),
         "stipend": fields.Nested(StipendSchema, required=required),
         "seats": fields.Integer(strict=True, required=required, validate=validate.Range(min=1, max=domain.MAX_SEATS)),
-        "apply_by": fields.AwareDateTime(required=required, metadata={"description": "applications close then"}),
+        "apply_by": DateOrTimestamp(
+            required=required,
+            metadata={
+                "description": "applications close then: a date (the end of that day, "
+                "India Standard Time) or a timestamp with its timezone"
+            },
+        ),
         "screening_questions": fields.List(text(500), validate=validate.Length(max=5), **optional_default(list)),
     }
 
 
 ListingCreateSchema = InputSchema.from_dict(_listing_fields(partial=False), name="ListingCreate")
 ListingPatchSchema = InputSchema.from_dict(_listing_fields(partial=True), name="ListingPatch")
+
+
+class OrgFlagSchema(ma.Schema):
+    """A warning about the organisation, shown on each of its listings."""
+
+    open_payment_dispute_since = fields.AwareDateTime(
+        metadata={"description": "when its oldest payment dispute still open (for 14 days or more) was raised"}
+    )
 
 
 class ListingSchema(ma.Schema):
@@ -257,6 +287,7 @@ class ListingSchema(ma.Schema):
     duration_days = fields.Integer()
     effort_hours = fields.Float()
     stipend = fields.Nested(StipendViewSchema)
+    unpaid = fields.Function(domain.is_unpaid, metadata={"type": "boolean", "description": "pays no stipend"})
     seats = fields.Integer()
     seats_filled = fields.Integer()
     seats_left = fields.Function(domain.seats_left, metadata={"type": "integer"})
@@ -275,6 +306,12 @@ class ListingSchema(ma.Schema):
         allow_none=True,
         metadata={"enum": [domain.CLOSED_BY_OWNER, domain.CLOSED_AT_DEADLINE, domain.CLOSED_SEATS_FILLED, None]},
     )
+    org_flag = fields.Nested(
+        OrgFlagSchema,
+        allow_none=True,
+        dump_default=None,
+        metadata={"description": "set when the organisation has a payment dispute open for too long"},
+    )
 
 
 class ListingSearchQuerySchema(PageQuerySchema):
@@ -282,7 +319,7 @@ class ListingSearchQuerySchema(PageQuerySchema):
 
     q = fields.String(validate=validate.Length(max=200), metadata={"description": "every word must match"})
     skill = fields.String(validate=validate.Length(max=50))
-    category = fields.String(validate=validate.Length(max=60))
+    category = Category()
     min_stipend = fields.Decimal(validate=validate.Range(min=0, max=MAX_STIPEND), metadata=AMOUNT_BOUNDS)
     currency = fields.String(validate=CURRENCY)
     max_days = fields.Integer(validate=validate.Range(min=1, max=domain.MAX_DURATION_DAYS))
@@ -290,3 +327,16 @@ class ListingSearchQuerySchema(PageQuerySchema):
 
 
 ListingPageSchema = page_schema(ListingSchema, "ListingPage")
+
+
+class CategorySchema(ma.Schema):
+    """A work domain: its code (what a listing's `category` holds) and its label for people."""
+
+    code = fields.String()
+    label = fields.String()
+
+
+class CategoryListSchema(ma.Schema):
+    """Every work domain, in the order pages offer them."""
+
+    items = fields.List(fields.Nested(CategorySchema))

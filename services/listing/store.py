@@ -8,11 +8,13 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from services.listing.domain import PUBLISHED
+from services.listing.domain import CATEGORIES, PUBLISHED
 from shared.outbox import ensure_outbox_index, find_one_and_update_with_events, update_with_events
 from shared.pagination import paginate
 
 ORGS, LISTINGS, INVITATIONS = "orgs", "listings", "invitations"
+# Per organisation, its students' open payment disputes (learnt from stint.application): {_id: org, open: {app: since}}
+DISPUTES = "payment_disputes"
 
 # Bookkeeping that never leaves the service: the outbox, the search index, who holds a seat.
 HIDDEN_FIELDS = (
@@ -151,6 +153,11 @@ def listings_of_org(db: Database, org_id: str, statuses: tuple[str, ...]) -> lis
     return list(listings(db).find({"org_id": org_id, "status": {"$in": list(statuses)}}))
 
 
+def listings_outside_categories(db: Database) -> list[dict]:
+    """Listings whose category is not a work domain's code (written before the domains existed)."""
+    return list(listings(db).find({"category": {"$nin": list(CATEGORIES)}}))
+
+
 def expired_listings(db: Database, now: datetime) -> list[dict]:
     """Published listings whose deadline has passed, oldest deadline first."""
     query = {"status": PUBLISHED, "apply_by": {"$lte": now}}
@@ -183,3 +190,22 @@ def search_page(db: Database, query: dict, limit: int, cursor: str | None) -> tu
 def org_page(db: Database, org_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
     """One page of an organisation's own listings (drafts included), newest first."""
     return paginate(listings(db), {"org_id": org_id}, limit, cursor, projection=PUBLIC_PROJECTION)
+
+
+# ---- payment disputes (a read model of stint.payment events) ----------------------------
+
+
+def open_disputes(db: Database, org_id: str) -> dict[str, datetime]:
+    """The organisation's open payment disputes: application id -> when it was raised."""
+    document = db[DISPUTES].find_one({"_id": org_id}) or {}
+    return document.get("open") or {}
+
+
+def open_dispute(db: Database, org_id: str, application_id: str, since: datetime) -> None:
+    """Remember an open dispute (under the document's lock: FerretDB's updates are read-modify-write)."""
+    update_with_events(db[DISPUTES], {"_id": org_id}, {"$set": {f"open.{application_id}": since}}, [], upsert=True)
+
+
+def close_dispute(db: Database, org_id: str, application_id: str) -> None:
+    """Forget a dispute that was settled (a no-op when none was open)."""
+    update_with_events(db[DISPUTES], {"_id": org_id}, {"$unset": {f"open.{application_id}": ""}}, [])

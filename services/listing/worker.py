@@ -1,4 +1,5 @@
-"""The listing worker: counts seats from application events, closes listings at their deadline, relays events.
+"""The listing worker: counts seats and payment disputes from application events, closes listings at their deadline,
+relays events.
 
 Run as `python -m services.listing.worker`.
 """
@@ -22,6 +23,9 @@ HANDLERS = {
     "stint.application.accepted.v1": handlers.count_accepted_seat,
     "stint.application.withdrawn.v1": handlers.release_seat,
     "stint.application.rejected.v1": handlers.release_seat,
+    "stint.payment.disputed.v1": handlers.open_payment_dispute,
+    "stint.payment.recorded.v1": handlers.settle_payment_dispute,
+    "stint.payment.confirmed.v1": handlers.settle_payment_dispute,
 }
 # How often the deadline job looks for published listings past their apply_by.
 DEADLINE_CHECK_SECONDS = 30
@@ -32,6 +36,12 @@ def handlers_for(db: Database) -> dict:
     return {event_type: functools.partial(handler, db) for event_type, handler in HANDLERS.items()}
 
 
+def prepare(db: Database) -> None:
+    """Before consuming: the indexes, and listings written with free-text categories moved onto work domains."""
+    store.ensure_indexes(db)
+    handlers.map_free_text_categories(db)
+
+
 def main() -> None:
     """Run the consumer, the outbox relay and the deadline job until SIGTERM."""
     settings = load_settings("listing")
@@ -40,7 +50,7 @@ def main() -> None:
         handlers=handlers_for(connect(settings)),
         consumes=CONSUMES,
         outbox_collections=store.outbox_collections,
-        prepare=store.ensure_indexes,
+        prepare=prepare,
         periodic=[(handlers.close_expired_listings, DEADLINE_CHECK_SECONDS)],
     )
 

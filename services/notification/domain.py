@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from hashlib import sha256
 
+from shared.fields import day_in_india
+
 IN_APP, EMAIL, WEBHOOK = "in_app", "email", "webhook"
 CHANNELS = (IN_APP, EMAIL, WEBHOOK)
 
@@ -17,6 +19,8 @@ STUDENT = "student"  # the student named in the event data
 ORG = "org"  # the organisation named by `org_id` in the event data
 LISTING_APPLICANTS = "listing_applicants"  # every student with an open application to the listing
 INVITEE = "invitee"  # someone invited by email who may not have an account yet: email only
+# Every administrator's inbox (in-app: an admin reads it with their own token); disputes land here.
+ADMINS_RECIPIENT = "role:admin"
 
 # An application still waiting for the employer's decision; only these hear that a listing closed.
 OPEN_APPLICATION_STATUSES = ("applied", "shortlisted")
@@ -34,6 +38,7 @@ class Route:
     title: str
     summary: str
     link: str = ""  # context key holding the link the message points to
+    copy_admins: bool = False  # also into the administrators' inbox
 
 
 ROUTES: dict[str, Route] = {
@@ -107,6 +112,26 @@ ROUTES: dict[str, Route] = {
         "Your work on {listing_title} is approved",
         "The employer approved your work on {listing_title}; your credential is on its way.",
     ),
+    "stint.payment.recorded.v1": Route(
+        STUDENT,
+        "payment_recorded",
+        "Payment recorded for {listing_title}",
+        "{org_name} recorded paying you {amount} {currency} for {listing_title}: confirm it, or dispute it if it "
+        "did not arrive.",
+    ),
+    "stint.payment.confirmed.v1": Route(
+        ORG,
+        "payment_confirmed",
+        "{student_name} confirmed the payment for {listing_title}",
+        "{student_name} confirmed receiving {amount} {currency} for {listing_title}.",
+    ),
+    "stint.payment.disputed.v1": Route(
+        ORG,
+        "payment_disputed",
+        "{student_name} disputes the payment for {listing_title}",
+        "{student_name} disputes the payment of {amount} {currency} recorded for {listing_title}: {reason}",
+        copy_admins=True,
+    ),
     "stint.certificate.issued.v1": Route(
         STUDENT,
         "certificate_issued",
@@ -177,6 +202,8 @@ def inbox_owners(sub: str, role: str, org: str | None) -> list[str]:
     owners = [user_recipient(sub)]
     if role in ("employer", "university") and org:
         owners.append(org_recipient(org))
+    if role == "admin":
+        owners.append(ADMINS_RECIPIENT)
     return owners
 
 
@@ -270,7 +297,16 @@ def message_context(event_type: str, data: Mapping, org_name: str = "") -> dict:
         "closed_reason": data.get("closed_reason") or "",
         "inviter_name": (data.get("invited_by") or {}).get("name") or "A colleague",
         "accept_url": data.get("accept_url", ""),
+        "amount": data.get("amount", ""),
+        "currency": data.get("currency", ""),
+        "paid_on": _day(data.get("paid_on")),
+        "reference": data.get("reference", ""),
     }
+
+
+def _day(moment) -> str:
+    """The day an ISO timestamp falls on in India Standard Time ("" when there is none)."""
+    return day_in_india(datetime.fromisoformat(moment)).isoformat() if moment else ""
 
 
 def render_line(template: str, context: Mapping, limit: int = 300) -> str:

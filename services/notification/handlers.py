@@ -79,6 +79,8 @@ def _messages_for_people(db: Database, event: dict, route: domain.Route, now: da
     summary = domain.render_line(route.summary, context, limit=1000)
     link = context.get(route.link, "") if route.link else ""
     addressees = _addressees(db, route, data, org)
+    if route.copy_admins:
+        addressees.append(Addressee(domain.ADMINS_RECIPIENT, "Stint administrators"))
     stored = store.preferences_of(db, [a.recipient.removeprefix("user:") for a in addressees if a.is_user])
     inbox, emails = [], []
     for addressee in addressees:

@@ -125,7 +125,7 @@ def listing_draft(title: str, seats: int) -> dict:
         "brief": "Keep every effect exactly once while the platform's parts die and come back.",
         "deliverables": ["a drill report"],
         "skills": ["Reliability"],
-        "category": "engineering",
+        "category": "testing",
         "duration_days": 14,
         "effort_hours": 40,
         "stipend": {"amount": "1000.00", "currency": "INR"},

@@ -85,7 +85,7 @@ def _listing(title: str) -> dict:
         "brief": "Turn the survey export into a tidy table and a one-page summary.",
         "deliverables": ["A tidy CSV", "A one-page summary"],
         "skills": ["Python", "Pandas"],
-        "category": "Data",
+        "category": "data",
         "duration_days": 10,
         "effort_hours": 40,
         "stipend": {"amount": "8000", "currency": "INR"},

@@ -13,7 +13,7 @@ def listing_body(**overrides) -> dict:
         "brief": "We receive 2,000 invoices a month and want them in our ledger automatically.",
         "deliverables": ["A parser with tests", "A short write-up"],
         "skills": ["Python", "PDF"],
-        "category": "Engineering",
+        "category": "data",
         "duration_days": 14,
         "effort_hours": 40,
         "stipend": {"amount": "15000", "currency": "INR"},

@@ -125,6 +125,7 @@ def test_the_approved_event_carries_everything_a_credential_needs(calls, people,
         "org_id": ORG,
         "org_name": "Acme Analytics",
         "org_website": "https://acme.example",
+        "stipend": listing["stipend"],  # the stipend travels with the approval
     }
     assert data["student"] == {"id": "stu-asha", "name": "Asha Rao", "email": "asha@uni.example"}
     assert data["approver"] == {"id": "emp-carla", "name": "Carla Diaz", "email": "carla@acme.example"}

@@ -33,6 +33,7 @@ LISTING = {
     "duration_days": 14,
     "org_id": "acme",
     "org_name": "Acme Analytics",
+    "stipend": {"amount": "15000.00", "currency": "INR"},
 }
 REVIEW = {
     "feedback": "Great",
@@ -87,6 +88,12 @@ def test_the_approved_event_carries_the_listing_snapshot_dates_and_digest():
     assert (data["started_on"], data["completed_on"]) == (date(2026, 3, 2).isoformat(), "2026-03-20")
     assert data["submission"] == {"links": ["https://example.org/r"], "notes": "v2", "digest": "a" * 64}
     assert data["approver"]["email"] == "carla@acme.example"
+
+
+def test_the_approved_event_carries_the_stipend_the_listing_pays():
+    event = event_data.work_approved_event(APP, SUBMISSION, REVIEW, LISTING, None, datetime.now(UTC))
+
+    assert parse_event(encode_event(event))["data"]["listing"]["stipend"] == {"amount": "15000.00", "currency": "INR"}
 
 
 def test_an_unknown_organisation_website_is_left_empty():

@@ -22,7 +22,7 @@ def fields(**overrides):
         "brief": "We receive 2,000 invoices a month ...",
         "deliverables": ["A parser", "Tests"],
         "skills": ["Python", "Machine  Learning", "C++"],
-        "category": "Engineering",
+        "category": "data",
         "duration_days": 14,
         "effort_hours": 40.0,
         "stipend": {"amount": Decimal("15000"), "currency": "INR"},
@@ -32,8 +32,8 @@ def fields(**overrides):
     }
 
 
-def draft(**overrides):
-    return domain.new_listing("L1", fields(**overrides), ORG, "emp-1", NOW)
+def draft(floor=domain.StipendFloor(), **overrides):
+    return domain.new_listing("L1", fields(**overrides), ORG, "emp-1", NOW, floor)
 
 
 def published(**overrides):
@@ -57,7 +57,8 @@ def test_a_new_listing_keeps_the_stipend_as_an_exact_amount_and_a_number_to_filt
     listing = draft(stipend={"amount": Decimal("1500.5"), "currency": "USD"})
     assert listing["stipend"] == {"amount": "1500.50", "currency": "USD"}
     assert listing["stipend_amount"] == 1500.5
-    assert draft(stipend={"amount": Decimal("-0"), "currency": "INR"})["stipend"]["amount"] == "0.00"
+    unpaid_allowed = domain.StipendFloor(Decimal(0))
+    assert draft(unpaid_allowed, stipend={"amount": Decimal("-0"), "currency": "INR"})["stipend"]["amount"] == "0.00"
 
 
 def test_a_listing_cannot_close_applications_in_the_past():

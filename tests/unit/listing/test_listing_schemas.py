@@ -13,7 +13,7 @@ VALID = {
     "brief": "We receive 2,000 invoices a month ...",
     "deliverables": ["A parser"],
     "skills": ["Python"],
-    "category": "Engineering",
+    "category": "data",
     "duration_days": 14,
     "effort_hours": 40,
     "stipend": {"amount": "15000"},

@@ -127,6 +127,20 @@ def sample_data(
             "student": person,
             "status": status,
         }
+    if aggregate == "payment":
+        return {
+            "application_id": application_id,
+            "listing_id": listing_id,
+            "listing_title": "Dashboard for field sales",
+            "org_id": org_id,
+            "student": person,
+            "status": action,
+            "amount": "15000.00",
+            "currency": "INR",
+            "paid_on": "2030-02-20T23:59:59.999+05:30",
+            "reference": "UPI-4471",
+            "reason": "only <b>half</b> arrived" if action == "disputed" else "",
+        }
     work = _work(org_id, listing_id, application_id, person)
     if aggregate == "work":
         return _approved(work) if action == "approved" else work

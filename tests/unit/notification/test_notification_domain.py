@@ -51,7 +51,8 @@ def test_employers_and_universities_also_read_their_organisations_inbox():
     assert domain.inbox_owners("stu-1", "student", None) == ["user:stu-1"]
     assert domain.inbox_owners("emp-1", "employer", "acme") == ["user:emp-1", "org:acme"]
     assert domain.inbox_owners("uni-1", "university", "iitm") == ["user:uni-1", "org:iitm"]
-    assert domain.inbox_owners("adm-1", "admin", "acme") == ["user:adm-1"]
+    # Administrators also read the administrators' inbox, where payment disputes land.
+    assert domain.inbox_owners("adm-1", "admin", "acme") == ["user:adm-1", "role:admin"]
 
 
 def test_user_text_with_braces_or_line_breaks_cannot_break_a_title():

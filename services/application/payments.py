@@ -1,0 +1,65 @@
+"""Use cases of a stint's payment: the employer records it after approval; the student confirms or disputes it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pymongo.database import Database
+
+from services.application import domain, store
+from services.application.domain import Actor
+from services.application.event_data import payment_event
+from services.application.handlers import WRITE_ATTEMPTS, changed_meanwhile, get_application, now_utc, write_change
+
+
+def record_payment(db: Database, actor: Actor, application_id: str, paid: dict, traceparent: str | None = None):
+    """The listing's employer records the stipend paid for approved work (again, to correct it, until confirmed).
+
+    `paid` holds amount, currency (None: the listing's), paid_on and reference.
+    """
+
+    def decide(app: dict, now: datetime) -> dict:
+        currency = paid.get("currency") or _listing_currency(db, app)
+        return domain.recorded_payment(app, {**paid, "currency": currency}, actor, now)
+
+    return _change_payment(db, actor, application_id, decide, traceparent)
+
+
+def confirm_payment(db: Database, actor: Actor, application_id: str, traceparent: str | None = None) -> dict:
+    """The student confirms receiving the recorded payment (settling any dispute they raised)."""
+    return _change_payment(db, actor, application_id, lambda app, now: domain.confirmed_payment(app, now), traceparent)
+
+
+def dispute_payment(db: Database, actor: Actor, application_id: str, reason: str, traceparent: str | None = None):
+    """The student disputes the recorded payment, saying why; the organisation and the admins hear of it."""
+
+    def decide(app: dict, now: datetime) -> dict:
+        return domain.disputed_payment(app, reason, now)
+
+    return _change_payment(db, actor, application_id, decide, traceparent)
+
+
+def _change_payment(
+    db: Database, actor: Actor, application_id: str, decide: Callable[[dict, datetime], dict], traceparent
+) -> dict:
+    """Write the payment `decide` returns and its event, re-reading when another change won the race."""
+    for _ in range(WRITE_ATTEMPTS):
+        app = get_application(db, actor, application_id)
+        now = now_utc()
+        payment = decide(app, now)
+        previous = (app.get("payment") or {}).get("status")
+        update = {
+            "$set": {"payment": payment, "updated_at": now},
+            "$push": {"payment_history": domain.payment_history_entry(payment, actor, now)},
+            "$inc": {"version": 1},
+        }
+        if write_change(db, app, update, [payment_event(app, payment, previous, traceparent)]):
+            return store.find_application(db, app["_id"])
+    raise changed_meanwhile()
+
+
+def _listing_currency(db: Database, app: dict) -> str:
+    """The currency the listing states its stipend in (INR when the read model does not say)."""
+    listing = store.find_listing(db, app["listing_id"]) or {}
+    return (listing.get("stipend") or {}).get("currency") or "INR"
