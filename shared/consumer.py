@@ -67,6 +67,7 @@ class Consumer:
         retry_backoff: float = 0.2,
         poll_timeout_ms: int = 500,
         max_poll_records: int = 100,
+        on_poll: Callable[[], None] | None = None,
     ):
         self.db = db
         self.bootstrap = bootstrap
@@ -80,6 +81,7 @@ class Consumer:
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._lag_checked_at = 0.0
+        self._on_poll = on_poll or (lambda: None)
         # Test hook: called after an effect is stored and before its offset is committed.
         self.after_effect = None
 
@@ -147,6 +149,7 @@ class Consumer:
                 self.kafka.commit({partition: OffsetAndMetadata(record.offset + 1, None, -1)})
                 done += 1
         self._report_lag()
+        self._on_poll()
         return done
 
     def _rewind_rest(self, batch: dict, failed_partition) -> None:

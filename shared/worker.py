@@ -14,8 +14,9 @@ from shared.config import Settings
 from shared.consumer import Consumer, Handler, ensure_topics
 from shared.events import TOPICS
 from shared.logs import configure_logging
-from shared.mongo import connect
+from shared.mongo import connect, ping
 from shared.outbox import Relay, make_producer
+from shared.worker_health import WorkerState, serve
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +36,7 @@ def run_worker(
     runs when it is not empty, the relay when `outbox_collections` returns collections.
     `periodic` lists (job, seconds): each job(db) runs in its own thread at that interval
     (deadlines, scheduled webhook retries), so a slow job never holds up the consumer.
+    With STINT_WORKER_PORT set, /healthz, /readyz and /metrics answer on that port.
     """
     topics = [settings.topic(service) for service in consumes]
     configure_logging(f"{settings.service}-worker")
@@ -46,6 +48,7 @@ def run_worker(
         signal.signal(signum, lambda *_: stop.set())
     _wait_for_topics(settings, stop)
     threads = []
+    state = WorkerState()
     collections = outbox_collections(db)
     if collections:
         relay = Relay(
@@ -61,10 +64,14 @@ def run_worker(
             group_id=f"{settings.topic_prefix}stint-{settings.service}",
             topics=topics,
             handlers=handlers,
+            on_poll=state.polled,
         )
+        state.consumes = True
         threads.append(threading.Thread(target=consumer.run_forever, args=(stop,), name="consumer"))
     for job, interval in periodic or []:
         threads.append(threading.Thread(target=_repeat, args=(job, db, interval, stop), name=job.__name__))
+    state.threads = threads
+    probes = _serve_probes(settings, state, db, collections)
     for thread in threads:
         thread.start()
     log.info("worker_started", topics=topics, handlers=sorted(handlers))
@@ -72,7 +79,19 @@ def run_worker(
         stop.wait(1.0)
     for thread in threads:
         thread.join(timeout=30)
+    if probes is not None:
+        probes.shutdown()
     log.info("worker_stopped")
+
+
+def _serve_probes(settings: Settings, state: WorkerState, db: Database, collections: list[Collection]):
+    """Serve the worker's probes on STINT_WORKER_PORT (none when unset)."""
+    port = settings.extra.get("STINT_WORKER_PORT", "")
+    if not port:
+        return None
+    server = serve(int(port), state, lambda: ping(db), settings.kafka_bootstrap, collections)
+    log.info("worker_probes_listening", port=int(port))
+    return server
 
 
 def _wait_for_topics(settings: Settings, stop: threading.Event) -> None:
