@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 REQUIREMENTS := requirements-dev.txt shared/requirements.txt $(wildcard services/*/requirements.txt)
 
-.PHONY: help up down status user demo test test-unit lint format bench tools token
+.PHONY: help up down status user demo test test-unit lint format bench tools token dlq
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -69,3 +69,6 @@ format: $(VENV)/.installed  ## apply ruff formatting and fixes
 
 token: $(VENV)/.installed  ## mint a local token: make token ROLE=employer SUB=u1 ORG=acme
 	@$(PY) -m shared.auth mint --role $(ROLE) --sub $(SUB) $(if $(ORG),--org $(ORG))
+
+dlq: $(VENV)/.installed  ## dead letters: make dlq ARGS="list application" | "show application 0:12" | "replay application --all"
+	@$(PY) -m shared.dlq $(ARGS)
