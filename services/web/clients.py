@@ -161,6 +161,9 @@ class ListingClient(ServiceClient):
     def search(self, filters: Mapping, cursor: str | None = None, limit: int = 10) -> dict:
         return self.call("GET", "/listings", params={**filters, "cursor": cursor, "limit": limit})
 
+    def categories(self) -> dict:
+        return self.call("GET", "/categories")
+
     def my_listings(self, cursor: str | None = None, limit: int = 20) -> dict:
         return self.call("GET", "/listings", params={"mine": 1, "cursor": cursor, "limit": limit})
 

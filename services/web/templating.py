@@ -3,6 +3,7 @@ status names, and links to the next page of a list."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -27,7 +28,8 @@ STATUS_NAMES = {
     "pending": "Waiting for verification",
     "verified": "Verified",
 }
-CATEGORIES = {
+# The work domains of DESIGN §3, shown until the listing service answers GET /categories (then its list is used).
+FALLBACK_CATEGORIES = {
     "content": "Content writing and marketing",
     "data": "Data entry and research",
     "design": "Graphic design",
@@ -37,6 +39,8 @@ CATEGORIES = {
     "other": "Other",
 }
 UNREAD_SAMPLE = 50
+CATEGORIES_TTL_SECONDS = 300
+_categories: dict = {"items": None, "at": 0.0}
 
 
 def when(value, with_time: bool = True) -> str:
@@ -90,6 +94,19 @@ def first_page_url() -> str | None:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def categories() -> dict[str, str]:
+    """The work domains, code to label, as the listing service lists them (kept a few minutes per process)."""
+    now = time.monotonic()
+    if _categories["items"] is None or now - _categories["at"] > CATEGORIES_TTL_SECONDS:
+        try:
+            answer = client("listing", None).categories()
+            _categories["items"] = {item["code"]: item["label"] for item in answer.get("items", [])}
+        except ApiProblem:
+            _categories["items"] = None
+        _categories["at"] = now
+    return _categories["items"] or FALLBACK_CATEGORIES
+
+
 def unread_count() -> str | None:
     """How many unread notifications the person has ("50+" past the sample), or None when unknown."""
     if "unread" in g:
@@ -113,7 +130,7 @@ def init_templating(app) -> None:
         page_url=page_url,
         first_page_url=first_page_url,
         unread_count=unread_count,
-        categories=CATEGORIES,
+        categories=categories,
         account_console_url=auth.account_console_url,
     )
     app.jinja_env.trim_blocks = True
