@@ -209,6 +209,48 @@ class PaymentData(_Data):
     disputed_at = f.AwareDateTime(allow_none=True, load_default=None)
 
 
+class UniversityData(_Data):
+    """A university (its registrar's organisation) as it registers and is verified; `org_id` is its id."""
+
+    org_id = f.String(required=True)
+    name = f.String(required=True)
+    aishe_code = f.String(required=True)
+    website = f.String(load_default="", allow_none=True)
+    status = f.String(required=True, validate=v.OneOf(["pending", "verified"]))
+    contact_email = f.String(load_default="", metadata={"description": "where the university's registrar is emailed"})
+
+
+class CreditRequestedData(_Data):
+    """A student asks a verified university for academic credit for one of their credentials."""
+
+    request_id = f.String(required=True)
+    credential_id = f.String(required=True, validate=v.Regexp(r"^urn:uuid:[0-9a-f-]{36}$"))
+    student = f.Nested(Person, required=True)
+    university_id = f.String(required=True)
+    university_name = f.String(load_default="")
+    listing_title = f.String(load_default="")
+    employer = f.String(load_default="")
+    hours = f.Float(load_default=0)
+    note = f.String(load_default="")
+    verification_url = f.Url(required=True, require_tld=False)
+
+
+class CertificateReissuedData(CertificateIssuedData):
+    """A credential issued again under the current key, replacing one signed with a revoked key."""
+
+    reissue_of = f.String(required=True, validate=v.Regexp(r"^urn:uuid:[0-9a-f-]{36}$"))
+    reason = f.String(required=True)
+
+
+class KeyRevokedData(_Data):
+    """An issuer signing key distrusted as compromised; the certification worker re-issues what it signed."""
+
+    key_id = f.String(required=True)
+    reason = f.String(load_default="")
+    revoked_by = f.String(required=True)
+    revoked_at = f.AwareDateTime(required=True)
+
+
 # ---- the catalog -----------------------------------------------------------------------
 
 CATALOG: dict[str, type[ma.Schema]] = {
@@ -233,6 +275,11 @@ CATALOG: dict[str, type[ma.Schema]] = {
     "stint.certificate.issued.v1": CertificateIssuedData,
     "stint.certificate.revoked.v1": CertificateRevokedData,
     "stint.certificate.credit_decided.v1": CreditDecidedData,
+    "stint.certificate.reissued.v1": CertificateReissuedData,
+    "stint.university.registered.v1": UniversityData,
+    "stint.university.verified.v1": UniversityData,
+    "stint.credit.requested.v1": CreditRequestedData,
+    "stint.key.revoked.v1": KeyRevokedData,
 }
 
 # Which service's topic carries each aggregate's events.
@@ -243,6 +290,9 @@ TOPIC_OF_AGGREGATE = {
     "work": TOPICS["application"],
     "payment": TOPICS["application"],
     "certificate": TOPICS["certification"],
+    "university": TOPICS["certification"],
+    "credit": TOPICS["certification"],
+    "key": TOPICS["certification"],
 }
 
 

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 
-from services.certification import credits, handlers, pages, schemas, verifying
+from services.certification import (
+    credit_requests,
+    credits,
+    handlers,
+    key_revocation,
+    pages,
+    schemas,
+    universities,
+    verifying,
+)
 from services.certification.jsonld import DEFAULT_LOADER, STINT_V1
 from services.certification.runtime import Runtime
 from services.certification.verification import vc_api_result
-from shared.auth import current_principal, require
+from shared.auth import current_principal, optional_principal, require
 from shared.errors import BadRequest, ErrorSchema, NotFound
 from shared.pagination import PageQuerySchema, paginate
 
@@ -18,7 +29,10 @@ verify_blp = Blueprint("verify", __name__, description="Verifying credentials")
 issuer_blp = Blueprint(
     "issuer", __name__, description="The issuer's DID document, keys, status lists, contexts and skill pages"
 )
-universities_blp = Blueprint("universities", __name__, description="Credit policies and credit decisions")
+universities_blp = Blueprint(
+    "universities", __name__, description="Universities, credit requests, credit policies and credit decisions"
+)
+TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 JSON_OBJECT = {"type": "object"}
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -127,11 +141,13 @@ def revoke(body, credential_id):
 @credentials_blp.route("/credentials/<credential_id>/credit-decisions", methods=["POST"])
 @credentials_blp.arguments(schemas.CreditDecisionRequestSchema)
 @credentials_blp.response(201, schemas.CreditDecisionSchema)
+@credentials_blp.alt_response(403, schema=ErrorSchema)
 @credentials_blp.alt_response(404, schema=ErrorSchema)
 @credentials_blp.alt_response(409, schema=ErrorSchema)
 @require("university")
 def decide_credit(body, credential_id):
-    """Record the university's one decision on a credential (a second one is 409)."""
+    """Decide a student's request for credit (verified universities only; 403 when nobody asked your university about
+    this credential, 409 for a second decision or a revoked credential); the request closes, the student is told."""
     return credits.decide_credit(runtime(), current_principal(), credential_id, body)
 
 
@@ -217,6 +233,19 @@ def rotate_key():
     return handlers.rotate_signing_key(runtime())
 
 
+@issuer_blp.route("/keys/<key_id>/revoke", methods=["POST"])
+@issuer_blp.arguments(schemas.KeyRevokeSchema, required=False)
+@issuer_blp.response(200, schemas.SigningKeySchema)
+@issuer_blp.alt_response(404, schema=ErrorSchema)
+@issuer_blp.alt_response(409, schema=ErrorSchema)
+@require("admin")
+def revoke_key(body, key_id):
+    """Distrust a compromised key: it leaves the DID document, what it signed fails the issuer_key check, and the
+    worker re-issues those credentials under the current key (rotate first: the current key is 409)."""
+    reason = (body or {}).get("reason", "")
+    return key_revocation.revoke_key(runtime(), key_id, reason, current_principal().sub)
+
+
 @issuer_blp.route("/status-lists/<list_id>")
 @issuer_blp.doc(
     security=[],
@@ -272,6 +301,72 @@ def skill(slug):
 # ---- universities -------------------------------------------------------------------------
 
 
+@universities_blp.route("/universities/me", methods=["PUT"])
+@universities_blp.arguments(schemas.UniversityProfileSchema)
+@universities_blp.response(200, schemas.UniversitySchema)
+@universities_blp.alt_response(409, schema=ErrorSchema)
+@require("university")
+def put_university(profile):
+    """Register the caller's university (the token's org; it starts pending) or update its profile."""
+    return universities.register_university(runtime().db, current_principal(), profile, traceparent())
+
+
+@universities_blp.route("/universities")
+@universities_blp.arguments(schemas.UniversityQuerySchema, location="query")
+@universities_blp.response(200, schemas.UniversityPageSchema)
+@universities_blp.alt_response(403, schema=ErrorSchema)
+@universities_blp.doc(security=[])
+def list_universities(query):
+    """Verified universities, for anyone (a student picks one); `status=pending` is the admin's queue."""
+    items, cursor = universities.list_universities(
+        runtime().db, optional_principal(), query["status"], query["limit"], query["cursor"]
+    )
+    return {"items": items, "next_cursor": cursor}
+
+
+@universities_blp.route("/universities/<university_id>")
+@universities_blp.response(200, schemas.UniversitySchema)
+@universities_blp.alt_response(404, schema=ErrorSchema)
+@universities_blp.doc(security=[])
+def get_university(university_id):
+    """A verified university's public profile (a pending one only to admins and its registrars)."""
+    return universities.get_university(runtime().db, university_id, optional_principal())
+
+
+@universities_blp.route("/universities/<university_id>/verify", methods=["POST"])
+@universities_blp.response(200, schemas.UniversitySchema)
+@universities_blp.alt_response(404, schema=ErrorSchema)
+@require("admin")
+def verify_university(university_id):
+    """Mark a university verified, so it can decide credit (verifying again is harmless)."""
+    return universities.verify_university(runtime().db, university_id, current_principal().sub, traceparent())
+
+
+@universities_blp.route("/credit-requests", methods=["POST"])
+@universities_blp.arguments(schemas.CreditRequestCreateSchema)
+@universities_blp.response(201, schemas.CreditRequestSchema)
+@universities_blp.alt_response(403, schema=ErrorSchema)
+@universities_blp.alt_response(404, schema=ErrorSchema)
+@universities_blp.alt_response(409, schema=ErrorSchema)
+@require("student")
+def request_credit(body):
+    """Ask a verified university for credit for one of your credentials (one request per university)."""
+    return credit_requests.request_credit(runtime(), current_principal(), body, traceparent())
+
+
+@universities_blp.route("/credit-requests")
+@universities_blp.arguments(schemas.CreditRequestQuerySchema, location="query")
+@universities_blp.response(200, schemas.CreditRequestPageSchema)
+@universities_blp.alt_response(403, schema=ErrorSchema)
+@require("student", "university")
+def list_credit_requests(query):
+    """A student's own requests; a university's queue of requests addressed to it, each with its credential."""
+    items, cursor = credit_requests.list_requests(
+        runtime(), current_principal(), query.get("status"), query["limit"], query["cursor"]
+    )
+    return {"items": items, "next_cursor": cursor}
+
+
 @universities_blp.route("/universities/me/policy", methods=["PUT"])
 @universities_blp.arguments(schemas.PolicySchema, required=False)  # no body: the defaults (30 h per credit, no minimum)
 @universities_blp.response(200, schemas.PolicyViewSchema)
@@ -309,6 +404,12 @@ def export_decisions():
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="accepted-credits.csv"'},
     )
+
+
+def traceparent() -> str | None:
+    """The caller's W3C trace context, passed on to the events this request causes."""
+    value = request.headers.get("traceparent", "")
+    return value if TRACEPARENT.match(value) else None
 
 
 def allow_large_batches() -> None:

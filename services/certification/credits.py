@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import UTC, datetime
 
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.certification import store
-from services.certification.domain import CredentialRevoked, CreditPolicy, DecisionExists, check_credit_decision
+from services.certification.credit_requests import request_id_for
+from services.certification.domain import (
+    CredentialRevoked,
+    CreditPolicy,
+    DecisionExists,
+    check_credit_decision,
+    check_may_decide,
+)
 from services.certification.handlers import SOURCE, credential_record
 from services.certification.runtime import Runtime
 from shared.auth import Principal
@@ -29,6 +35,7 @@ EXPORT_COLUMNS = [
     "course_code",
     "term",
     "decided_at",
+    "apaar_id",
 ]
 EXPORT_LIMIT = 50_000
 
@@ -64,12 +71,18 @@ def policy_view(db: Database, org: str) -> dict:
 
 
 def decide_credit(runtime: Runtime, principal: Principal, credential_id: str, decision: dict) -> dict:
-    """Record the caller's university's one decision on a credential and emit credit_decided."""
+    """Record a verified university's one decision on a student's request for credit, close the request and emit
+    credit_decided."""
     record = credential_record(runtime, credential_id)
+    request_id = request_id_for(record["_id"], principal.org)
+    request = store.credit_request(runtime.db, request_id)
+    existing = store.decisions_by_ids(runtime.db, [request_id]).get(request_id)
+    if existing is not None and request is not None:
+        store.close_credit_request(runtime.db, request_id, existing)  # heal a close that a crash interrupted
+        raise DecisionExists("your university already decided on this credit request")
+    check_may_decide(store.university(runtime.db, principal.org), request)
     if record.get("revoked"):
         raise CredentialRevoked("the credential has been revoked; no credit can be decided on it")
-    if store.decision_for(runtime.db, record["_id"], principal.org) is not None:
-        raise DecisionExists("your university already decided on this credential")
     policy = CreditPolicy.from_record(store.policy_of(runtime.db, principal.org))
     credits = check_credit_decision(policy, record["hours"], decision["decision"], decision["credits_awarded"])
     details = {
@@ -91,17 +104,20 @@ def decide_credit(runtime: Runtime, principal: Principal, credential_id: str, de
             "listing_title": record.get("listing_title", ""),
             "verification_url": record["verification_url"],
             "university_org": principal.org,
+            "request_id": request_id,
             **details,
         },
     )
+    # The decision's _id is its request's: a second decision on one request is a duplicate key, on any server.
     document = {
-        "_id": str(uuid.uuid4()),
+        "_id": request_id,
         "credential_id": record["_id"],
         "university_org": principal.org,
         "decided_by": principal.sub,
         "decided_at": datetime.now(UTC),
         **details,
         "student_name": record["student"].get("name", ""),
+        "apaar_id": request.get("apaar_id", ""),
         "listing_title": record.get("listing_title", ""),
         "employer": record.get("org_name", ""),
         "hours": record["hours"],
@@ -110,7 +126,8 @@ def decide_credit(runtime: Runtime, principal: Principal, credential_id: str, de
     try:
         runtime.db[store.CREDIT_DECISIONS].insert_one(new_document_with_events(document, [event]))
     except DuplicateKeyError:
-        raise DecisionExists("your university already decided on this credential") from None
+        raise DecisionExists("your university already decided on this credit request") from None
+    store.close_credit_request(runtime.db, request_id, document)
     document.pop("outbox", None)
     return document
 
@@ -150,6 +167,7 @@ def export_accepted_csv(db: Database, org: str) -> str:
                 _cell(row.get("course_code", "")),
                 _cell(row.get("term", "")),
                 row["decided_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                row.get("apaar_id", ""),
             ]
         )
     return buffer.getvalue()

@@ -100,7 +100,7 @@ def _signed_record(runtime: Runtime, work: dict, traceparent: str | None) -> tup
     """A new credential record (with its issued event) and the signed credential."""
     credential_uuid = str(uuid.uuid4())
     credential_id = f"urn:uuid:{credential_uuid}"
-    list_id, index = _open_status_list(runtime), random_index()
+    list_id, index = open_status_list(runtime), random_index()
     signing = runtime.keyring.current()
     now = datetime.now(UTC).replace(microsecond=0)
     unsigned = build_credential(
@@ -143,11 +143,12 @@ def _signed_record(runtime: Runtime, work: dict, traceparent: str | None) -> tup
         "status_list_id": list_id,
         "status_index": index,
         "revoked": False,
+        "reissue_of": "",
     }
     return new_document_with_events(document, [issued]), signed
 
 
-def _open_status_list(runtime: Runtime) -> str:
+def open_status_list(runtime: Runtime) -> str:
     """Take a place on the newest list that is not yet half full, or open a new list."""
     taken = store.take_status_list_place(runtime.db, LIST_FILL_LIMIT)
     if taken is not None:
@@ -239,7 +240,8 @@ def signed_status_list(runtime: Runtime, list_id: str) -> dict:
 
 
 def did_document(runtime: Runtime) -> dict:
-    """The issuer's DID document: every key, current and retired, as a Multikey assertion method."""
+    """The issuer's DID document: every current and retired key as a Multikey assertion method (revoked keys are
+    left out, so no verifier trusts them)."""
     runtime.keyring.current()  # publish at least one key
     methods = [
         {
@@ -249,6 +251,7 @@ def did_document(runtime: Runtime) -> dict:
             "publicKeyMultibase": record["public_key_multibase"],
         }
         for record in store.signing_keys(runtime.db)
+        if record["status"] != "revoked"  # a key revoked as compromised verifies nothing, anywhere
     ]
     return {
         "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],

@@ -159,5 +159,7 @@ def describe_key(record: dict) -> str:
     """How the verification answer names a key: current, or retired and since when."""
     if record["status"] == "current":
         return "the current key"
+    if record["status"] == "revoked":
+        return "a revoked key"
     retired = record.get("retired_at")
     return f"a retired key, retired {retired:%Y-%m-%d}" if retired else "a retired key"

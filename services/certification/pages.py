@@ -41,13 +41,10 @@ def summary(record: dict, result: dict, document: dict, public_url: str) -> dict
     """Everything the page, the PDF and GET /verify/{id} (JSON) say about a credential."""
     subject = document.get("credentialSubject", {})
     achievement = subject.get("achievement", {})
-    if record.get("revoked"):
-        state, headline = "revoked", "This credential has been revoked by Stint."
-    elif result["verified"]:
-        state, headline = "valid", "Verified: this credential is genuine, unaltered and not revoked."
-    else:
-        state, headline = "invalid", "This credential could not be verified."
+    key_revoked = any(check["name"] == "issuer_key" and "revoked" in check["message"] for check in result["checks"])
+    state, headline = _state(record, result, key_revoked)
     credential_uuid = record["_id"]
+    successor, predecessor = record.get("superseded_by"), record.get("reissue_of")
     return {
         "state": state,
         "headline": headline,
@@ -71,7 +68,29 @@ def summary(record: dict, result: dict, document: dict, public_url: str) -> dict
         "json_url": f"{public_url}/credentials/{credential_uuid}",
         "pdf_url": f"{public_url}/credentials/{credential_uuid}/pdf",
         "verification_url": f"{public_url}/verify/{credential_uuid}",
+        "key_revoked": key_revoked,
+        "successor_url": f"{public_url}/verify/{successor}" if successor else None,
+        "predecessor_url": f"{public_url}/verify/{predecessor}" if predecessor else None,
     }
+
+
+def _state(record: dict, result: dict, key_revoked: bool) -> tuple[str, str]:
+    """The page's banner: what a reader should conclude, in one sentence."""
+    if record.get("superseded_by"):
+        return "reissued", (
+            "This credential was replaced: Stint re-issued it under a new key after the key that signed it was "
+            "revoked. The achievement stands; follow the link to the current credential."
+        )
+    if record.get("revoked"):
+        return "revoked", "This credential has been revoked by Stint."
+    if result["verified"]:
+        return "valid", "Verified: this credential is genuine, unaltered and not revoked."
+    if key_revoked:
+        return "invalid", (
+            "This credential was signed with a key Stint revoked as compromised, so it can no longer be trusted; "
+            "the student is being sent a re-issued credential."
+        )
+    return "invalid", "This credential could not be verified."
 
 
 def verification_page(context: dict) -> str:
@@ -142,10 +161,11 @@ def certificate_pdf(context: dict) -> bytes:
     _draw_qr(canvas, context["verification_url"], width - 70 - qr_size, 70, qr_size)
     canvas.setFont("Helvetica", 10)
     canvas.drawRightString(width - 70, 56, "Scan to verify: " + context["verification_url"])
-    if context["state"] == "revoked":
+    stamp = {"revoked": "REVOKED", "reissued": "REPLACED: SEE THE RE-ISSUED CREDENTIAL"}.get(context["state"])
+    if stamp:
         canvas.setFillColor(HexColor("#b42318"))
-        canvas.setFont("Helvetica-Bold", 40)
-        canvas.drawCentredString(width / 2, 100, "REVOKED")
+        canvas.setFont("Helvetica-Bold", 40 if context["state"] == "revoked" else 22)
+        canvas.drawCentredString(width / 2, 100, stamp)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
 
+from services.certification.domain import AISHE_CODE, APAAR_ID
 from shared.pagination import PageQuerySchema, page_schema
 
 MAX_BATCH = 500
@@ -108,6 +109,8 @@ class CredentialSummarySchema(ma.Schema):
     revocation_reason = f.String(allow_none=True)
     verification_url = f.String()
     key_id = f.String()
+    reissue_of = f.Function(lambda d: f"urn:uuid:{d['reissue_of']}" if d.get("reissue_of") else None)
+    superseded_by = f.Function(lambda d: f"urn:uuid:{d['superseded_by']}" if d.get("superseded_by") else None)
 
 
 CredentialPageSchema = page_schema(CredentialSummarySchema, "CredentialPage")
@@ -128,6 +131,14 @@ class SigningKeySchema(ma.Schema):
     status = f.String(required=True)
     created_at = f.AwareDateTime()
     retired_at = f.AwareDateTime(allow_none=True)
+    revoked_at = f.AwareDateTime(allow_none=True)
+    revocation_reason = f.String(allow_none=True)
+
+
+class KeyRevokeSchema(ma.Schema):
+    """POST /keys/{key_id}/revoke: why the key is distrusted (it is treated as compromised whatever the reason)."""
+
+    reason = f.String(load_default="", validate=v.Length(max=500))
 
 
 class PolicySchema(ma.Schema):
@@ -170,8 +181,104 @@ class CreditDecisionSchema(ma.Schema):
     employer = f.String()
     hours = f.Float()
     hours_per_credit = f.Float()
+    apaar_id = f.String()
     decided_by = f.String()
     decided_at = f.AwareDateTime()
 
 
 CreditDecisionPageSchema = page_schema(CreditDecisionSchema, "CreditDecisionPage")
+
+
+class UniversityProfileSchema(ma.Schema):
+    """PUT /universities/me: the university's profile, as its registrar writes it."""
+
+    name = f.String(required=True, validate=v.Length(min=2, max=200))
+    aishe_code = f.String(
+        required=True,
+        validate=v.Regexp(AISHE_CODE, error="an AISHE code looks like U-0001, C-12345 or S-1234"),
+        metadata={"description": "the institution's AISHE code: U- (university), C- (college) or S- (standalone)"},
+    )
+    website = f.Url(required=True, schemes={"http", "https"}, validate=v.Length(max=300))
+
+
+class UniversitySchema(ma.Schema):
+    """A university as the API shows it."""
+
+    id = f.String(attribute="_id", required=True)
+    name = f.String(required=True)
+    aishe_code = f.String(required=True)
+    website = f.String()
+    status = f.String(required=True, metadata={"enum": ["pending", "verified"]})
+    created_at = f.AwareDateTime()
+    updated_at = f.AwareDateTime()
+    verified_at = f.AwareDateTime(allow_none=True)
+
+
+UniversityPageSchema = page_schema(UniversitySchema, "UniversityPage")
+
+
+class UniversityQuerySchema(PageQuerySchema):
+    """GET /universities: verified ones for anyone; `status=pending` is the admin's queue."""
+
+    status = f.String(load_default="verified", validate=v.OneOf(["pending", "verified"]))
+
+
+class CreditRequestCreateSchema(ma.Schema):
+    """POST /credit-requests."""
+
+    credential_id = f.String(required=True, validate=v.Length(min=1, max=200))
+    university_id = f.String(required=True, validate=v.Length(min=1, max=200))
+    apaar_id = f.String(
+        validate=v.Regexp(APAAR_ID, error="an APAAR id is 12 digits"),
+        metadata={"description": "the student's APAAR (Academic Bank of Credits) id, for the university's export"},
+    )
+    note = f.String(load_default="", validate=v.Length(max=1000))
+
+
+class RequestedCredentialSchema(ma.Schema):
+    """The credential a request is about, as the registrar needs it to decide."""
+
+    id = f.String(required=True)
+    listing_title = f.String()
+    employer = f.String()
+    hours = f.Float()
+    credits_recommended = f.Float()
+    activity_start = f.String()
+    activity_end = f.String()
+    issued_at = f.AwareDateTime()
+    verification_url = f.String()
+    revoked = f.Boolean()
+    superseded_by = f.String()
+
+
+class RequestingStudentSchema(ma.Schema):
+    """The student who asked."""
+
+    id = f.String(required=True)
+    name = f.String()
+    email = f.String()
+
+
+class CreditRequestSchema(ma.Schema):
+    """A student's request for credit, addressed to one university."""
+
+    id = f.String(attribute="_id", required=True)
+    credential_id = f.Function(lambda d: f"urn:uuid:{d['credential_id']}")
+    university_id = f.String(required=True)
+    university_name = f.String()
+    student = f.Nested(RequestingStudentSchema)
+    apaar_id = f.String()
+    note = f.String()
+    status = f.String(required=True, metadata={"enum": ["open", "accepted", "rejected"]})
+    created_at = f.AwareDateTime()
+    decided_at = f.AwareDateTime(allow_none=True)
+    credential = f.Nested(RequestedCredentialSchema)
+
+
+CreditRequestPageSchema = page_schema(CreditRequestSchema, "CreditRequestPage")
+
+
+class CreditRequestQuerySchema(PageQuerySchema):
+    """GET /credit-requests: optionally only those in one status."""
+
+    status = f.String(validate=v.OneOf(["open", "accepted", "rejected"]))

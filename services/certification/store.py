@@ -23,6 +23,11 @@ SIGNING_KEYS = "signing_keys"
 STATUS_LISTS = "status_lists"
 POLICIES = "university_policies"
 CREDIT_DECISIONS = "credit_decisions"
+UNIVERSITIES = "universities"
+# _id derived from (credential, university): one request per pair is an insert under a unique key.
+CREDIT_REQUESTS = "credit_requests"
+# old credential uuid → its successor, one per credential signed with a revoked key: the resumable re-issue job.
+REISSUES = "reissues"
 # slug → skill name: what GET /skills/<slug> shows; every skill a credential aligns to is written here first.
 SKILLS = "skills"
 
@@ -30,8 +35,13 @@ SKILLS = "skills"
 def ensure_indexes(db: Database) -> None:
     """Create the indexes the service relies on (idempotent)."""
     credentials = db[CREDENTIALS]
-    # One credential per application, however often work.approved is delivered.
-    credentials.create_index([("application_id", ASCENDING)], unique=True, name="one_per_application")
+    # One credential per application, however often work.approved is delivered (reissue_of is "" for it), and one
+    # successor per credential re-issued after its key was revoked (reissue_of names the credential it replaces).
+    credentials.create_index(
+        [("application_id", ASCENDING), ("reissue_of", ASCENDING)], unique=True, name="one_per_issue"
+    )
+    if "one_per_application" in credentials.index_information():  # the older index allowed no re-issue
+        credentials.drop_index("one_per_application")
     # Two credentials never share a revocation bit.
     credentials.create_index(
         [("status_list_id", ASCENDING), ("status_index", ASCENDING)], unique=True, name="one_per_status_bit"
@@ -40,6 +50,16 @@ def ensure_indexes(db: Database) -> None:
     credentials.create_index([("issued_at", DESCENDING)], name="by_issue_time")
     ensure_outbox_index(credentials)
     db[SIGNING_KEYS].create_index([("seq", ASCENDING)], unique=True, name="key_sequence")
+    ensure_outbox_index(db[SIGNING_KEYS])
+    db[CREDENTIALS].create_index([("key_id", ASCENDING)], name="by_signing_key")
+    universities = db[UNIVERSITIES]
+    universities.create_index([("aishe_code", ASCENDING)], unique=True, name="one_per_aishe_code")
+    universities.create_index([("status", ASCENDING), ("created_at", DESCENDING)], name="by_status")
+    ensure_outbox_index(universities)
+    requests = db[CREDIT_REQUESTS]
+    requests.create_index([("student.id", ASCENDING), ("created_at", DESCENDING)], name="by_student")
+    requests.create_index([("university_id", ASCENDING), ("created_at", DESCENDING)], name="by_university")
+    ensure_outbox_index(requests)
     db[STATUS_LISTS].create_index([("created_at", DESCENDING)], name="newest_first")
     decisions = db[CREDIT_DECISIONS]
     decisions.create_index(
@@ -51,7 +71,7 @@ def ensure_indexes(db: Database) -> None:
 
 def outbox_collections(db: Database) -> list[Collection]:
     """The collections whose documents carry pending events."""
-    return [db[CREDENTIALS], db[CREDIT_DECISIONS]]
+    return [db[CREDENTIALS], db[CREDIT_DECISIONS], db[UNIVERSITIES], db[CREDIT_REQUESTS], db[SIGNING_KEYS]]
 
 
 def parse_uuid(value: str) -> str | None:
@@ -204,3 +224,62 @@ def policy_of(db: Database, org: str) -> dict | None:
 def decision_for(db: Database, credential_uuid: str, org: str) -> dict | None:
     """A university's decision on a credential, or None."""
     return db[CREDIT_DECISIONS].find_one({"credential_id": credential_uuid, "university_org": org}, {"outbox": 0})
+
+
+def university(db: Database, university_id: str) -> dict | None:
+    """A registered university, or None."""
+    return db[UNIVERSITIES].find_one({"_id": university_id}, {"outbox": 0}) if university_id else None
+
+
+def credit_request(db: Database, request_id: str) -> dict | None:
+    """One credit request, read by _id."""
+    return db[CREDIT_REQUESTS].find_one({"_id": request_id}, {"outbox": 0})
+
+
+def decisions_by_ids(db: Database, ids: list[str]) -> dict[str, dict]:
+    """Credit decisions by _id (a decision's _id is its request's)."""
+    return {d["_id"]: d for d in db[CREDIT_DECISIONS].find({"_id": {"$in": ids}}, {"outbox": 0})} if ids else {}
+
+
+def close_credit_request(db: Database, request_id: str, decision: dict) -> None:
+    """Mark a request decided (idempotent: a request already closed stays as it is)."""
+    with document_lock(db[CREDIT_REQUESTS], request_id):
+        db[CREDIT_REQUESTS].update_one(
+            {"_id": request_id, "status": "open"},
+            {"$set": {"status": decision["decision"], "decided_at": decision["decided_at"]}},
+        )
+
+
+# ---- key revocation and re-issue ----------------------------------------------------------
+
+
+def signing_key(db: Database, key_id: str) -> dict | None:
+    """One key record, or None."""
+    return db[SIGNING_KEYS].find_one({"_id": key_id}, {"outbox": 0})
+
+
+def credentials_signed_with(db: Database, key_id: str) -> list[dict]:
+    """Every credential record whose proof names `key_id`, oldest first."""
+    return list(db[CREDENTIALS].find({"key_id": key_id}, {"outbox": 0}).sort("issued_at", ASCENDING))
+
+
+def claim_reissue(db: Database, old_uuid: str, key_id: str, successor_uuid: str, now) -> dict:
+    """The re-issue record of a credential: created on the first attempt, read back (same successor) on a replay."""
+    record = {
+        "_id": old_uuid,
+        "key_id": key_id,
+        "successor_uuid": successor_uuid,
+        "state": "issuing",
+        "started_at": now,
+    }
+    try:
+        db[REISSUES].insert_one(record)
+        return record
+    except DuplicateKeyError:
+        return db[REISSUES].find_one({"_id": old_uuid})
+
+
+def finish_reissue(db: Database, old_uuid: str, now) -> None:
+    """Note that a credential's re-issue is complete."""
+    with document_lock(db[REISSUES], old_uuid):
+        db[REISSUES].update_one({"_id": old_uuid}, {"$set": {"state": "done", "finished_at": now}})

@@ -39,6 +39,8 @@ class Verifier:
     find_key: Callable[[str], tuple[str, str] | None]
     # (status list id, index) → revoked? None when the list is not one of ours
     is_revoked: Callable[[str, int], bool | None]
+    # verification method id → why the key is no longer trusted (revoked as compromised), or None
+    key_revoked: Callable[[str], str | None] = lambda _method: None
 
 
 def result(checks: list[Check]) -> dict:
@@ -132,6 +134,9 @@ def _issuer_key_check(document, verifier: Verifier) -> tuple[Check, str | None]:
     if not isinstance(method, str) or not method.startswith(verifier.issuer_did + "#"):
         return Check(name, False, "the proof's verificationMethod is not a key of the issuer"), None
     found = verifier.find_key(method)
+    revoked = verifier.key_revoked(method) if found is None else None
+    if revoked:
+        return Check(name, False, revoked), None
     if found is None:
         return Check(name, False, f"{method} is not listed in the issuer's DID document"), None
     public_key, description = found
@@ -144,7 +149,7 @@ def _signature_check(public_key: str | None, proof: dict | None, data) -> Check:
     if data is None or proof is None:
         return Check(name, False, NOT_CHECKED)
     if public_key is None:
-        return Check(name, False, "not checked: the signing key is not known")
+        return Check(name, False, "not checked: the signing key is not known or not trusted")
     try:
         di.verify_signature(di.public_key_from_multibase(public_key), proof, data)
     except di.ProofError as exc:

@@ -23,7 +23,9 @@ def verifier_for(runtime: Runtime) -> checks.Verifier:
             return None
         return is_set(bits, index)
 
-    return checks.Verifier(runtime.did, runtime.status_list_url(""), runtime.published_key, is_revoked)
+    return checks.Verifier(
+        runtime.did, runtime.status_list_url(""), runtime.published_key, is_revoked, runtime.key_revoked
+    )
 
 
 def verify_presented(runtime: Runtime, document) -> dict:

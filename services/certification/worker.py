@@ -1,4 +1,5 @@
-"""The certification worker: issues credentials from work.approved events and relays its outbox.
+"""The certification worker: issues credentials from work.approved events, re-issues those a revoked key signed
+(its own key.revoked event), and relays its outbox.
 
 Run as `python -m services.certification.worker`.
 """
@@ -9,16 +10,17 @@ import functools
 
 from pymongo.database import Database
 
-from services.certification import handlers, store
+from services.certification import handlers, key_revocation, store
 from services.certification.runtime import Runtime
 from shared.config import Settings, load_settings
 from shared.worker import run_worker
 
-# The services whose topics this worker reads.
-CONSUMES = ["application"]
+# The services whose topics this worker reads (its own: the re-issue job runs on key.revoked).
+CONSUMES = ["application", "certification"]
 
 HANDLERS = {
     "stint.work.approved.v1": handlers.issue_credential,
+    "stint.key.revoked.v1": key_revocation.reissue_signed_with_revoked_key,
 }
 
 
@@ -53,7 +55,7 @@ class WorkerRuntime:
 
 
 def main() -> None:
-    """Consume the application topic; relay this service's outbox."""
+    """Consume the application and certification topics; relay this service's outbox."""
     settings = load_settings("certification")
     late = WorkerRuntime(settings)
     run_worker(

@@ -19,6 +19,7 @@ STUDENT = "student"  # the student named in the event data
 ORG = "org"  # the organisation named by `org_id` in the event data
 LISTING_APPLICANTS = "listing_applicants"  # every student with an open application to the listing
 INVITEE = "invitee"  # someone invited by email who may not have an account yet: email only
+UNIVERSITY = "university"  # the university named by `university_id` in the event data (its registrars' org)
 # Every administrator's inbox (in-app: an admin reads it with their own token); disputes land here.
 ADMINS_RECIPIENT = "role:admin"
 
@@ -153,10 +154,34 @@ ROUTES: dict[str, Route] = {
         "A university {decision} your credential for {listing_title} for academic credit.",
         link="verification_url",
     ),
+    "stint.certificate.reissued.v1": Route(
+        STUDENT,
+        "certificate_reissued",
+        "Your credential for {listing_title} was re-issued",
+        "Stint re-issued your credential for {listing_title} because {reason}: share its new verification link.",
+        link="verification_url",
+    ),
+    "stint.university.verified.v1": Route(
+        ORG,
+        "university_verified",
+        "{org_name} is verified",
+        "{org_name} is verified on Stint: students can ask it for academic credit.",
+    ),
+    "stint.credit.requested.v1": Route(
+        UNIVERSITY,
+        "credit_requested",
+        "Credit request for {listing_title}",
+        "{student_name} asks {university_name} for academic credit for {listing_title}.",
+        link="verification_url",
+    ),
 }
 
 # Event types no person is told of (webhooks still carry them to organisations that subscribe).
 DELIBERATELY_SILENT: dict[str, str] = {
+    "stint.university.registered.v1": (
+        "the registrar registered the university themself; admins find it in GET /universities?status=pending"
+    ),
+    "stint.key.revoked.v1": "an admin revoked the key; each student hears of their re-issued credential instead",
     "stint.org.registered.v1": "the employer registered the organisation themself; kept only as the org read model",
     "stint.listing.published.v1": "the employer published it themself; students find listings by searching",
     "stint.listing.updated.v1": "edits are the employer's own; applicants hear of the outcome that matters (closing)",
@@ -242,6 +267,8 @@ def org_concerned(event_type: str, data: Mapping) -> str:
     """The organisation whose webhooks hear an event: the university for a credit decision, else the employer."""
     if event_type == "stint.certificate.credit_decided.v1":
         return str(data.get("university_org") or "")
+    if event_type == "stint.credit.requested.v1":
+        return str(data.get("university_id") or "")
     return str(data.get("org_id") or "")
 
 
@@ -297,6 +324,7 @@ def message_context(event_type: str, data: Mapping, org_name: str = "") -> dict:
         "closed_reason": data.get("closed_reason") or "",
         "inviter_name": (data.get("invited_by") or {}).get("name") or "A colleague",
         "accept_url": data.get("accept_url", ""),
+        "university_name": data.get("university_name") or "your university",
         "amount": data.get("amount", ""),
         "currency": data.get("currency", ""),
         "paid_on": _day(data.get("paid_on")),

@@ -61,6 +61,10 @@ def _addressees(db: Database, route: domain.Route, data: dict, org: dict) -> lis
     if route.audience == domain.STUDENT:
         student = data["student"]
         return [Addressee(domain.user_recipient(student["id"]), student.get("name", ""), student.get("email", ""))]
+    if route.audience == domain.UNIVERSITY:
+        university = store.find_org(db, data["university_id"]) or {}
+        name = university.get("name") or data.get("university_name", "")
+        return [Addressee(domain.org_recipient(data["university_id"]), name, university.get("contact_email") or "")]
     if route.audience == domain.INVITEE:
         return [Addressee(domain.email_recipient(data["email"]), "", data["email"])]
     if route.audience == domain.ORG:

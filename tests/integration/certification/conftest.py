@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from services.certification import handlers
@@ -65,3 +67,45 @@ def as_role(token):
         return {"Authorization": f"Bearer {token(role, **claims)}"}
 
     return headers
+
+
+@pytest.fixture
+def verified_university(client, as_role):
+    """Register a university under `org` (through PUT /universities/me) and have an admin verify it; idempotent."""
+
+    def run(org: str = "university-org", name: str = "") -> dict:
+        headers = as_role("university", org=org)
+        existing = client.get(f"/universities/{org}", headers=headers)
+        if existing.status_code == 200 and existing.get_json()["status"] == "verified":
+            return existing.get_json()
+        if existing.status_code == 404:
+            profile = {
+                "name": name or f"University {org}",
+                "aishe_code": f"U-{secrets.randbelow(10**6)}",
+                "website": "https://university.example.ac.in",
+            }
+            registered = client.put("/universities/me", json=profile, headers=headers)
+            assert registered.status_code == 200, registered.get_json()
+        verified = client.post(f"/universities/{org}/verify", headers=as_role("admin"))
+        assert verified.status_code == 200, verified.get_json()
+        return verified.get_json()
+
+    return run
+
+
+@pytest.fixture
+def ask_credit(client, as_role, verified_university):
+    """The student of `record` asks a (verified) university for credit for it, as decisions now require."""
+
+    def run(record: dict, university: str = "university-org", **body) -> dict:
+        verified_university(university)
+        student = as_role("student", sub=record["student"]["id"])
+        asked = client.post(
+            "/credit-requests",
+            json={"credential_id": record["credential_id"], "university_id": university, **body},
+            headers=student,
+        )
+        assert asked.status_code == 201, asked.get_json()
+        return asked.get_json()
+
+    return run

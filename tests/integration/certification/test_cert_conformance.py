@@ -17,7 +17,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from services.certification import handlers
+from services.certification import handlers, key_revocation, store
 from services.certification.app import create_app
 from services.certification.runtime import Runtime
 from tests.integration.certification.conftest import approved_event
@@ -180,3 +180,18 @@ def test_the_independent_verifier_fetches_nothing_else(live, node):
     assert verdict["verified"] is False
     assert any("refused to load https://stint.example/contexts/stint-v1.json" in e for e in verdict["errors"]), verdict
     assert set(verdict["fetched"]) <= _allowed_fetches(live, credential)
+
+
+def test_the_independent_verifier_rejects_a_revoked_key_and_accepts_the_reissued_credential(live, node, monkeypatch):
+    monkeypatch.setattr(key_revocation, "RETIRED_GRACE_SECONDS", 0)  # rotate and revoke at once
+    before = live.issue()
+    handlers.rotate_signing_key(live.runtime)
+    key_revocation.revoke_key(live.runtime, "key-1", "the private key leaked", "admin-1")
+    assert independent_verifier.verify(node, before, live.url)["verified"] is False  # key-1 is gone from did.json
+    key = live.runtime.db[store.SIGNING_KEYS].find_one({"_id": "key-1"})
+    key_revocation.reissue_signed_with_revoked_key(live.runtime, key["outbox"][0])
+    [successor] = live.runtime.db[store.CREDENTIALS].find({"reissue_of": before["id"].removeprefix("urn:uuid:")})
+    reissued = requests.get(f"{live.url}/credentials/{successor['_id']}", timeout=10).json()
+    verdict = independent_verifier.verify(node, reissued, live.url)
+    assert verdict["verified"] is True, verdict
+    assert reissued["proof"]["verificationMethod"].endswith("#key-2")

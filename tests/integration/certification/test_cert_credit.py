@@ -1,4 +1,4 @@
-"""Universities: credit policy, one decision per credential, the CSV export and the credit_decided event."""
+"""Universities: credit policy, one decision per credit request, the CSV export and the credit_decided event."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ def test_a_university_sets_its_policy_and_reads_it_back(client, as_role):
     }
 
 
-def test_credits_are_bounded_by_the_policy_and_decided_once(client, issue, as_role):
+def test_credits_are_bounded_by_the_policy_and_decided_once(client, issue, as_role, ask_credit):
     record = issue()  # 45 hours
+    ask_credit(record, UNI)
+    ask_credit(record, "uni-b")
     headers = as_role("university", org=UNI)
     url = f"/credentials/{record['_id']}/credit-decisions"
     too_many = client.post(url, json={"decision": "accepted", "credits_awarded": 2}, headers=headers)
@@ -44,26 +46,30 @@ def test_credits_are_bounded_by_the_policy_and_decided_once(client, issue, as_ro
     assert other_university.status_code == 201
 
 
-def test_a_stricter_policy_changes_what_can_be_accepted(client, issue, as_role):
+def test_a_stricter_policy_changes_what_can_be_accepted(client, issue, as_role, ask_credit):
     headers = as_role("university", org=UNI)
+    first, second = issue(), issue()
+    ask_credit(first, UNI)
+    ask_credit(second, UNI)
     client.put("/universities/me/policy", json={"hours_per_credit": 15, "min_hours": 50}, headers=headers)
     below_minimum = client.post(
-        f"/credentials/{issue()['_id']}/credit-decisions",
+        f"/credentials/{first['_id']}/credit-decisions",
         json={"decision": "accepted", "credits_awarded": 1},
         headers=headers,
     )
     assert below_minimum.status_code == 422 and below_minimum.get_json()["error"]["code"] == "below_min_hours"
     client.put("/universities/me/policy", json={"hours_per_credit": 15, "min_hours": 0}, headers=headers)
     three = client.post(
-        f"/credentials/{issue()['_id']}/credit-decisions",
+        f"/credentials/{second['_id']}/credit-decisions",
         json={"decision": "accepted", "credits_awarded": 3},
         headers=headers,
     )
     assert three.status_code == 201
 
 
-def test_no_credit_on_a_revoked_credential(client, issue, as_role):
+def test_no_credit_on_a_revoked_credential(client, issue, as_role, ask_credit):
     record = issue()
+    ask_credit(record)
     client.post(f"/credentials/{record['_id']}/revoke", json={"reason": "fraud"}, headers=as_role("admin"))
     response = client.post(
         f"/credentials/{record['_id']}/credit-decisions", json={"decision": "rejected"}, headers=as_role("university")
@@ -71,8 +77,11 @@ def test_no_credit_on_a_revoked_credential(client, issue, as_role):
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "credential_revoked"
 
 
-def test_a_university_sees_and_exports_only_its_own_accepted_credits(client, issue, as_role):
+def test_a_university_sees_and_exports_only_its_own_accepted_credits(client, issue, as_role, ask_credit):
     mine, rejected, theirs = issue(), issue(), issue()
+    ask_credit(mine, UNI, apaar_id="123456789012")
+    ask_credit(rejected, UNI)
+    ask_credit(theirs, "x")
     headers = as_role("university", org=UNI)
     accept = {"decision": "accepted", "credits_awarded": 1.5, "course_code": "=HYPERLINK()", "term": "2026-S1"}
     client.post(f"/credentials/{mine['_id']}/credit-decisions", json=accept, headers=headers)
@@ -95,11 +104,13 @@ def test_a_university_sees_and_exports_only_its_own_accepted_credits(client, iss
     assert (row["hours"], row["credits"], row["term"]) == ("45", "1.5", "2026-S1")
     assert row["course_code"] == "'=HYPERLINK()"  # spreadsheet formulas are neutralised
     assert row["decided_at"].endswith("Z")
+    assert row["apaar_id"] == "123456789012"  # for the Academic Bank of Credits
 
 
-def test_a_decision_emits_credit_decided(client, issue, as_role, cert_settings, runtime):
+def test_a_decision_emits_credit_decided(client, issue, as_role, cert_settings, runtime, ask_credit):
     create_topics(cert_settings)
     record = issue()
+    ask_credit(record, UNI)
     client.post(
         f"/credentials/{record['_id']}/credit-decisions",
         json={"decision": "accepted", "credits_awarded": 1, "note": "fits CS elective"},
@@ -110,4 +121,5 @@ def test_a_decision_emits_credit_decided(client, issue, as_role, cert_settings, 
     assert event["type"] == "stint.certificate.credit_decided.v1"
     assert event["data"]["university_org"] == UNI and event["data"]["credits_awarded"] == 1
     assert event["data"]["credential_id"] == record["credential_id"]
-    assert publish_pending(cert_settings, store.outbox_collections(runtime.db)) == 2  # issued + credit_decided
+    # issued, university registered and verified, credit requested, credit decided
+    assert publish_pending(cert_settings, store.outbox_collections(runtime.db)) == 5

@@ -27,6 +27,14 @@ TABLE = [
     ("GET", "/universities/me/policy", None, {"university"}),
     ("GET", "/credit-decisions", None, {"university"}),
     ("GET", "/credit-decisions/export", None, {"university"}),
+    (
+        "PUT",
+        "/universities/me",
+        {"name": "IIT", "aishe_code": "U-0001", "website": "https://iit.ac.in"},
+        {"university"},
+    ),
+    ("GET", "/universities", None, "public"),
+    ("GET", "/credit-requests", None, {"student", "university"}),
 ]
 
 
@@ -39,8 +47,10 @@ def headers_for(as_role):
 
 
 @pytest.mark.parametrize(("method", "template", "body", "allowed"), TABLE, ids=[f"{m} {t}" for m, t, _, _ in TABLE])
-def test_each_endpoint_admits_only_its_roles(client, issue, headers_for, method, template, body, allowed):
+def test_each_endpoint_admits_only_its_roles(client, issue, headers_for, ask_credit, method, template, body, allowed):
     record = issue()
+    if "credit-decisions" in template:
+        ask_credit(record)  # a decision answers a student's request
     path = template.format(id=record["_id"], list=record["status_list_id"])
     # Callers that must be refused go first, so an allowed action (revoke) cannot change what they see.
     for role in sorted(ROLES, key=lambda r: allowed == "public" or r in allowed):
@@ -94,15 +104,32 @@ BAD_REQUESTS = [
     ("POST", "/credentials/{id}/credit-decisions", {"json": {"decision": "rejected", "note": "n" * 1001}}, 422),
     ("POST", f"/credentials/{MISSING}/credit-decisions", {"json": {"decision": "rejected"}}, 404),
     ("DELETE", "/credentials/{id}", {}, 405),
+    ("POST", "/keys/key-1/revoke", {"json": {}}, 409),  # the current key: rotate first
+    ("POST", "/keys/key-1/revoke", {"json": {"reason": 5}}, 422),
+    ("POST", "/keys/key-1/revoke", {"json": {"reason": "leaked", "also": "x"}}, 422),
+    ("POST", "/keys/key-1/revoke", {"json": {"reason": "r" * 501}}, 422),
+    ("POST", "/keys/key-99/revoke", {"json": {}}, 404),
+    ("POST", "/keys/" + "k" * 300 + "/revoke", {"json": {}}, 404),
+    ("GET", "/universities?status=all", {}, 422),
+    ("GET", "/universities?cursor=%%%%", {}, 400),
+    ("GET", "/universities/nowhere", {}, 404),
+    ("PUT", "/universities/me", {"json": {"name": "IIT", "aishe_code": "U-1", "website": "x"}}, 422),
+    ("PUT", "/universities/me", {"data": b"{", "content_type": "application/json"}, 400),
+    ("POST", "/credit-requests", {"json": {"credential_id": "x", "university_id": "y", "apaar_id": "1"}}, 422),
+    ("POST", "/credit-requests", {"json": {"credential_id": "not-a-uuid", "university_id": "y"}}, 404),
+    ("POST", "/credit-requests", {"json": {"credential_id": MISSING, "university_id": "y"}}, 404),
+    ("GET", "/credit-requests?status=closed", {}, 422),
 ]
 
 
 @pytest.mark.parametrize(("method", "template", "kwargs", "status"), BAD_REQUESTS)
-def test_bad_input_is_refused_in_the_error_shape(client, issue, as_role, method, template, kwargs, status):
+def test_bad_input_is_refused_in_the_error_shape(client, issue, as_role, ask_credit, method, template, kwargs, status):
     record = issue()
     role = "university" if "universit" in template or "credit" in template or "batch" in template else "admin"
-    if template.startswith("/credentials?"):
+    if template.startswith("/credentials?") or template.startswith("/credit-requests"):
         role = "student"
+    if "credit-decisions" in template and MISSING not in template:
+        ask_credit(record)  # so the domain's own checks are reached
     response = client.open(template.format(id=record["_id"]), method=method, headers=as_role(role), **kwargs)
     assert response.status_code == status, response.get_data(as_text=True)[:500]
     error = response.get_json()["error"]

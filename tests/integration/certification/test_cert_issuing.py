@@ -7,7 +7,7 @@ import threading
 
 from kafka import KafkaConsumer
 
-from services.certification import handlers, store
+from services.certification import handlers, key_revocation, store
 from services.certification.worker import HANDLERS, WorkerRuntime, bound_handlers
 from shared.events import encode_event
 from shared.outbox import make_producer
@@ -40,8 +40,11 @@ def _read_all(settings, topic: str, timeout_seconds: float = 5) -> list[dict]:
         consumer.close()
 
 
-def test_the_worker_maps_work_approved_to_issuing():
-    assert {"stint.work.approved.v1": handlers.issue_credential} == HANDLERS
+def test_the_worker_maps_work_approved_to_issuing_and_key_revoked_to_reissuing():
+    assert {
+        "stint.work.approved.v1": handlers.issue_credential,
+        "stint.key.revoked.v1": key_revocation.reissue_signed_with_revoked_key,
+    } == HANDLERS
 
 
 def test_redelivered_and_repeated_work_approved_events_give_one_credential(cert_settings, runtime):

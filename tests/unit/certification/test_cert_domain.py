@@ -39,3 +39,29 @@ def test_a_revoked_credential_cannot_be_revoked_again():
     check_revocable({"revoked": False})
     with pytest.raises(AlreadyRevoked):
         check_revocable({"revoked": True, "revocation_reason": "fraud"})
+
+
+def test_only_a_verified_university_with_an_open_request_decides():
+    from services.certification.domain import DecidingNotAllowed, DecisionExists, check_may_decide
+
+    verified, request = {"status": "verified"}, {"status": "open"}
+    check_may_decide(verified, request)
+    for university, asked, code in [
+        (None, request, "university_not_verified"),
+        ({"status": "pending"}, request, "university_not_verified"),
+        (verified, None, "no_credit_request"),
+    ]:
+        with pytest.raises(DecidingNotAllowed) as refused:
+            check_may_decide(university, asked)
+        assert refused.value.code == code and refused.value.status == 403
+    with pytest.raises(DecisionExists):
+        check_may_decide(verified, {"status": "accepted"})
+
+
+def test_a_verified_university_keeps_its_aishe_code():
+    from services.certification.domain import AisheCodeLocked, check_profile_change
+
+    check_profile_change({"status": "pending", "aishe_code": "U-0001"}, "U-0002")
+    check_profile_change({"status": "verified", "aishe_code": "U-0001"}, "U-0001")
+    with pytest.raises(AisheCodeLocked):
+        check_profile_change({"status": "verified", "aishe_code": "U-0001"}, "U-0002")

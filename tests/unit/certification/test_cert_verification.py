@@ -104,3 +104,13 @@ def test_an_unknown_status_list_fails_the_status_check():
     document = signed()
     document["credentialStatus"]["statusListCredential"] = PREFIX + "other"
     assert checks_of(v.verify(document, verifier(), NOW))["status"] is False
+
+
+def test_a_credential_signed_with_a_revoked_key_fails_the_issuer_key_check_saying_why():
+    reason = "key-1 was revoked on 2026-01-31 as compromised (leaked): Stint no longer trusts what it signed"
+    distrusted = v.Verifier(DID, PREFIX, lambda _method: None, lambda _list, _index: False, lambda _method: reason)
+    answer = v.verify(signed(), distrusted, NOW)
+    issuer_key = next(check for check in answer["checks"] if check["name"] == "issuer_key")
+    assert answer["verified"] is False
+    assert issuer_key == {"name": "issuer_key", "passed": False, "message": reason}
+    assert checks_of(answer)["signature"] is False  # never checked against a key nobody should trust

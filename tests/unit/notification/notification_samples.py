@@ -110,6 +110,33 @@ def sample_data(
             "invited_by": {"id": "emp-1", "name": "Meera", "email": contact_email},
             "accept_url": "http://127.0.0.1:8000/invitations/0b8f7a52-3f7e-4c55-9d0e-7b1f2a3c4d5e",
         }
+    if aggregate == "university":
+        status = "verified" if action == "verified" else "pending"
+        return {"org_id": UNIVERSITY_ORG, "name": "Acme Analytics University", "aishe_code": "U-0042"} | {
+            "website": "https://uni.example",
+            "status": status,
+            "contact_email": "registrar@uni.example",
+        }
+    if aggregate == "credit":
+        return {
+            "request_id": "5b1f0c9e-2a3d-4e5f-8a7b-9c0d1e2f3a4b",
+            "credential_id": f"urn:uuid:{CREDENTIAL_UUID}",
+            "student": person,
+            "university_id": UNIVERSITY_ORG,
+            "university_name": "Acme Analytics University",
+            "listing_title": "Dashboard for field sales",
+            "employer": "Acme Analytics",
+            "hours": 36,
+            "note": "for my <b>elective</b>",
+            "verification_url": f"https://verify.stint.test/verify/{CREDENTIAL_UUID}",
+        }
+    if aggregate == "key":
+        return {
+            "key_id": "key-1",
+            "reason": "leaked",
+            "revoked_by": "admin-1",
+            "revoked_at": "2030-03-01T10:00:00+00:00",
+        }
     if aggregate == "org":
         status = "verified" if action == "verified" else "pending"
         return {"org_id": org_id, "name": "Acme Analytics", "website": "https://acme.example", "status": status} | {
@@ -149,6 +176,13 @@ def sample_data(
         return certificate | {"hours": 36, "credits_recommended": 1}
     if action == "revoked":
         return certificate | {"reason": "issued in error"}
+    if action == "reissued":
+        return certificate | {
+            "hours": 36,
+            "credits_recommended": 1,
+            "reissue_of": "urn:uuid:7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
+            "reason": "the key that signed it was revoked as compromised",
+        }
     return certificate | {
         "university_org": UNIVERSITY_ORG,
         "decision": "accepted",
@@ -163,7 +197,13 @@ def sample_event(event_type: str, **options) -> dict:
     assert event_type in CATALOG, event_type
     data = sample_data(event_type, **options)
     subject = data.get("application_id") or data.get("listing_id") or data.get("org_id") or str(uuid.uuid4())
-    source = {"org": "listing", "listing": "listing", "certificate": "certification"}.get(
-        event_type.split(".")[1], "application"
-    )
+    certification = "certification"
+    source = {
+        "org": "listing",
+        "listing": "listing",
+        "certificate": certification,
+        "university": certification,
+        "credit": certification,
+        "key": certification,
+    }.get(event_type.split(".")[1], "application")
     return new_event(event_type, source, subject, data)

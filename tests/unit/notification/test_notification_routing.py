@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.notification import domain, messages
-from services.notification.domain import INVITEE, LISTING_APPLICANTS, ORG, ROUTES, STUDENT
+from services.notification.domain import INVITEE, LISTING_APPLICANTS, ORG, ROUTES, STUDENT, UNIVERSITY
 from services.notification.worker import HANDLERS
 from shared.events import CATALOG
 from tests.unit.notification.notification_samples import sample_event
@@ -41,6 +41,9 @@ def test_the_worker_consumes_every_catalog_event_so_webhooks_can_subscribe_to_an
         ("stint.org.verified.v1", ORG),
         ("stint.listing.closed.v1", LISTING_APPLICANTS),
         ("stint.org.member_invited.v1", INVITEE),
+        ("stint.certificate.reissued.v1", STUDENT),
+        ("stint.university.verified.v1", ORG),
+        ("stint.credit.requested.v1", UNIVERSITY),
     ],
 )
 def test_each_event_reaches_the_people_it_concerns(event_type, audience):
@@ -80,3 +83,11 @@ def test_an_invitation_is_emailed_to_the_invited_address_only():
     context = domain.message_context(event["type"], event["data"])
     assert context[ROUTES[event["type"]].link] == event["data"]["accept_url"]
     assert "Meera invited you to join Acme Analytics" in domain.render_line(ROUTES[event["type"]].summary, context)
+
+
+def test_a_credit_request_is_told_to_the_university_and_its_webhooks_hear_it():
+    event = sample_event("stint.credit.requested.v1")
+    context = domain.message_context(event["type"], event["data"])
+    summary = domain.render_line(ROUTES[event["type"]].summary, context)
+    assert summary == "Asha Rao asks Acme Analytics University for academic credit for Dashboard for field sales."
+    assert domain.org_concerned(event["type"], event["data"]) == "org-uni"
