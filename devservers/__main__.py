@@ -22,7 +22,7 @@ import requests
 from . import build
 from .keycloak import KeycloakServer
 from .keycloak_admin import ROLES, KeycloakAdmin, KeycloakAdminError, generated_password
-from .platform_processes import SERVICE_PORTS, ensure_dotenv, platform_processes, set_dotenv
+from .platform_processes import SERVICE_PORTS, WORKER_PORTS, ensure_dotenv, platform_processes, set_dotenv
 from .servers import KIND, FerretServer, KafkaServer, ServerError
 
 # Keycloak's master admin and Stint's first admin: for `up` and `user`, never handed to the services.
@@ -214,6 +214,9 @@ def _up_platform(args: argparse.Namespace, run_dir: Path, kafka: KafkaServer, fe
         if any(p.name == f"{name}-api" for p in processes):
             _say(f"  {name:<14} http://127.0.0.1:{port}/docs")
     _say(f"  verification   {env.get('STINT_PUBLIC_URL', '')}/verify/<credential-uuid>")
+    probes = [f"{name} :{port}" for name, port in WORKER_PORTS.items() if any(p.port == port for p in processes)]
+    if probes:
+        _say(f"  workers        /healthz /readyz /metrics on {', '.join(probes)}")
     if first_admin:
         _say(first_admin)
     return 0

@@ -10,10 +10,12 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from ._process import ManagedServer, tcp_open
+from ._process import ManagedServer, free_port, tcp_open
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_PORTS = {"listing": 8001, "application": 8002, "certification": 8003, "notification": 8004}
+# Each worker answers /healthz, /readyz and /metrics here (STINT_WORKER_PORT).
+WORKER_PORTS = {"listing": 9101, "application": 9102, "certification": 9103, "notification": 9104}
 MAIL_PORT = 1025
 WEB_PORT = 8000
 KEYCLOAK_URL = "http://127.0.0.1:8080"
@@ -126,6 +128,7 @@ def platform_processes(
     `owned_by_caller`: the processes die with the calling process (tests); else they outlive it (`make up`).
     """
     python = sys.executable
+    worker_ports = WORKER_PORTS if ports is None else {name: free_port() for name in WORKER_PORTS}
     ports = ports or SERVICE_PORTS
     processes = []
     if mail_catcher:
@@ -152,7 +155,10 @@ def platform_processes(
         ]
         worker = [python, "-m", f"services.{name}.worker"]
         processes.append(ServiceProcess(f"{name}-api", gunicorn, service_env, run_dir, port, owned_by_caller))
-        processes.append(ServiceProcess(f"{name}-worker", worker, service_env, run_dir, None, owned_by_caller))
+        worker_env = {**service_env, "STINT_WORKER_PORT": str(worker_ports[name])}
+        processes.append(
+            ServiceProcess(f"{name}-worker", worker, worker_env, run_dir, worker_ports[name], owned_by_caller)
+        )
     web = web_process(run_dir, env, ports, owned_by_caller)
     return processes + ([web] if web else [])
 

@@ -96,7 +96,7 @@ def serve(port: int, state: WorkerState, ping: Callable[[], None], bootstrap: st
         def do_GET(self):  # noqa: N802 - the standard library's hook name
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
-                dead = [t.name for t in state.threads if not t.is_alive()]
+                dead = [t.name for t in state.threads if t.ident is not None and not t.is_alive()]
                 body = {"status": "ok"} if not dead else {"status": "dead", "threads": dead}
                 self._send(503 if dead else 200, body)
             elif path == "/readyz":

@@ -57,6 +57,8 @@ def test_every_service_runs_its_api_and_worker_with_health_checks_and_restarts()
         api, worker = services[f"{name}-api"], services[f"{name}-worker"]
         assert api["healthcheck"]["test"], name
         assert worker["command"][-1] == f"services.{name}.worker"
+        assert "localhost:9100/readyz" in " ".join(worker["healthcheck"]["test"]), name
+        assert worker["environment"]["STINT_WORKER_PORT"] == "9100"
         assert api["restart"] == worker["restart"] == "unless-stopped"
         assert api["depends_on"]["kafka"]["condition"] == "service_healthy"
         assert api["depends_on"]["mongo"]["condition"] == "service_healthy"
