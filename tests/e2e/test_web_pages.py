@@ -4,12 +4,15 @@ show what the APIs answer. Sign-in is the one thing skipped here (the session ho
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import time
 import uuid
 from datetime import date, timedelta
 
 import pytest
+import requests
 
 from services.web import auth
 from services.web.app import create_app
@@ -100,7 +103,7 @@ def token(role: str, name: str, org: str | None = None) -> str:
     return mint_token(TEST_SECRET, sub, role, org=org, name=name, email=f"{sub}@example.in")
 
 
-def test_an_employer_posts_a_listing_a_student_applies_works_and_gets_a_credential(web):
+def test_an_employer_posts_a_listing_a_student_applies_works_and_gets_a_credential(web, platform):
     org = f"acme-{uuid.uuid4().hex[:6]}"
     employer = Visitor(web, token("employer", "Priya Employer", org))
     admin = Visitor(web, token("admin", "Admin"))
@@ -210,6 +213,17 @@ def test_an_employer_posts_a_listing_a_student_applies_works_and_gets_a_credenti
     credential_id = re.search(r"/verify/([0-9a-f-]{36})", credentials).group(1)
     verification = student.get(f"/verify/{credential_id}")
     assert "Verified: this credential is genuine" in verification
+
+    # Anyone can upload the credential's JSON file to check it; a tampered copy fails.
+    document = requests.get(f"{platform.url('certification')}/credentials/{credential_id}", timeout=10).json()
+    anyone = Visitor(web)
+    upload = {"credential_file": (io.BytesIO(json.dumps(document).encode()), "credential.json")}
+    checked = anyone.submit("/verify", "/verify", upload, status=200)
+    assert "Verified: this credential is genuine" in text_of(checked.get_data(as_text=True))
+    document["name"] = "Something grander"
+    upload = {"credential_file": (io.BytesIO(json.dumps(document).encode()), "credential.json")}
+    tampered = anyone.submit("/verify", "/verify", upload, status=200)
+    assert "This credential could not be verified." in text_of(tampered.get_data(as_text=True))
 
     # A registrar verifies it in a batch and opens the credit decision; the inbox shows the student's news.
     registrar = Visitor(web, token("university", "Registrar", f"uni-{uuid.uuid4().hex[:6]}"))

@@ -99,3 +99,8 @@ def test_production_refuses_insecure_settings():
 def test_local_dev_over_http_sends_cookies_without_secure():
     settings = load_web_settings({"STINT_WEB_CLIENT_SECRET": "c", "STINT_WEB_SESSION_SECRET": "s"})
     assert settings.secure_cookies is False
+
+
+def test_every_template_compiles(app):
+    for template in TEMPLATES.rglob("*.html"):
+        app.jinja_env.get_template(str(template.relative_to(TEMPLATES)))
