@@ -236,4 +236,5 @@ def sign_out():
 
 def account_console_url() -> str:
     """Keycloak's own account page, where people change their password or name."""
-    return f"{_settings().issuer}/account"
+    settings = _settings()
+    return f"{settings.browser_keycloak_url}/realms/{settings.realm}/account"

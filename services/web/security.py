@@ -34,7 +34,7 @@ def content_security_policy(keycloak_url: str) -> str:
 
 def security_headers(settings):
     """An after_request hook adding the headers to every response."""
-    policy = content_security_policy(settings.keycloak_url)
+    policy = content_security_policy(settings.browser_keycloak_url)
 
     def add(response):
         headers = response.headers

@@ -27,6 +27,7 @@ class WebSettings:
     env: str = "dev"
     web_url: str = "http://127.0.0.1:8000"
     keycloak_url: str = "http://127.0.0.1:8080"
+    keycloak_public_url: str = ""  # where browsers reach Keycloak, when the web reaches it elsewhere (compose)
     realm: str = "stint"
     client_id: str = "stint-web"
     client_secret: str = ""
@@ -44,6 +45,11 @@ class WebSettings:
         return f"{self.keycloak_url.rstrip('/')}/realms/{self.realm}"
 
     @property
+    def browser_keycloak_url(self) -> str:
+        """Keycloak as people's browsers reach it (sign-in pages, sign-out, the account console)."""
+        return (self.keycloak_public_url or self.keycloak_url).rstrip("/")
+
+    @property
     def database_name(self) -> str:
         """The web's own database (sessions only); STINT_MONGO_DB may hold a `{service}` placeholder."""
         return self.mongo_db.format(service=self.service) if self.mongo_db else "stint_web"
@@ -58,6 +64,7 @@ def load_web_settings(environ: Mapping[str, str] | None = None, **overrides) -> 
         env=env.get("STINT_ENV", "dev"),
         web_url=web_url,
         keycloak_url=env.get("STINT_KEYCLOAK_URL", "http://127.0.0.1:8080").rstrip("/"),
+        keycloak_public_url=env.get("STINT_KEYCLOAK_PUBLIC_URL", "").rstrip("/"),
         realm=env.get("STINT_KEYCLOAK_REALM", "stint"),
         client_id=env.get("STINT_WEB_CLIENT_ID", "stint-web"),
         client_secret=env.get("STINT_WEB_CLIENT_SECRET", ""),

@@ -20,6 +20,7 @@ SECRETS = (
     "STINT_KEYCLOAK_ADMIN_PASSWORD",
     "STINT_KEYCLOAK_DB_PASSWORD",
     "STINT_WEB_CLIENT_SECRET",
+    "STINT_WEB_SESSION_SECRET",
     "STINT_ACCOUNTS_CLIENT_SECRET",
 )
 
@@ -74,6 +75,17 @@ def test_every_service_runs_its_api_and_worker_with_health_checks_and_restarts()
     assert {"kafka", "mongo", "mailpit", "keycloak", "keycloak-db"} <= set(services)
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert set(config["volumes"]) >= {"kafka-data", "mongo-data", "keycloak-db"}
+
+
+def test_the_web_serves_people_on_port_8000_signing_them_in_through_keycloak():
+    web = yaml.safe_load(compose("config").stdout)["services"]["web"]
+    assert web["build"]["dockerfile"] == "services/web/Dockerfile"
+    assert web["restart"] == "unless-stopped" and "localhost:8000/healthz" in " ".join(web["healthcheck"]["test"])
+    assert [str(port["published"]) for port in web["ports"]] == ["8000"]
+    assert web["environment"]["STINT_KEYCLOAK_URL"] == "http://keycloak:8080"
+    assert web["environment"]["STINT_KEYCLOAK_PUBLIC_URL"] == "http://localhost:8080"
+    assert web["environment"]["STINT_LISTING_URL"] == "http://listing-api:8001"
+    assert web["depends_on"]["keycloak"]["condition"] == "service_healthy"
 
 
 def test_keycloak_imports_the_realm_file_and_keeps_its_data_in_postgresql():
