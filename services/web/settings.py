@@ -98,7 +98,8 @@ def check_web_settings(settings: WebSettings) -> None:
             raise ConfigError(
                 f"production needs a random STINT_WEB_SESSION_SECRET of {MIN_PRODUCTION_SECRET_BYTES}+ bytes"
             )
-        if not settings.web_url.startswith("https://"):
+        # Browsers treat http://localhost as secure (Secure cookies work there): trying compose out needs no TLS.
+        if not settings.web_url.startswith(("https://", "http://localhost:", "http://127.0.0.1:")):
             raise ConfigError("production needs an https STINT_WEB_URL")
         if not settings.secure_cookies:
             raise ConfigError("production always sends cookies Secure: remove STINT_WEB_SECURE_COOKIES=false")

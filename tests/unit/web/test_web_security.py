@@ -94,6 +94,7 @@ def test_production_refuses_insecure_settings():
     with pytest.raises(ConfigError, match="SESSION_SECRET"):
         load_web_settings({**production, "STINT_WEB_URL": "https://x.example", "STINT_WEB_SESSION_SECRET": "secret"})
     assert load_web_settings({**production, "STINT_WEB_URL": "https://stint.example"}).secure_cookies
+    assert load_web_settings({**production, "STINT_WEB_URL": "http://localhost:8000"}).secure_cookies
 
 
 def test_local_dev_over_http_sends_cookies_without_secure():
