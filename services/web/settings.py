@@ -59,7 +59,8 @@ def load_web_settings(environ: Mapping[str, str] | None = None, **overrides) -> 
     """Read the web's settings from the environment and check them."""
     env = os.environ if environ is None else environ
     web_url = env.get("STINT_WEB_URL", "http://127.0.0.1:8000").rstrip("/")
-    secure_default = "false" if web_url.startswith(LOCAL_HOSTS) else "true"
+    local_dev = web_url.startswith(LOCAL_HOSTS) and env.get("STINT_ENV", "dev") != "production"
+    secure_default = "false" if local_dev else "true"
     values = dict(
         env=env.get("STINT_ENV", "dev"),
         web_url=web_url,
