@@ -69,6 +69,11 @@ def _actor() -> Actor:
     return Actor(principal.sub, principal.role, principal.org, principal.name, principal.email)
 
 
+def _shown(app: dict) -> dict:
+    """The application as its readers see it (highlighted credentials say whether they are still verified)."""
+    return handlers.shown(_db(), app)
+
+
 def _traceparent() -> str | None:
     """The caller's W3C trace context, carried on into the events this request causes."""
     value = request.headers.get("traceparent", "").strip()
@@ -82,9 +87,19 @@ class Applications(MethodView):
     @blp.response(201, ApplicationSchema)
     @documents_errors(401, 403, 409, 422)
     def post(self, body):
-        """Apply to a published listing (student); the application starts `applied`."""
-        return handlers.apply(
-            _db(), _limits(), _actor(), body["listing_id"], body["cover_note"], body["answers"], _traceparent()
+        """Apply to a published listing (student), highlighting earlier credentials; the application starts
+        `applied`."""
+        return _shown(
+            handlers.apply(
+                _db(),
+                _limits(),
+                _actor(),
+                body["listing_id"],
+                body["cover_note"],
+                body["answers"],
+                _traceparent(),
+                body["credential_ids"],
+            )
         )
 
     @require("student", "employer")
@@ -105,7 +120,7 @@ class ApplicationById(MethodView):
     @documents_errors(401, 403, 404)
     def get(self, application_id: uuid.UUID):
         """One application (its student, or the employer of its listing's organisation)."""
-        return handlers.get_application(_db(), _actor(), str(application_id))
+        return _shown(handlers.get_application(_db(), _actor(), str(application_id)))
 
 
 def _action_view(action, role: str, summary: str):
@@ -116,7 +131,7 @@ def _action_view(action, role: str, summary: str):
     @blp.response(200, ApplicationSchema)
     @documents_errors(401, 403, 404, 409, 422)
     def view(body, application_id: uuid.UUID):
-        return action(_db(), _actor(), str(application_id), (body or {}).get("note", ""), _traceparent())
+        return _shown(action(_db(), _actor(), str(application_id), (body or {}).get("note", ""), _traceparent()))
 
     view.__doc__ = summary
     view.__name__ = action.__name__
@@ -141,8 +156,10 @@ for _name, _action, _role, _summary in (
 @documents_errors(401, 403, 404, 409, 422)
 def submit_work(body, application_id: uuid.UUID):
     """Submit a round of work (the accepted student): links, notes, hours; 201, the application now `submitted`."""
-    return work.submit_work(
-        _db(), _actor(), str(application_id), body["links"], body["notes"], body["hours_spent"], _traceparent()
+    return _shown(
+        work.submit_work(
+            _db(), _actor(), str(application_id), body["links"], body["notes"], body["hours_spent"], _traceparent()
+        )
     )
 
 
@@ -153,7 +170,7 @@ def submit_work(body, application_id: uuid.UUID):
 @documents_errors(401, 403, 404, 409, 422)
 def review_work(body, application_id: uuid.UUID):
     """Review the latest submitted round (employer of the listing's organisation): approve, request changes, reject."""
-    return work.review_work(_db(), _limits(), _actor(), str(application_id), body, _traceparent())
+    return _shown(work.review_work(_db(), _limits(), _actor(), str(application_id), body, _traceparent()))
 
 
 @blp.route("/<uuid:application_id>/payment", methods=["POST"])
@@ -164,7 +181,7 @@ def review_work(body, application_id: uuid.UUID):
 def record_payment(body, application_id: uuid.UUID):
     """Record the stipend paid for approved work (employer of the listing's organisation); again to correct it,
     until the student confirms."""
-    return payments.record_payment(_db(), _actor(), str(application_id), body, _traceparent())
+    return _shown(payments.record_payment(_db(), _actor(), str(application_id), body, _traceparent()))
 
 
 @blp.route("/<uuid:application_id>/payment/confirm", methods=["POST"])
@@ -173,7 +190,7 @@ def record_payment(body, application_id: uuid.UUID):
 @documents_errors(401, 403, 404, 409)
 def confirm_payment(application_id: uuid.UUID):
     """Confirm receiving the recorded payment (the application's student); this also settles a dispute."""
-    return payments.confirm_payment(_db(), _actor(), str(application_id), _traceparent())
+    return _shown(payments.confirm_payment(_db(), _actor(), str(application_id), _traceparent()))
 
 
 @blp.route("/<uuid:application_id>/payment/dispute", methods=["POST"])
@@ -183,4 +200,4 @@ def confirm_payment(application_id: uuid.UUID):
 @documents_errors(401, 403, 404, 409, 422)
 def dispute_payment(body, application_id: uuid.UUID):
     """Dispute the recorded payment with a reason (the application's student); the organisation and admins hear."""
-    return payments.dispute_payment(_db(), _actor(), str(application_id), body["reason"], _traceparent())
+    return _shown(payments.dispute_payment(_db(), _actor(), str(application_id), body["reason"], _traceparent()))

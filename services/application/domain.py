@@ -153,8 +153,48 @@ def check_answers(questions: Sequence[str], answers: Sequence[str]) -> list[dict
     return [{"question": q, "answer": a.strip()} for q, a in zip(questions, answers, strict=True)]
 
 
+def check_highlighted_credentials(requested: Sequence[str], known: Mapping[str, Mapping], student_id: str) -> list:
+    """The credentials a student highlights: each must be their own and not revoked. Returns them, without repeats."""
+    not_theirs = [cid for cid in requested if (known.get(cid) or {}).get("student_id") != student_id]
+    if not_theirs:
+        raise Unprocessable(
+            "highlight only your own Stint credentials: "
+            + ", ".join(not_theirs)
+            + (" is" if len(not_theirs) == 1 else " are")
+            + " not among them",
+            code="credential_not_yours",
+            details={"credential_ids": not_theirs},
+        )
+    revoked = [cid for cid in requested if known[cid].get("revoked")]
+    if revoked:
+        raise Unprocessable(
+            "a revoked credential cannot be highlighted: " + ", ".join(revoked),
+            code="credential_revoked",
+            details={"credential_ids": revoked},
+        )
+    return [
+        {
+            "credential_id": cid,
+            "listing_title": known[cid].get("listing_title", ""),
+            "verification_url": known[cid]["verification_url"],
+        }
+        for cid in dict.fromkeys(requested)
+    ]
+
+
+def credential_verified(highlight: Mapping, known: Mapping | None, student_id: str) -> bool:
+    """A highlighted credential reads as verified while it is the student's and not revoked."""
+    return bool(known) and known.get("student_id") == student_id and not known.get("revoked")
+
+
 def new_application(
-    application_id: str, listing: Mapping, actor: Actor, cover_note: str, answers: list[dict], now: datetime
+    application_id: str,
+    listing: Mapping,
+    actor: Actor,
+    cover_note: str,
+    answers: list[dict],
+    now: datetime,
+    highlighted_credentials: list[dict] | None = None,
 ) -> dict:
     """A student's new application to `listing`, `applied`, with the first line of its history."""
     return {
@@ -166,6 +206,7 @@ def new_application(
         "student": actor.as_person(),
         "cover_note": cover_note,
         "answers": answers,
+        "highlighted_credentials": highlighted_credentials or [],
         "status": APPLIED,
         "history": [history_entry(APPLIED, None, actor, now)],
         "submissions": [],

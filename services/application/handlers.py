@@ -30,8 +30,10 @@ def apply(
     cover_note: str,
     answers: list[str],
     traceparent: str | None = None,
+    credential_ids: list[str] = (),
 ) -> dict:
-    """A student applies to a published listing: the application starts `applied`."""
+    """A student applies to a published listing (highlighting earlier credentials): the application starts
+    `applied`."""
     listing = store.find_listing(db, listing_id)
     if listing is None:
         raise Unprocessable(
@@ -40,9 +42,11 @@ def apply(
     now = now_utc()
     domain.check_listing_open(listing["status"], listing["apply_by"], now)
     paired_answers = domain.check_answers(listing.get("screening_questions", []), answers)
+    known = store.find_credentials(db, list(credential_ids))
+    highlighted = domain.check_highlighted_credentials(credential_ids, known, actor.id)
     if store.student_has_applied(db, actor.id, listing_id):
         raise _already_applied()
-    app = domain.new_application(str(uuid.uuid4()), listing, actor, cover_note, paired_answers, now)
+    app = domain.new_application(str(uuid.uuid4()), listing, actor, cover_note, paired_answers, now, highlighted)
     places.take_open_place(db, limits, actor.id, app["_id"], now)
     try:
         store.insert_application(db, new_document_with_events(app, [application_event(app, None, traceparent)]))
@@ -50,6 +54,27 @@ def apply(
         store.give_back_place(db, store.OPEN_PLACES, app["_id"])
         raise _already_applied() from None
     return store.find_application(db, app["_id"])
+
+
+def shown(db: Database, app: dict) -> dict:
+    """An application as its readers see it: each highlighted credential says whether it is still verified."""
+    return shown_all(db, [app])[0]
+
+
+def shown_all(db: Database, apps: list[dict]) -> list[dict]:
+    """Applications as their readers see them (credentials looked up once for the whole page)."""
+    ids = [h["credential_id"] for app in apps for h in app.get("highlighted_credentials", [])]
+    known = store.find_credentials(db, ids) if ids else {}
+    return [
+        {
+            **app,
+            "highlighted_credentials": [
+                {**h, "verified": domain.credential_verified(h, known.get(h["credential_id"]), app["student_id"])}
+                for h in app.get("highlighted_credentials", [])
+            ],
+        }
+        for app in apps
+    ]
 
 
 def _already_applied() -> Conflict:
@@ -66,7 +91,7 @@ def list_applications(
     if status:
         query["status"] = status
     items, next_cursor = store.page_of_applications(db, query, limit, cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": shown_all(db, items), "next_cursor": next_cursor}
 
 
 def get_application(db: Database, actor: Actor, application_id: str) -> dict:

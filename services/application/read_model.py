@@ -1,4 +1,4 @@
-"""The local read model of listings and organisations, built only from `stint.listing` events."""
+"""The local read models: listings and organisations from `stint.listing`, credentials from `stint.certification`."""
 
 from __future__ import annotations
 
@@ -26,3 +26,28 @@ def record_org(db: Database, event: dict) -> str:
     org = {key: event["data"].get(key) for key in ("org_id", "name", "website", "status")}
     kept = store.keep_newest_org(db, org, datetime.fromisoformat(event["time"]))
     return f"org {org['org_id']} {'kept' if kept else 'older, ignored'}"
+
+
+def _credential(data: dict) -> dict:
+    """What a highlighted credential needs: whose it is, what it was for, where anyone can verify it."""
+    return {
+        "_id": data["credential_id"],
+        "student_id": data["student"]["id"],
+        "listing_title": data.get("listing_title", ""),
+        "org_id": data.get("org_id", ""),
+        "verification_url": data["verification_url"],
+    }
+
+
+def record_issued_credential(db: Database, event: dict) -> str:
+    """Remember a student's new credential, so they can highlight it when applying."""
+    credential = _credential(event["data"])
+    store.keep_issued_credential(db, credential)
+    return f"credential {credential['_id']} of {credential['student_id']} kept"
+
+
+def record_revoked_credential(db: Database, event: dict) -> str:
+    """Remember that a credential was revoked: it can no longer be highlighted, and shows as unverified."""
+    credential = {**_credential(event["data"]), "revoked_at": datetime.fromisoformat(event["time"])}
+    store.keep_revoked_credential(db, credential)
+    return f"credential {credential['_id']} revoked"

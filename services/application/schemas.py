@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import marshmallow as ma
 from marshmallow import fields as f
 from marshmallow import validate as v
@@ -24,6 +26,19 @@ MAX_REASON = 2000
 MAX_CREDENTIALS = 10
 
 
+class CredentialId(f.String):
+    """A credential's id, `urn:uuid:<uuid>` (the bare uuid is taken too), in its canonical lowercase form."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            return f"urn:uuid:{uuid.UUID(text.removeprefix('urn:uuid:'))}"
+        except ValueError:
+            raise ma.ValidationError(
+                "must be a credential id like urn:uuid:2f1c9a4e-8d7b-4c3a-9e21-5b6d7f8a9c0d"
+            ) from None
+
+
 # ---- requests ------------------------------------------------------------------------------
 
 
@@ -41,6 +56,12 @@ class ApplyRequestSchema(ma.Schema):
         load_default=list,
         validate=v.Length(max=MAX_ANSWERS),
         metadata={"description": "one non-empty answer per screening question of the listing, in order"},
+    )
+    credential_ids = f.List(
+        CredentialId(),
+        load_default=list,
+        validate=v.Length(max=MAX_CREDENTIALS),
+        metadata={"description": "earlier Stint credentials of the student's own to highlight (urn:uuid:...)"},
     )
 
 
@@ -202,6 +223,15 @@ class PaymentSchema(ma.Schema):
     dispute = f.Nested(DisputeSchema, allow_none=True)
 
 
+class HighlightedCredentialSchema(ma.Schema):
+    """An earlier credential the student highlighted, and whether it still verifies (revoked since: false)."""
+
+    credential_id = f.String()
+    listing_title = f.String()
+    verification_url = f.String(metadata={"description": "the public page where anyone can verify it"})
+    verified = f.Boolean()
+
+
 class ApplicationSchema(ma.Schema):
     """An application as it now stands, with its history, submissions and latest review."""
 
@@ -212,6 +242,7 @@ class ApplicationSchema(ma.Schema):
     student = f.Nested(PersonSchema)
     cover_note = f.String()
     answers = f.List(f.Nested(AnswerSchema))
+    highlighted_credentials = f.List(f.Nested(HighlightedCredentialSchema), dump_default=list)
     status = f.String(validate=v.OneOf(STATUSES))
     history = f.List(f.Nested(HistoryEntrySchema))
     submissions = f.List(f.Nested(SubmissionSchema))

@@ -16,6 +16,7 @@ LISTINGS = "listings"
 ORGS = "orgs"
 SEATS = "seats"
 OPEN_PLACES = "open_applications"
+CREDENTIALS = "credentials"  # read model of stint.certification: which credential is whose, and revoked or not
 # Readers never see the outbox bookkeeping.
 HIDE_OUTBOX = {OUTBOX_FIELD: 0, PENDING_FIELD: 0}
 
@@ -152,3 +153,21 @@ def keep_newest_org(db: Database, org: dict, as_of: datetime) -> bool:
     except DuplicateKeyError:
         return False
     return True
+
+
+def find_credentials(db: Database, credential_ids: list[str]) -> dict[str, dict]:
+    """The credentials among `credential_ids` that the read model knows, by id (each read by _id)."""
+    found = (db[CREDENTIALS].find_one({"_id": credential_id}) for credential_id in dict.fromkeys(credential_ids))
+    return {credential["_id"]: credential for credential in found if credential}
+
+
+def keep_issued_credential(db: Database, credential: dict) -> None:
+    """Remember an issued credential; a revocation that arrived first stays (the revoked flag is set only then)."""
+    db[CREDENTIALS].update_one(
+        {"_id": credential["_id"]}, {"$set": credential, "$setOnInsert": {"revoked": False}}, upsert=True
+    )
+
+
+def keep_revoked_credential(db: Database, credential: dict) -> None:
+    """Remember that a credential was revoked (for good: nothing un-revokes it)."""
+    db[CREDENTIALS].update_one({"_id": credential["_id"]}, {"$set": {**credential, "revoked": True}}, upsert=True)

@@ -1,4 +1,5 @@
-"""The application worker: builds the listing read model from `stint.listing` and relays the outbox.
+"""The application worker: builds the listing and credential read models from `stint.listing` and
+`stint.certification`, and relays the outbox.
 
 Run as `python -m services.application.worker`.
 """
@@ -16,7 +17,7 @@ from shared.worker import run_worker
 
 # Every handler takes (db, event); `handlers_for` binds them to the service's database.
 # The services whose topics this worker reads.
-CONSUMES = ["listing"]
+CONSUMES = ["listing", "certification"]
 
 HANDLERS = {
     "stint.listing.published.v1": read_model.record_listing,
@@ -24,6 +25,8 @@ HANDLERS = {
     "stint.listing.closed.v1": read_model.record_listing,
     "stint.org.registered.v1": read_model.record_org,
     "stint.org.verified.v1": read_model.record_org,
+    "stint.certificate.issued.v1": read_model.record_issued_credential,
+    "stint.certificate.revoked.v1": read_model.record_revoked_credential,
 }
 
 
@@ -33,7 +36,7 @@ def handlers_for(db: Database) -> dict:
 
 
 def main() -> None:
-    """Consume listing events into the read model and publish this service's outbox until SIGTERM."""
+    """Consume listing and credential events into the read models and publish this service's outbox until SIGTERM."""
     settings = load_settings("application")
     run_worker(
         settings,

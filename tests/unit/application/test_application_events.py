@@ -102,14 +102,17 @@ def test_an_unknown_organisation_website_is_left_empty():
     assert event["data"]["listing"]["org_website"] == ""
 
 
-def test_the_worker_dispatches_exactly_the_listing_and_org_events():
+def test_the_worker_dispatches_exactly_the_listing_org_and_credential_events():
     assert set(worker.HANDLERS) == {
         "stint.listing.published.v1",
         "stint.listing.updated.v1",
         "stint.listing.closed.v1",
         "stint.org.registered.v1",
         "stint.org.verified.v1",
+        "stint.certificate.issued.v1",
+        "stint.certificate.revoked.v1",
     }
+    assert worker.CONSUMES == ["listing", "certification"]
     bound = worker.handlers_for(db="a database")
     assert set(bound) == set(worker.HANDLERS)
 
