@@ -17,10 +17,10 @@ $(VENV)/.installed: $(REQUIREMENTS)
 	@touch $@
 
 # Debian packages some tests use: docker-compose validates the compose file without an engine,
-# chromium renders the verification page, poppler-utils reads the certificate PDF. Tests that
-# need a missing one skip and say why.
-TEST_PACKAGES := docker-compose chromium poppler-utils
-TEST_COMMANDS := docker-compose chromium pdftotext
+# chromium renders the verification page and, driven by chromium-driver, runs the web's browser
+# journeys; poppler-utils reads the certificate PDF. Tests that need a missing one skip and say why.
+TEST_PACKAGES := docker-compose chromium chromium-driver poppler-utils
+TEST_COMMANDS := docker-compose chromium chromedriver pdftotext
 
 tools:  ## install the system tools the tests need (Debian packages, when run as root)
 	@command -v java >/dev/null && command -v mvn >/dev/null && command -v go >/dev/null || \
