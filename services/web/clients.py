@@ -256,6 +256,12 @@ class CertificationClient(ServiceClient):
     def verify_batch(self, items: Iterable[dict]) -> dict:
         return self.call("POST", "/verify/batch", json={"items": list(items)}, timeout=LONG_TIMEOUT_SECONDS)
 
+    def issuer_keys(self) -> list[dict]:
+        return self.call("GET", "/.well-known/did.json").get("verificationMethod", [])
+
+    def rotate_key(self) -> dict:
+        return self.call("POST", "/keys/rotate")
+
     def revoke(self, credential_id: str, reason: str) -> dict:
         return self.call("POST", f"/credentials/{_id(credential_id)}/revoke", json={"reason": reason})
 

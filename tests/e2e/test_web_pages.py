@@ -239,6 +239,16 @@ def test_an_employer_posts_a_listing_a_student_applies_works_and_gets_a_credenti
     assert export.status_code == 200 and export.mimetype == "text/csv"
     eventually(lambda: "Write five blog posts" in student.get("/inbox"), "the student's inbox has news")
 
+    # A registrar who opens the verification page can go on to record credit.
+    assert "Record your credit decision" in registrar.read(f"/verify/{credential_id}")
+    assert "Record your credit decision" not in student.read(f"/verify/{credential_id}")
+
+    # An admin makes a new signing key: the credential signed before keeps verifying.
+    keys_before = admin.get("/admin/keys").count("<code>")
+    admin.submit("/admin/keys", "/admin/keys", {})
+    assert admin.get("/admin/keys").count("<code>") == keys_before + 1
+    assert "Verified: this credential is genuine" in student.read(f"/verify/{credential_id}")
+
     # An admin revokes the credential: its page says so, and so does the student's list.
     admin.submit(
         "/admin/revoke", "/admin/revoke", {"credential_id": f"urn:uuid:{credential_id}", "reason": "Plagiarised"}

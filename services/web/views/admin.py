@@ -63,6 +63,20 @@ def roles():
     return redirect(url_for("admin.roles"))
 
 
+@blp.route("/keys", methods=["GET", "POST"])
+@auth.signed_in("admin")
+def keys():
+    """The issuer's signing keys; make a new current one (credentials signed before keep verifying)."""
+    client = api("certification")
+    if request.method == "POST":
+        key = client.rotate_key()
+        flash(
+            f"Credentials are now signed with the new key {key['id']}. Those signed before keep verifying.", "success"
+        )
+        return redirect(url_for("admin.keys"))
+    return render_template("admin/keys.html", keys=client.issuer_keys())
+
+
 @blp.route("/revoke", methods=["GET", "POST"])
 @auth.signed_in("admin")
 def revoke():
