@@ -165,6 +165,14 @@ def check_highlighted_credentials(requested: Sequence[str], known: Mapping[str, 
             code="credential_not_yours",
             details={"credential_ids": not_theirs},
         )
+    replaced = {cid: known[cid]["replaced_by"] for cid in requested if known[cid].get("replaced_by")}
+    if replaced:
+        raise Unprocessable(
+            "a credential re-issued under a new key no longer verifies; highlight its successor: "
+            + ", ".join(f"{old} → {new}" for old, new in replaced.items()),
+            code="credential_replaced",
+            details={"credential_ids": list(replaced), "replaced_by": list(replaced.values())},
+        )
     revoked = [cid for cid in requested if known[cid].get("revoked")]
     if revoked:
         raise Unprocessable(

@@ -46,6 +46,14 @@ def record_issued_credential(db: Database, event: dict) -> str:
     return f"credential {credential['_id']} of {credential['student_id']} kept"
 
 
+def record_reissued_credential(db: Database, event: dict) -> str:
+    """A credential was re-issued under a new key: the successor can be highlighted, the one it replaces cannot."""
+    successor = _credential(event["data"])
+    store.keep_issued_credential(db, successor)
+    store.keep_replaced_credential(db, event["data"]["reissue_of"], successor["_id"])
+    return f"credential {event['data']['reissue_of']} replaced by {successor['_id']}"
+
+
 def record_revoked_credential(db: Database, event: dict) -> str:
     """Remember that a credential was revoked: it can no longer be highlighted, and shows as unverified."""
     credential = {**_credential(event["data"]), "revoked_at": datetime.fromisoformat(event["time"])}

@@ -123,15 +123,28 @@ def _payable(amount) -> None:
         raise ma.ValidationError(f"must be more than 0 and at most {MAX_AMOUNT}")
 
 
+class PaidAmount(f.Field):
+    """An amount paid: a JSON number or a decimal string (applications show it as a string), two places kept.
+
+    A plain Decimal field would be documented as a number only, though the strings it also takes are what clients
+    send back after reading an application.
+    """
+
+    def __init__(self, **kwargs):
+        number = {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": MAX_AMOUNT}
+        super().__init__(metadata={"oneOf": [number, {"type": "string", "example": "15000.00"}]}, **kwargs)
+        self.decimal = f.Decimal(places=2, validate=_payable)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ma.ValidationError("Not a valid number.")
+        return self.decimal.deserialize(value, attr, data)
+
+
 class PaymentRequestSchema(ma.Schema):
     """The stipend an employer paid for approved work."""
 
-    amount = f.Decimal(
-        required=True,
-        places=2,
-        validate=_payable,
-        metadata={"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": MAX_AMOUNT},
-    )
+    amount = PaidAmount(required=True)
     currency = f.String(
         load_default=None,
         validate=v.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code: three capital letters"),

@@ -168,6 +168,13 @@ def keep_issued_credential(db: Database, credential: dict) -> None:
     )
 
 
+def keep_replaced_credential(db: Database, credential_id: str, successor_id: str) -> None:
+    """Remember that a credential was re-issued as another (its signing key was revoked): it no longer verifies."""
+    db[CREDENTIALS].update_one(
+        {"_id": credential_id}, {"$set": {"revoked": True, "replaced_by": successor_id}}, upsert=True
+    )
+
+
 def keep_revoked_credential(db: Database, credential: dict) -> None:
     """Remember that a credential was revoked (for good: nothing un-revokes it)."""
     db[CREDENTIALS].update_one({"_id": credential["_id"]}, {"$set": {**credential, "revoked": True}}, upsert=True)

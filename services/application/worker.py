@@ -27,6 +27,7 @@ HANDLERS = {
     "stint.org.verified.v1": read_model.record_org,
     "stint.certificate.issued.v1": read_model.record_issued_credential,
     "stint.certificate.revoked.v1": read_model.record_revoked_credential,
+    "stint.certificate.reissued.v1": read_model.record_reissued_credential,
 }
 
 

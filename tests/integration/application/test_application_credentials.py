@@ -9,7 +9,11 @@ import pytest
 from kafka import KafkaProducer
 
 from services.application import store
-from services.application.read_model import record_issued_credential, record_revoked_credential
+from services.application.read_model import (
+    record_issued_credential,
+    record_reissued_credential,
+    record_revoked_credential,
+)
 from services.application.worker import handlers_for
 from shared.events import encode_event, new_event
 from tests.integration.application.app_support import ORG, auth_header
@@ -120,6 +124,32 @@ def test_a_credential_not_the_students_own_or_revoked_is_refused_and_nothing_is_
     assert error["details"]["credential_ids"] == [event["subject"]]
     assert db.applications.count_documents({}) == 0
     assert db.open_applications.count_documents({}) == 0
+
+
+def test_a_re_issued_credential_reads_as_unverified_and_its_successor_can_be_highlighted(
+    calls, people, db, published_listing, my_credential
+):
+    old_id = my_credential["data"]["credential_id"]
+    first = apply_with(calls, people, published_listing(), [old_id])
+    assert first.status_code == 201, first.get_json()
+    successor = credential_event("issued", "stu-asha")
+    reissued = new_event(
+        "stint.certificate.reissued.v1",
+        "certification",
+        successor["subject"],
+        {**successor["data"], "reissue_of": old_id, "reason": "the key that signed it was revoked as compromised"},
+    )
+    record_reissued_credential(db, reissued)
+
+    shown = calls.get(people.employer, first.get_json()["id"]).get_json()["highlighted_credentials"]
+    assert shown[0]["verified"] is False
+    refused = apply_with(calls, people, published_listing(), [old_id])
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["code"] == "credential_replaced"
+    assert refused.get_json()["error"]["details"]["replaced_by"] == [successor["subject"]]
+    second = apply_with(calls, people, published_listing(), [successor["subject"]])
+    assert second.status_code == 201, second.get_json()
+    assert second.get_json()["highlighted_credentials"][0]["verified"] is True
 
 
 @pytest.mark.parametrize("ids", [["not-a-credential"], "urn:uuid:x", [str(uuid.uuid4())] * 11])

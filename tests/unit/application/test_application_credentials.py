@@ -38,6 +38,14 @@ def test_someone_elses_an_unknown_or_a_revoked_credential_is_refused(requested, 
     assert error.value.details["credential_ids"] == [requested[-1]]
 
 
+def test_a_credential_re_issued_under_a_new_key_is_refused_naming_its_successor():
+    known = {**KNOWN, MINE: {**KNOWN[MINE], "revoked": True, "replaced_by": UNKNOWN}}
+    with pytest.raises(Unprocessable) as error:
+        domain.check_highlighted_credentials([MINE], known, "stu-1")
+    assert error.value.code == "credential_replaced"
+    assert error.value.details == {"credential_ids": [MINE], "replaced_by": [UNKNOWN]}
+
+
 def test_a_highlight_stays_verified_only_while_the_credential_is_the_students_and_unrevoked():
     highlight = {"credential_id": MINE}
     assert domain.credential_verified(highlight, KNOWN[MINE], "stu-1") is True

@@ -111,6 +111,7 @@ def test_the_worker_dispatches_exactly_the_listing_org_and_credential_events():
         "stint.org.verified.v1",
         "stint.certificate.issued.v1",
         "stint.certificate.revoked.v1",
+        "stint.certificate.reissued.v1",
     }
     assert worker.CONSUMES == ["listing", "certification"]
     bound = worker.handlers_for(db="a database")
