@@ -286,10 +286,9 @@ class NotificationClient(ServiceClient):
 
     service = "notification"
 
-    def inbox(self, unread: bool = False, cursor=None, limit: int = 20) -> dict:
-        return self.call(
-            "GET", "/notifications", params={"unread": 1 if unread else None, "cursor": cursor, "limit": limit}
-        )
+    def inbox(self, unread: bool = False, cursor=None, limit: int = 20, timeout: float = TIMEOUT_SECONDS) -> dict:
+        params = {"unread": 1 if unread else None, "cursor": cursor, "limit": limit}
+        return self.call("GET", "/notifications", params=params, timeout=timeout)
 
     def mark_read(self, entry_id: str) -> dict:
         return self.call("POST", f"/notifications/{_id(entry_id)}/read")

@@ -39,6 +39,7 @@ FALLBACK_CATEGORIES = {
     "other": "Other",
 }
 UNREAD_SAMPLE = 50
+BADGE_TIMEOUT_SECONDS = 2  # a slow inbox must not slow every page: the badge is left out instead
 CATEGORIES_TTL_SECONDS = 300
 _categories: dict = {"items": None, "at": 0.0}
 
@@ -115,7 +116,8 @@ def unread_count() -> str | None:
     person = auth.current_person()
     if person and person.role:
         try:
-            page = client("notification", auth.access_token()).inbox(unread=True, limit=UNREAD_SAMPLE)
+            notification = client("notification", auth.access_token())
+            page = notification.inbox(unread=True, limit=UNREAD_SAMPLE, timeout=BADGE_TIMEOUT_SECONDS)
             count = len(page.get("items", []))
             g.unread = f"{count}+" if page.get("next_cursor") else str(count)
         except (ApiProblem, auth.SignInRequired):

@@ -10,9 +10,18 @@ from services.web import auth
 from services.web.clients import ApiProblem, client, sentence
 
 
-def api(service: str):
-    """The service's client, calling with the signed-in person's token (anonymously when nobody is signed in)."""
-    return client(service, auth.access_token())
+def api(service: str, public: bool = False):
+    """The service's client, calling with the signed-in person's token (anonymously when nobody is signed in).
+
+    `public`: a page anyone may see stays open when the person's sign-in has lapsed; it is shown as to anyone.
+    """
+    try:
+        token = auth.access_token()
+    except auth.SignInRequired:
+        if not public:
+            raise
+        token = None
+    return client(service, token)
 
 
 def lines(text: str | None) -> list[str]:

@@ -29,7 +29,7 @@ def home():
     """Published listings, searched and filtered, newest first."""
     filters = {name: request.args.get(name, "").strip() for name in FILTERS}
     try:
-        page = api("listing").search(filters, request.args.get("cursor"))
+        page = api("listing", public=True).search(filters, request.args.get("cursor"))
     except ApiProblem as problem:
         if problem.status >= 500 or problem.status in (401, 403):
             raise
@@ -40,7 +40,7 @@ def home():
 @blp.get("/listings/<listing_id>")
 def listing(listing_id):
     """One listing: its brief, stipend, seats left and how to apply."""
-    found = api("listing").listing(listing_id)
+    found = api("listing", public=True).listing(listing_id)
     person = auth.current_person()
     own = bool(person and person.role == "employer" and person.org == found.get("org_id"))
     return render_template("public/listing.html", listing=found, own=own)
@@ -78,7 +78,7 @@ def _verify_upload(upload):
         message = "The file must be a credential's JSON file (as Stint gives it), under 1 MB."
         errors, summary = {"credential_file": message}, [("credential_file", message)]
         return render_template("public/verify.html", errors=errors, summary=summary, values={}), 400
-    result = api("certification").verify(credential)
+    result = api("certification", public=True).verify(credential)
     name = credential.get("name") or (credential.get("credentialSubject") or {}).get("achievement", {}).get("name")
     return render_template("public/verified_upload.html", result=result, name=name, filename=upload.filename)
 
@@ -89,7 +89,7 @@ def verification(credential_id):
     if not UUID.fullmatch(credential_id):
         return render_template("public/verification.html", unknown=True, credential_id=credential_id), 404
     try:
-        result = api("certification").verification(credential_id)
+        result = api("certification", public=True).verification(credential_id)
     except ApiProblem as problem:
         if problem.status != 404:
             raise

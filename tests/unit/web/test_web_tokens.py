@@ -67,3 +67,20 @@ def test_a_person_without_a_role_is_sent_to_choose_one(app):
     response = client.get("/student")
 
     assert response.status_code == 302 and response.headers["Location"] == "/welcome"
+
+
+def test_a_public_page_stays_open_when_the_sign_in_has_lapsed(app, monkeypatch):
+    def refuse(**_params):
+        raise OAuthError(error="invalid_grant")
+
+    monkeypatch.setattr(auth.oauth.keycloak, "fetch_access_token", refuse)
+    client = app.test_client()
+    with app.test_request_context():
+        auth.store_tokens({"access_token": access_token(role="student"), "refresh_token": "r", "expires_in": 0})
+        stored = dict(auth.session)
+    with client.session_transaction() as session:
+        session.update(stored)
+
+    public = client.get("/verify/1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed")
+    assert public.status_code == 503  # asked of the (here unreachable) service as anyone, not sent to sign in
+    assert client.get("/student").status_code == 302  # a personal page asks to sign in
