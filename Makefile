@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 REQUIREMENTS := requirements-dev.txt shared/requirements.txt $(wildcard services/*/requirements.txt)
 
-.PHONY: help up down status user demo test test-unit lint format bench tools token dlq
+.PHONY: help up down status user demo test test-unit lint format bench tools token screenshots dlq
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -58,6 +58,10 @@ test-unit: $(VENV)/.installed  ## the quick unit tests alone (no servers)
 bench: $(VENV)/.installed  ## latency, throughput and growth on real servers and processes; writes docs/benchmarks.md
 	@$(PY) -m devservers build
 	@$(PY) -m bench $(BENCH_ARGS)
+
+screenshots: $(VENV)/.installed tools  ## the browser journeys, saving each role's main page (phone, desktop) in docs/screenshots
+	@$(PY) -m devservers build
+	@STINT_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q tests/e2e/browser
 
 lint: $(VENV)/.installed  ## ruff lint and format check
 	@$(VENV)/bin/ruff check .
