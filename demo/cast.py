@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from demo.platform import Person, person
 
 ORG_NAME = "Acme Labs"
 UNIVERSITY_NAME = "Northfield University"
+UNI_SITE = "https://northfield.example.ac.in"
 STUDENT_NAMES = ("Asha Rao", "Ben Okafor", "Chen Wei")
 
 
@@ -27,6 +29,11 @@ class Cast:
     def org_id(self) -> str:
         """The employer's organisation id."""
         return self.employer.org or ""
+
+
+def aishe_code(run: str) -> str:
+    """An AISHE code of this run's university (one code per university on the platform)."""
+    return f"U-{int(hashlib.sha256(run.encode()).hexdigest(), 16) % 10**6:06d}"
 
 
 def new_run_id() -> str:

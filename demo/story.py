@@ -29,6 +29,8 @@ INBOX_LABELS = {
     "stint.certificate.issued.v1": "credential ready",
     "stint.certificate.revoked.v1": "credential revoked",
     "stint.certificate.credit_decided.v1": "credit decision",
+    "stint.university.verified.v1": "university verified",
+    "stint.credit.requested.v1": "credit request",
 }
 
 
@@ -59,6 +61,8 @@ def run_story(platform: Platform, cast: Cast, say: Say = print) -> Outcome:
     asha, asha_application = cast.students[0], outcome.applications[cast.students[0].sub]
     work_until_approved(platform, cast.employer, asha, asha_application, say)
     outcome.credential = wait_for_credential(platform, asha, asha_application, say)
+    register_and_verify_university(platform, cast, say)
+    ask_for_credit(platform, asha, cast.university, outcome.credential, say)
     outcome.export_csv = university_accepts_for_credit(platform, cast.university, outcome.credential, say)
     outcome.inboxes = check_inboxes(platform, cast, say)
     public_url = outcome.credential["verification_url"].rsplit("/verify/", 1)[0]
@@ -175,6 +179,23 @@ def wait_for_credential(platform: Platform, student: Person, application_id: str
     return credential
 
 
+def register_and_verify_university(platform: Platform, cast: Cast, say: Say) -> None:
+    """The registrar registers the university (pending) and the operator verifies it."""
+    profile = {"name": script.UNIVERSITY_NAME, "aishe_code": script.aishe_code(cast.run), "website": script.UNI_SITE}
+    platform.json("certification", "PUT", "/universities/me", cast.university, profile)
+    org = cast.university.org
+    verified = platform.json("certification", "POST", f"/universities/{org}/verify", cast.admin)
+    code = profile["aishe_code"]
+    say(f"✓ {script.UNIVERSITY_NAME} registered (AISHE {code}) and {verified['status']} by the operator")
+
+
+def ask_for_credit(platform: Platform, student: Person, university: Person, credential: dict, say: Say) -> None:
+    """The student asks the verified university for credit for their credential."""
+    body = {"credential_id": credential["id"], "university_id": university.org, "note": "For my elective"}
+    request = platform.json("certification", "POST", "/credit-requests", student, body, 201)
+    say(f"✓ {student.name} asked {request['university_name']} for credit ({request['status']})")
+
+
 def university_accepts_for_credit(platform: Platform, university: Person, credential: dict, say: Say) -> str:
     """The university verifies the credential alone and in a batch, sets its policy, accepts it; returns the CSV."""
     uuid = credential["id"].removeprefix("urn:uuid:")
@@ -202,7 +223,7 @@ def university_accepts_for_credit(platform: Platform, university: Person, creden
 
 
 def expected_inboxes(cast: Cast) -> dict[str, Counter]:
-    """Who must have heard what: the organisation, each student; the university hears nothing by design."""
+    """Who must have heard what: the organisation, each student, the university (verified; a credit request)."""
     asha, ben, chen = cast.students
     return {
         cast.employer.name: Counter(
@@ -221,7 +242,7 @@ def expected_inboxes(cast: Cast) -> dict[str, Counter]:
         ),
         ben.name: Counter({"stint.application.accepted.v1": 1}),
         chen.name: Counter({"stint.listing.closed.v1": 1}),
-        cast.university.name: Counter(),
+        cast.university.name: Counter({"stint.university.verified.v1": 1, "stint.credit.requested.v1": 1}),
     }
 
 
@@ -242,7 +263,7 @@ def check_inboxes(platform: Platform, cast: Cast, say: Say) -> dict[str, list[di
     say("✓ Inboxes:")
     roles = {cast.employer.name: script.ORG_NAME, cast.university.name: script.UNIVERSITY_NAME}
     for name, items in inboxes.items():
-        summary = summarise_inbox(items) or "empty (Stint tells the student of credit decisions, not the university)"
+        summary = summarise_inbox(items) or "empty"
         say(f"    {name} ({roles.get(name, people[name].role)}): {summary}")
     return inboxes
 

@@ -43,7 +43,7 @@ def request_credit(runtime: Runtime, principal: Principal, body: dict, tracepare
     if record["student"]["id"] != principal.sub:
         raise NotYourCredential("you can ask for credit only for your own credentials")
     if record.get("revoked"):
-        raise CredentialRevoked("the credential has been revoked; no credit can be asked for it")
+        raise revoked_credential(record, "no credit can be asked for it")
     university = store.university(runtime.db, body["university_id"])
     if university is None:
         raise UniversityNotFound(f"no university {body['university_id']!r}")
@@ -93,6 +93,19 @@ def request_credit(runtime: Runtime, principal: Principal, body: dict, tracepare
         ) from None
     log.info("credit_requested", request_id=request_id, university_id=university["_id"])
     return request
+
+
+def revoked_credential(record: dict, consequence: str) -> CredentialRevoked:
+    """The 409 for a revoked credential; one replaced by a re-issue names its successor, which is the one to use."""
+    successor = record.get("superseded_by")
+    if successor:
+        return CredentialRevoked(
+            f"the credential was replaced by a re-issued one (urn:uuid:{successor}): {consequence}; "
+            "the student asks again for the re-issued credential",
+            code="credential_reissued",
+            details={"successor": f"urn:uuid:{successor}"},
+        )
+    return CredentialRevoked(f"the credential has been revoked; {consequence}")
 
 
 def _credential_summary(record: dict) -> dict:

@@ -10,9 +10,8 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.certification import store
-from services.certification.credit_requests import request_id_for
+from services.certification.credit_requests import request_id_for, revoked_credential
 from services.certification.domain import (
-    CredentialRevoked,
     CreditPolicy,
     DecisionExists,
     check_credit_decision,
@@ -82,7 +81,7 @@ def decide_credit(runtime: Runtime, principal: Principal, credential_id: str, de
         raise DecisionExists("your university already decided on this credit request")
     check_may_decide(store.university(runtime.db, principal.org), request)
     if record.get("revoked"):
-        raise CredentialRevoked("the credential has been revoked; no credit can be decided on it")
+        raise revoked_credential(record, "no credit can be decided on it")
     policy = CreditPolicy.from_record(store.policy_of(runtime.db, principal.org))
     credits = check_credit_decision(policy, record["hours"], decision["decision"], decision["credits_awarded"])
     details = {

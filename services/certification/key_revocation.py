@@ -35,7 +35,8 @@ log = structlog.get_logger(__name__)
 # A process keeps signing with the key it last read for CURRENT_KEY_TTL_SECONDS: a key retired more recently may
 # still be signing somewhere, and what it signs after the job's scan would be missed.
 RETIRED_GRACE_SECONDS = CURRENT_KEY_TTL_SECONDS + 1
-REISSUE_LEASE_SECONDS = 120
+# Re-issuing one credential takes well under a second; a lease this old belongs to a worker that died.
+REISSUE_LEASE_SECONDS = 20
 REISSUED_BY = "stint:key-revocation"
 REISSUE_REASON = "the key that signed it was revoked as compromised"
 

@@ -187,3 +187,22 @@ def test_a_job_that_dies_midway_resumes_from_kafka_and_tells_each_student_once(
 
 def _reissues_done(runtime) -> int:
     return runtime.db[store.REISSUES].count_documents({"state": "done"})
+
+
+def test_a_request_about_a_replaced_credential_points_to_its_successor(client, issue, as_role, runtime, ask_credit):
+    record = issue()
+    ask_credit(record, "uni-delhi")
+    _rotate_and_revoke(client, as_role)
+    key_revocation.reissue_signed_with_revoked_key(runtime, _key_revoked_event(runtime))
+    [successor] = _successors(runtime)
+    decided = client.post(
+        f"/credentials/{record['_id']}/credit-decisions",
+        json={"decision": "rejected"},
+        headers=as_role("university", org="uni-delhi"),
+    )
+    assert decided.status_code == 409 and decided.get_json()["error"]["code"] == "credential_reissued"
+    assert decided.get_json()["error"]["details"]["successor"] == successor["credential_id"]
+    queue = client.get("/credit-requests", headers=as_role("university", org="uni-delhi")).get_json()["items"]
+    assert queue[0]["credential"]["superseded_by"] == successor["credential_id"]
+    asked_again = ask_credit(successor, "uni-delhi")  # the student asks about the re-issued credential
+    assert asked_again["credential_id"] == successor["credential_id"]
