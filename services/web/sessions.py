@@ -11,9 +11,12 @@ import random
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from flask.sessions import SessionInterface, SessionMixin
+from pymongo.errors import PyMongoError
 from werkzeug.datastructures import CallbackDict
 
+log = structlog.get_logger(__name__)
 SWEEP_CHANCE = 0.01  # one save in a hundred clears expired sessions
 TOUCH_AFTER = timedelta(minutes=5)  # an unchanged session's expiry is pushed back at most this often
 
@@ -98,7 +101,11 @@ class MongoSessionInterface(SessionInterface):
         """The session named by the cookie, or a new empty one."""
         session_id = request.cookies.get(self.cookie_name)
         if session_id and len(session_id) <= 100:
-            found = self.store.load(session_id, now_utc())
+            try:
+                found = self.store.load(session_id, now_utc())
+            except PyMongoError as exc:  # public pages still work; /readyz says the database is down
+                log.warning("session_store_unavailable", error=type(exc).__name__)
+                return ServerSession()
             if found is not None:
                 data, updated_at = found
                 return ServerSession(data, session_id, updated_at)
@@ -120,9 +127,13 @@ class MongoSessionInterface(SessionInterface):
             return
         if session.session_id is None:
             session.session_id = secrets.token_urlsafe(32)
-        self.store.save(session.session_id, dict(session), now)
-        if random.random() < SWEEP_CHANCE:
-            self.store.sweep(now)
+        try:
+            self.store.save(session.session_id, dict(session), now)
+            if random.random() < SWEEP_CHANCE:
+                self.store.sweep(now)
+        except PyMongoError as exc:  # the page is shown; what it would have remembered is lost, and logged
+            log.warning("session_store_unavailable", error=type(exc).__name__)
+            return
         response.set_cookie(
             self.cookie_name,
             session.session_id,

@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+from pymongo.errors import ServerSelectionTimeoutError
+
 from services.web.sessions import SessionStore
 from tests.unit.web.fakes import FakeSessionCollection
 
@@ -77,3 +79,27 @@ def test_cookies_are_secure_and_host_only_when_configured(app, sessions):
     cookie = client.get_cookie("__Host-stint_session")
 
     assert cookie is not None and cookie.secure and cookie.http_only
+
+
+class BrokenCollection(FakeSessionCollection):
+    """A session database that does not answer."""
+
+    def find_one(self, query):
+        raise ServerSelectionTimeoutError("down")
+
+    def replace_one(self, query, document, upsert=False):
+        raise ServerSelectionTimeoutError("down")
+
+
+def test_public_pages_still_show_when_the_session_database_is_down():
+    from services.web.app import create_app
+
+    app = create_app(
+        dict(environ={}, env="test", session_secret="s", client_secret="c"), session_collection=BrokenCollection()
+    )
+    client = app.test_client()
+    client.set_cookie("stint_session", "an-old-session")
+
+    page = client.get("/verify")
+
+    assert page.status_code == 200 and b"Verify a Stint credential" in page.data
