@@ -1,5 +1,5 @@
-"""One small client per service API, called with the signed-in person's own token. Every API answers errors in one
-shape, {"error": {"code", "message", "details"}}; a client turns it into an ApiProblem the pages show as sentences."""
+"""One small client per service API, called with the signed-in person's own token; an API's error answer becomes an
+ApiProblem (services.web.problems) that the pages show as sentences."""
 
 from __future__ import annotations
 
@@ -10,91 +10,12 @@ import requests
 import structlog
 from flask import current_app
 
+from services.web.problems import ApiProblem
+
 log = structlog.get_logger(__name__)
 TIMEOUT_SECONDS = 10
 LONG_TIMEOUT_SECONDS = 25  # a batch of credentials to verify; under gunicorn's 30 s
-MISSING = "Missing data for required field."
 _http = requests.Session()  # one connection pool per process
-
-
-class ApiProblem(Exception):
-    """An API said no (4xx) or could not answer (5xx, unreachable): its status, code, message and details."""
-
-    def __init__(self, status: int, code: str, message: str, details: Mapping | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, dict(details or {})
-        self.sent: Mapping | None = None  # the body the web sent, so a field left empty reads "Enter …"
-
-    @property
-    def is_validation(self) -> bool:
-        """True when the API refused the body field by field (webargs' 422)."""
-        return self.status == 422 and self.code == "validation_failed"
-
-    def field_errors(self, labels: Mapping[str, str]) -> dict[str, str]:
-        """One sentence per form field the API complained about, keyed by the API's field name (nested as a.b)."""
-        if self.is_validation:
-            return {
-                name: field_sentence(name, text, labels, left_empty=is_empty(sent_value(self.sent, name)))
-                for name, text in flatten_details(self.details).items()
-            }
-        # A rule broken about one field (e.g. apply_by in the past) names it in its details.
-        return {name: sentence(self.message) for name in self.details if name in labels}
-
-
-def flatten_details(details: Mapping, prefix: str = "") -> dict[str, str]:
-    """Marshmallow's nested error messages as {"stipend.amount": "Not a valid number.", "skills.0": "..."}."""
-    flat: dict[str, str] = {}
-    for key, value in details.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten_details(value, name + "."))
-        elif isinstance(value, list | tuple):
-            texts = [str(item) for item in value if not isinstance(item, Mapping)][:1]  # the first says enough
-            for item in value:
-                if isinstance(item, Mapping):
-                    flat.update(flatten_details(item, name + "."))
-            if texts:
-                flat[name] = " ".join(texts)
-        else:
-            flat[name] = str(value)
-    return flat
-
-
-def sentence(text: str) -> str:
-    """A message as a sentence: capital first letter, full stop at the end."""
-    text = " ".join(str(text).split())
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "?", "!")) else text + "."
-
-
-def sent_value(body: Mapping | None, name: str):
-    """The value at a dotted field name (stipend.amount, answers.0) in the body sent; None when absent."""
-    value = body
-    for part in name.split("."):
-        if isinstance(value, Mapping):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
-
-
-def is_empty(value) -> bool:
-    """True for what a person leaves empty: blank text, an empty list (an absent field is "missing" already)."""
-    return (isinstance(value, str) and not value.strip()) or value == []
-
-
-def field_sentence(name: str, text: str, labels: Mapping[str, str], left_empty: bool = False) -> str:
-    """A field's error, naming the field as its label does ("Enter the cover note.")."""
-    label = labels.get(name) or labels.get(name.split(".")[0]) or name.replace("_", " ").replace(".", " ")
-    if left_empty and text.startswith("Must be one of"):  # a choice (radios) nobody made
-        return sentence(f"choose {label}")
-    if text.strip() == MISSING or left_empty:
-        return sentence(f"enter {label}")
-    return sentence(f"{label}: {text[0].lower() + text[1:] if text else text}")
 
 
 def _problem_from(response: requests.Response) -> ApiProblem:
@@ -202,9 +123,6 @@ class ListingClient(ServiceClient):
 
     def accept_invitation(self, invitation_id: str) -> dict:
         return self.call("POST", f"/invitations/{_id(invitation_id)}/accept")
-
-    def my_account(self) -> dict:
-        return self.call("GET", "/accounts/me")
 
     def choose_role(self, role: str) -> dict:
         return self.call("PUT", "/accounts/me/role", json={"role": role})

@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from services.web.auth import sign_in_again
-from services.web.clients import ApiProblem, sentence
+from services.web.problems import ApiProblem, sentence
 
 log = structlog.get_logger(__name__)
 

@@ -10,7 +10,8 @@ from decimal import Decimal, InvalidOperation
 from flask import g, request, url_for
 
 from services.web import auth
-from services.web.clients import ApiProblem, client
+from services.web.clients import client
+from services.web.problems import ApiProblem
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 STATUS_NAMES = {

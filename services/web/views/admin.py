@@ -7,7 +7,8 @@ import re
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from services.web import auth
-from services.web.clients import CLIENTS, ApiProblem, client
+from services.web.clients import CLIENTS, client
+from services.web.problems import ApiProblem
 from services.web.views.common import api, form_page
 
 blp = Blueprint("admin", __name__, url_prefix="/admin")

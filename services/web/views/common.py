@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from flask import render_template, request
 
 from services.web import auth
-from services.web.clients import ApiProblem, client, sentence
+from services.web.clients import client
+from services.web.problems import ApiProblem, sentence
 
 
 def api(service: str, public: bool = False):

@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from services.web import auth
-from services.web.clients import ApiProblem
+from services.web.problems import ApiProblem
 from services.web.templating import IST
 from services.web.views.common import api, end_of_day_ist, form_page, items, lines, number
 

@@ -8,7 +8,7 @@ import re
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from services.web import auth
-from services.web.clients import ApiProblem
+from services.web.problems import ApiProblem
 from services.web.views.common import api, form_page
 
 blp = Blueprint("public", __name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from services.web import auth
-from services.web.clients import ApiProblem
+from services.web.problems import ApiProblem
 from services.web.views.common import api, form_page
 from shared.events import CATALOG
 

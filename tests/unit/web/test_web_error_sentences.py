@@ -1,6 +1,6 @@
 """An API's refusal becomes sentences: beside each field it names, and in the summary at the top of the page."""
 
-from services.web.clients import ApiProblem, flatten_details, sentence
+from services.web.problems import ApiProblem, flatten_details, sentence
 from services.web.views.common import page_errors
 
 LABELS = {"cover_note": "your cover note", "stipend.amount": "the stipend in rupees", "skills": "the skills needed"}
