@@ -77,8 +77,8 @@ return {
 _AXE_RUN = """
 const done = arguments[arguments.length - 1];
 axe.run(document, {resultTypes: ['violations']}).then(
-  r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.map(n => n.target.join(' ') + ': ' + (n.failureSummary || '').replace(/\\s+/g, ' '))}))),
+  r => done({passed: r.passes.length, violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => n.target.join(' ') + ': ' + (n.failureSummary || '').replace(/\\s+/g, ' '))}))}),
   e => done({error: String(e)}));
 """
 
@@ -143,6 +143,8 @@ class AxeReport:
     page: str
     url: str
     violations: list[dict]
+    passed: int  # how many of axe-core's rules found nothing wrong
+    ours: bool = True  # False for pages Stint does not render (Keycloak's): reported, never failed
 
     @property
     def blocking(self) -> list[dict]:
@@ -277,17 +279,14 @@ class Browser:
         WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(old_page))
         WebDriverWait(self.driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
-    def link_to(self, words: str) -> str:
-        """Where the link with these words goes."""
-        element = self.driver.execute_script(_FIND_ACTION, words)
-        if element is None or element.tag_name != "a":
-            raise AssertionError(f"no link saying {words!r} on {self.url}; the page says: {self.text()[:800]}")
-        return element.get_attribute("href")
-
     def has_link(self, pattern: str) -> bool:
         """Whether a visible link's words match the regular expression `pattern`."""
-        script = "return [...document.links].filter(a => a.getClientRects().length).map(a => a.innerText)"
-        return any(re.search(pattern, words) for words in self.driver.execute_script(script))
+        return self.link_matching(pattern) is not None
+
+    def link_matching(self, pattern: str) -> str | None:
+        """Where the first visible link whose words match the regular expression `pattern` goes (None: no such)."""
+        script = "return [...document.links].filter(a => a.getClientRects().length).map(a => [a.innerText, a.href])"
+        return next((href for words, href in self.driver.execute_script(script) if re.search(pattern, words)), None)
 
     # ---- the keyboard ------------------------------------------------------------------------------
 
@@ -321,14 +320,15 @@ class Browser:
 
     # ---- accessibility and screenshots ------------------------------------------------------------------
 
-    def check_accessibility(self, page: str) -> AxeReport | None:
-        """Run axe-core on the page as it stands; keep and return its report (None when axe-core is missing)."""
+    def check_accessibility(self, page: str, ours: bool = True) -> AxeReport | None:
+        """Run axe-core on the page as it stands; keep and return its report (None when axe-core is missing).
+        `ours=False` marks a page another product renders (Keycloak's): its findings are reported only."""
         if self.axe is None:
             return None
         self.driver.execute_script(self.axe)
         found = self.driver.execute_async_script(_AXE_RUN)
-        assert not isinstance(found, dict), f"axe-core failed on {self.url}: {found}"
-        report = AxeReport(page, self.url, found)
+        assert "error" not in found, f"axe-core failed on {self.url}: {found['error']}"
+        report = AxeReport(page, self.url, found["violations"], found["passed"], ours)
         self.reports.append(report)
         return report
 

@@ -18,7 +18,8 @@ PASSWORD = "correct horse battery staple"
 CODE = secrets.token_hex(2).upper()
 TITLE = f"Explain UPI in five blog posts ({CODE})"
 ORG = f"Chai Labs {CODE}"
-# The main pages axe-core must see; Keycloak's own sign-in page is Keycloak's to fix, not ours, so it is left out.
+# The main pages axe-core must see. Keycloak's own pages (registration, sign-in) are checked too but only reported:
+# they are Keycloak's theme, not Stint's templates.
 MAIN_PAGES = {
     "home",
     "listing",
@@ -68,6 +69,7 @@ def sign_up(browser, platform, who: str, first: str, last: str) -> str:
     browser.click("Create an account")
     assert browser.url.startswith(platform.keycloak.url), browser.url  # Keycloak's own page
     browser.see("Register")
+    browser.check_accessibility("Keycloak: registration", ours=False)
     browser.fill("Email", email)
     browser.fill("First name", first)
     browser.fill("Last name", last)
@@ -93,6 +95,7 @@ def sign_in(browser, platform, who: str, email: str) -> None:
     browser.open("/")
     browser.click("Sign in")
     assert browser.url.startswith(platform.keycloak.url), browser.url
+    browser.check_accessibility("Keycloak: sign in", ours=False)
     browser.fill("Email", email)
     browser.fill("Password", PASSWORD)
     browser.click("Sign In")
@@ -109,9 +112,11 @@ def test_an_employer_signs_up_registers_the_organisation_an_admin_verifies_it_an
 ):
     sign_up(browser, platform, "employer", "Priya", "Sharma")
     browser.see("Are you a student or an employer?")
+    browser.check_accessibility("choose a role")
     browser.choose("I am an employer")
     browser.click("Continue")
     browser.see("Register your organisation")
+    browser.check_accessibility("register the organisation")
     browser.fill("What is your organisation's name?", ORG)
     browser.fill("What is your organisation's website?", "https://chailabs.example.in")
     browser.fill("What is its company registration number?", "U72900KA2021PTC1")
@@ -129,6 +134,7 @@ def test_an_employer_signs_up_registers_the_organisation_an_admin_verifies_it_an
     browser.screenshot("admin-home")
     browser.click("Organisations waiting for verification")
     browser.see(ORG, "U72900KA2021PTC1")
+    browser.check_accessibility("organisations waiting")
     browser.click(f"Verify {ORG}")
     browser.see(f"{ORG} is verified and can publish listings.")
 
@@ -138,6 +144,7 @@ def test_an_employer_signs_up_registers_the_organisation_an_admin_verifies_it_an
     browser.see("Your listings", "You have no listings yet")
     assert "waiting for verification" not in browser.text()
     browser.click("Write a new listing")
+    browser.check_accessibility("listing form")
     browser.fill("What is the project called?", TITLE)
     browser.fill("Sum it up in a sentence or two", "Plain-language posts for people paying by UPI for the first time")
     browser.fill("The brief: what should the student do, and how?", "Research how UPI works.\n\nWrite five posts.")
@@ -154,12 +161,18 @@ def test_an_employer_signs_up_registers_the_organisation_an_admin_verifies_it_an
     browser.see("Your draft is saved", TITLE, "Draft", "2 of 2")
     browser.click("Publish this listing")
     browser.see("Your listing is published.", "Published")
+    browser.check_accessibility("employer listing")
     story.listing_path = browser.url.removeprefix(platform.web_url)
     browser.click("Back to your listings")
     browser.see(TITLE, "Published", "2 of 2")
     browser.check_accessibility("employer home")
     browser.screenshot("employer-listings")
     story.done.add("published")
+
+    browser.become("visitor")  # anyone, signed in nowhere
+    browser.open("/")
+    browser.see("Find a paid micro-internship", TITLE)
+    browser.screenshot("anyone-home")
 
 
 def test_a_student_signs_up_confirms_the_email_searches_with_a_filter_and_applies(browser, platform, story):
@@ -220,6 +233,7 @@ def test_the_employer_accepts_asks_for_changes_and_approves_the_resubmitted_work
     browser.open(story.application_path)
     browser.see("Accepted")
     browser.click("Send your work")
+    browser.check_accessibility("submit work")
     browser.fill("Where can the employer see your work?", "https://docs.example.in/upi-posts")
     browser.fill("How many hours did you spend?", "28")
     browser.click("Send for review")
@@ -237,6 +251,7 @@ def test_the_employer_accepts_asks_for_changes_and_approves_the_resubmitted_work
     browser.become("student")
     browser.open(story.application_path)
     browser.see("Changes requested", "Changes asked for", "Add a glossary to each post")
+    browser.check_accessibility("my application")
     browser.click("Send the changed work")
     browser.fill("Where can the employer see your work?", "https://docs.example.in/upi-posts-v2")
     browser.fill("How many hours did you spend?", "31")
@@ -257,6 +272,9 @@ def test_the_employer_accepts_asks_for_changes_and_approves_the_resubmitted_work
     browser.become("student")
     browser.open(story.application_path)
     browser.see("Your work was approved", "5 out of 5", "Clear and well sourced")
+    browser.click("Inbox")
+    browser.see("Inbox", TITLE)
+    browser.check_accessibility("inbox")
     story.done.add("approved")
 
 
@@ -283,11 +301,12 @@ def test_the_student_adds_the_credential_to_linkedin(browser, platform, story):
     story.needs("credential")
     browser.become("student")
     browser.open("/student/credentials")
-    if not browser.has_link(r"LinkedIn"):
+    target = browser.link_matching(r"LinkedIn")
+    if target is None:
         pytest.skip("My credentials has no LinkedIn link yet (the portfolio and LinkedIn feature is not built)")
-    target = browser.link_to("Add to LinkedIn profile")
+    # LinkedIn's own page cannot be reached from here: the link must lead there with the credential filled in.
     assert target.startswith("https://www.linkedin.com/profile/add"), target
-    assert TITLE.replace(" ", "+") in target or "name=" in target
+    assert "name=" in target, target
 
 
 def test_an_admin_makes_someone_a_registrar_who_verifies_the_credential_and_opens_its_credit_decision(
@@ -300,6 +319,7 @@ def test_an_admin_makes_someone_a_registrar_who_verifies_the_credential_and_open
     browser.become("admin")
     browser.open("/admin")
     browser.click("Give someone a role")
+    browser.check_accessibility("give a role")
     browser.fill("What is the person's user id?", user_id)
     browser.choose("University registrar")
     browser.fill("Which university or organisation id?", university)
@@ -314,8 +334,17 @@ def test_an_admin_makes_someone_a_registrar_who_verifies_the_credential_and_open
     browser.fill("Or paste their verification links or ids", story.share_link)
     browser.click("Check the credentials")
     browser.see("1 of 1 verified")
+    browser.check_accessibility("verify many")
     browser.click("Decide credit")
     browser.see("Will your university give credit for this work?", "Asha Kulkarni", ORG, "Hours verified 30")
+    browser.check_accessibility("credit decision")
+
+    browser.click("Verify a credential")  # one credential, its link pasted: the same decision is a click away
+    browser.fill("What is the credential's link or id?", story.share_link)
+    browser.click("Check the credential")
+    browser.see("Verified", "Asha Kulkarni")
+    browser.click("Record your credit decision")
+    browser.see("Will your university give credit for this work?", "Asha Kulkarni")
     story.done.add("registrar")
 
 
@@ -378,12 +407,14 @@ def test_a_student_signs_in_and_applies_with_the_keyboard_alone(browser, platfor
 def test_no_main_page_has_a_serious_or_critical_accessibility_violation(browser, story):
     if browser.axe is None:
         pytest.skip(f"axe-core is not available: {browser.axe_missing}")
-    checked = {report.page for report in browser.reports}
-    found = sum(len(report.violations) for report in browser.reports)
-    print(f"axe-core checked {len(browser.reports)} pages ({', '.join(sorted(checked))}): {found} violations")
+    checked = {report.page for report in browser.reports if report.ours}
+    found = sum(len(report.violations) for report in browser.reports if report.ours)
+    passed = min(report.passed for report in browser.reports)
+    print(f"\naxe-core checked {len(checked)} of Stint's pages ({', '.join(sorted(checked))}): {found} violations")
+    print(f"(each page passed at least {passed} of axe-core's rules; the others did not apply to it)")
     for report in browser.reports:
-        if report.violations:
-            print(report.describe())  # the moderate and minor ones are reported, not failed
-    blocking = [report.describe(only_blocking=True) for report in browser.reports if report.blocking]
+        if report.violations:  # Stint's moderate and minor ones, and everything on Keycloak's pages: reported
+            print(report.describe())
+    blocking = [report.describe(only_blocking=True) for report in browser.reports if report.ours and report.blocking]
     assert not blocking, "serious or critical accessibility violations:\n" + "\n".join(blocking)
     assert checked >= MAIN_PAGES, f"pages not checked (their journey did not get there): {MAIN_PAGES - checked}"
