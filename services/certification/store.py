@@ -231,6 +231,11 @@ def university(db: Database, university_id: str) -> dict | None:
     return db[UNIVERSITIES].find_one({"_id": university_id}, {"outbox": 0}) if university_id else None
 
 
+def university_with_aishe_code(db: Database, aishe_code: str) -> dict | None:
+    """The university registered under an AISHE code, or None."""
+    return db[UNIVERSITIES].find_one({"aishe_code": aishe_code}, {"_id": 1})
+
+
 def credit_request(db: Database, request_id: str) -> dict | None:
     """One credit request, read by _id."""
     return db[CREDIT_REQUESTS].find_one({"_id": request_id}, {"outbox": 0})

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import structlog
 from pymongo import ReturnDocument
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from services.certification import store
 from services.certification.domain import (
@@ -65,6 +65,9 @@ def register_university(db: Database, principal: Principal, profile: dict, trace
         log.info("university_registered", university_id=principal.org)
         return university
     check_profile_change(existing, profile["aishe_code"])
+    holder = store.university_with_aishe_code(db, profile["aishe_code"])
+    if holder is not None and holder["_id"] != principal.org:
+        raise _aishe_taken(profile["aishe_code"])
     try:
         updated = find_one_and_update_with_events(
             db[store.UNIVERSITIES],
@@ -73,8 +76,10 @@ def register_university(db: Database, principal: Principal, profile: dict, trace
             [],
             return_document=ReturnDocument.AFTER,
         )
-    except DuplicateKeyError as exc:
-        raise _aishe_taken(profile["aishe_code"]) from exc
+    except OperationFailure as exc:  # a concurrent update took the code; FerretDB reports it as InternalError
+        if isinstance(exc, DuplicateKeyError) or "UNIQUE constraint failed" in str(exc):
+            raise _aishe_taken(profile["aishe_code"]) from exc
+        raise
     updated.pop("outbox", None)
     return updated
 

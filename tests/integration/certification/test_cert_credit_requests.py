@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from services.certification import store
+from services.notification import store as notification_store
+from services.notification.worker import handlers_for as notification_handlers
+from shared.mongo import connect
+from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending
 
 UNI = "uni-delhi"
 
@@ -161,3 +165,32 @@ def test_a_request_announces_itself_to_the_university(client, issue, as_role, as
     assert event["data"]["university_id"] == UNI and event["data"]["student"]["id"] == "student-1"
     assert event["data"]["note"] == "for my elective"
     assert "apaar_id" not in event["data"]  # the APAAR id stays with the request, for the registrar only
+
+
+def test_the_university_is_told_of_a_request_in_its_inbox_and_by_email(
+    client, issue, as_role, ask_credit, runtime, cert_settings, settings_for
+):
+    create_topics(cert_settings)
+    registrar = as_role("university", org=UNI, email="registrar@du.ac.in")
+    profile = {"name": "University of Delhi", "aishe_code": "U-0042", "website": "https://du.ac.in"}
+    assert client.put("/universities/me", json=profile, headers=registrar).status_code == 200
+    request = ask_credit(issue(), UNI, note="for my elective")
+    publish_pending(cert_settings, store.outbox_collections(runtime.db))
+    settings = settings_for("notification")
+    inbox_db = connect(settings)
+    notification_store.ensure_indexes(inbox_db)
+    notifier = consumer_for(settings, inbox_db, ["certification"], notification_handlers(inbox_db))
+    try:
+        told = inbox_db[notification_store.INBOX]
+        consume_until(notifier, lambda: told.count_documents({"event_type": "stint.credit.requested.v1"}) == 1)
+        [entry] = told.find({"event_type": "stint.credit.requested.v1"})
+        [email] = inbox_db[notification_store.EMAILS].find({"event_type": "stint.credit.requested.v1"})
+        verified = told.find_one({"event_type": "stint.university.verified.v1"})
+    finally:
+        notifier.close()
+        inbox_db.client.drop_database(settings.mongo_db)
+    assert entry["recipient"] == f"org:{UNI}" and entry["link"] == request["credential"]["verification_url"]
+    assert entry["title"] == "Credit request for Customer survey analysis"
+    assert entry["body"] == "Asha Rao asks University of Delhi for academic credit for Customer survey analysis."
+    assert email["to"] == "registrar@du.ac.in" and "for my elective" in email["text"]
+    assert verified["recipient"] == f"org:{UNI}"

@@ -131,3 +131,14 @@ def test_the_worker_process_prepares_its_runtime_before_handling(cert_settings, 
     event = approved_event()
     late.handlers()["stint.work.approved.v1"](event)
     assert runtime.db["credentials"].count_documents({"application_id": event["data"]["application_id"]}) == 1
+
+
+def test_a_database_from_before_reissues_gets_the_index_that_allows_one_successor(runtime, issue):
+    issue()
+    credentials = runtime.db[store.CREDENTIALS]
+    credentials.drop_index("one_per_issue")
+    credentials.create_index("application_id", unique=True, name="one_per_application")  # as it was
+    store.ensure_indexes(runtime.db)
+    indexes = credentials.index_information()
+    assert "one_per_application" not in indexes and indexes["one_per_issue"]["unique"]
+    store.ensure_indexes(runtime.db)  # and again, as every start does

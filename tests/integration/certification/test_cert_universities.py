@@ -105,3 +105,15 @@ def test_college_and_standalone_aishe_codes_are_accepted(client, as_role):
         profile = {**PROFILE, "aishe_code": code}
         response = client.put("/universities/me", json=profile, headers=as_role("university", org=f"inst-{number}"))
         assert response.status_code == 200, response.get_json()
+
+
+def test_a_profile_update_cannot_take_another_universitys_aishe_code(client, as_role):
+    client.put("/universities/me", json=PROFILE, headers=as_role("university", org="uni-delhi"))
+    other = {**PROFILE, "name": "Other University", "aishe_code": "U-0099"}
+    assert client.put("/universities/me", json=other, headers=as_role("university", org="uni-other")).status_code == 200
+    taken = client.put(
+        "/universities/me", json={**other, "aishe_code": "U-0042"}, headers=as_role("university", org="uni-other")
+    )
+    assert taken.status_code == 409 and taken.get_json()["error"]["code"] == "aishe_code_taken"
+    mine = client.get("/universities/uni-other", headers=as_role("admin")).get_json()
+    assert mine["aishe_code"] == "U-0099"
