@@ -62,9 +62,12 @@ def page_with(visitor: Visitor, path: str, text: str) -> str | None:
 
 
 def applied_when_known(visitor: Visitor, apply_path: str, data: dict):
-    """Apply; None while the application service has not yet heard the listing was published."""
+    """Apply; None while the application service has not yet heard the listing was published (or of the credential
+    highlighted)."""
     response = visitor.client.post(apply_path, data={"csrf_token": csrf_token(visitor.get(apply_path)), **data})
-    if response.status_code == 400 and "No published listing has this id" in response.get_data(as_text=True):
+    page = response.get_data(as_text=True)
+    not_heard_yet = ("No published listing has this id", "Highlight only your own Stint credentials")
+    if response.status_code == 400 and any(text in page for text in not_heard_yet):
         return None
     assert response.status_code == 302, text_of(response.get_data(as_text=True))[-800:]
     return response
@@ -224,6 +227,27 @@ def test_an_employer_posts_a_listing_a_student_applies_works_and_gets_a_credenti
     upload = {"credential_file": (io.BytesIO(json.dumps(document).encode()), "credential.json")}
     tampered = anyone.submit("/verify", "/verify", upload, status=200)
     assert "This credential could not be verified." in text_of(tampered.get_data(as_text=True))
+
+    # Applying again, the student highlights the credential; the employer sees it as verified.
+    second = employer.submit(
+        "/employer/listings/new", "/employer/listings/new", {**fields, "title": "Edit our UPI FAQ"}
+    )
+    second_id = second.headers["Location"].rsplit("/", 1)[-1]
+    employer.submit(second.headers["Location"], f"/employer/listings/{second_id}/publish", {})
+    second_apply = f"/student/apply/{second_id}"
+    offered = eventually(lambda: page_with(student, second_apply, "Which of your Stint credentials"), "offered")
+    assert "Write five blog posts about UPI payments" in text_of(offered)
+    highlighted = eventually(
+        lambda: applied_when_known(
+            student,
+            second_apply,
+            {"cover_note": "See my last stint", "answer-0": "Linked", "credential_ids": f"urn:uuid:{credential_id}"},
+        ),
+        "the application service knows the listing and the credential",
+    )
+    second_application = highlighted.headers["Location"].rsplit("/", 1)[-1]
+    seen = employer.read(f"/employer/applications/{second_application}")
+    assert "Credentials the applicant highlighted Verified by Stint Write five blog posts about UPI payments" in seen
 
     # A registrar verifies it in a batch and opens the credit decision; the inbox shows the student's news.
     registrar = Visitor(web, token("university", "Registrar", f"uni-{uuid.uuid4().hex[:6]}"))

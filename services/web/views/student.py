@@ -9,7 +9,12 @@ from services.web.problems import ApiProblem
 from services.web.views.common import api, form_page, lines, number
 
 blp = Blueprint("student", __name__, url_prefix="/student")
-APPLY_LABELS = {"cover_note": "why you are a good fit (your cover note)", "answers": "an answer to every question"}
+APPLY_LABELS = {
+    "cover_note": "why you are a good fit (your cover note)",
+    "answers": "an answer to every question",
+    "credential_ids": "the credentials to show",
+}
+HIGHLIGHTABLE = 50  # the newest credentials offered to highlight
 WORK_LABELS = {
     "links": "links to your work",
     "notes": "notes for the reviewer",
@@ -37,18 +42,31 @@ def apply(listing_id):
     questions = listing.get("screening_questions") or []
     for index, question in enumerate(questions):
         labels[f"answers.{index}"] = f"an answer to “{question}”"
+    credentials = _highlightable_credentials()
+    page = {"listing": listing, "questions": questions, "credentials": credentials}
     if request.method == "GET":
-        return form_page("student/apply.html", labels, listing=listing, questions=questions)
+        return form_page("student/apply.html", labels, values={}, chosen=[], **page)
     answers = [request.form.get(f"answer-{index}", "") for index in range(len(questions))]
+    chosen = request.form.getlist("credential_ids")
     body = {"listing_id": listing_id, "cover_note": request.form.get("cover_note", ""), "answers": answers}
+    if chosen:
+        body["credential_ids"] = chosen
     try:
         application = api("application").apply(body)
     except ApiProblem as problem:
         if problem.code == "answer_empty":  # the API names the blank answers by position: mark those fields
             problem.details.update({f"answers.{index}": True for index in problem.details.get("blank_answers", [])})
-        return form_page("student/apply.html", labels, problem, listing=listing, questions=questions)
+        if problem.code.startswith("credential_"):  # not yours, revoked, replaced: said beside the choice
+            problem.details["credential_ids"] = True
+        return form_page("student/apply.html", labels, problem, chosen=chosen, **page)
     flash(f"Your application to “{listing['title']}” has been sent.", "success")
     return redirect(url_for("student.application", application_id=application["id"]))
+
+
+def _highlightable_credentials() -> list[dict]:
+    """The student's credentials that still verify, newest first, to offer for highlighting."""
+    page = api("certification").my_credentials(limit=HIGHLIGHTABLE)
+    return [credential for credential in page.get("items", []) if not credential.get("revoked")]
 
 
 @blp.get("/applications/<application_id>")
