@@ -48,14 +48,6 @@ def number(text: str | None):
         return value
 
 
-def end_of_day_ist(date_text: str | None) -> str:
-    """A typed date (2026-12-10) as the end of that day in India Standard Time, as DESIGN §3 reads plain dates."""
-    value = (date_text or "").strip()
-    if len(value) == 10 and value[4] == "-" and value[7] == "-":
-        return f"{value}T23:59:59+05:30"
-    return value
-
-
 def form_page(template: str, labels: Mapping[str, str], problem: ApiProblem | None = None, status: int = 200, **ctx):
     """Render a form page; with an API's refusal, the error summary on top and each field's sentence beside it."""
     errors, summary = {}, []

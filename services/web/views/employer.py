@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from services.web import auth
 from services.web.problems import ApiProblem
 from services.web.templating import IST
-from services.web.views.common import api, end_of_day_ist, form_page, items, lines, number
+from services.web.views.common import api, form_page, items, lines, number
 
 blp = Blueprint("employer", __name__, url_prefix="/employer")
 ORG_LABELS = {
@@ -155,7 +155,7 @@ def _listing_body(form) -> dict:
         "effort_hours": number(form.get("effort_hours")),
         "stipend": {"amount": (form.get("stipend_amount") or "").strip().replace(",", ""), "currency": "INR"},
         "seats": number(form.get("seats")),
-        "apply_by": end_of_day_ist(form.get("apply_by")),
+        "apply_by": form.get("apply_by", "").strip(),  # a plain date: the API reads it as that day's end in IST
         "screening_questions": lines(form.get("screening_questions")),
     }
 
