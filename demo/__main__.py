@@ -29,6 +29,11 @@ def parse_args(argv: list[str] | None, env: dict[str, str]) -> argparse.Namespac
         default=env.get("STINT_AUTH_SECRET", ""),
         help="the platform's STINT_AUTH_SECRET, to sign the demo's tokens (default: from the environment or .env)",
     )
+    parser.add_argument(
+        "--web-url",
+        default=env.get("STINT_WEB_URL", "http://127.0.0.1:8000"),
+        help="the web front door, for the links the demo ends with (env STINT_WEB_URL)",
+    )
     parser.add_argument("--run-id", default=None, help="make the run's ids from this (default: fresh random ids)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each event-driven step")
     return parser.parse_args(argv)
@@ -47,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         platform.check_up()
         print(f"Stint demo, run {run}: one micro-internship from listing to academic credit\n", flush=True)
-        run_story(platform, cast_for(run, args.secret), say=lambda line: print(line, flush=True))
+        outcome = run_story(platform, cast_for(run, args.secret), say=lambda line: print(line, flush=True))
     except PlatformDown as exc:
         print(f"✗ Stint is not running: {exc}", file=sys.stderr)
         return EXIT_PLATFORM_DOWN
@@ -55,7 +60,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"✗ The story stopped: {exc}", file=sys.stderr)
         return EXIT_STORY_FAILED
     print(f"(the whole story took {time.monotonic() - started:.1f} s)")
+    print_web_links(args.web_url.rstrip("/"), outcome)
     return 0
+
+
+def print_web_links(web: str, outcome) -> None:
+    """Where to see the story as people do: the web's pages (sign in with `make user` accounts)."""
+    print("\nSee it in the web:")
+    print(f"  the listing         {web}/listings/{outcome.listing_id}")
+    print(f"  the credential      {web}/verify/{outcome.credential_uuid}")
+    print(f"  search and sign in  {web}/   (accounts: make user ROLE=student EMAIL=you@example.org)")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 from demo import cast as script
 from demo.cast import Cast, cast_for, new_run_id
@@ -59,7 +60,7 @@ def told(platform, stint) -> Told:
     """The demo run once against the test platform, as a separate process."""
     run = new_run_id()
     urls = [arg for service, url in platform.urls.items() for arg in (f"--{service}-url", url)]
-    completed = run_demo("--run-id", run, "--timeout", str(WAIT_SECONDS), *urls)
+    completed = run_demo("--run-id", run, "--timeout", str(WAIT_SECONDS), "--web-url", platform.web_url, *urls)
     assert completed.returncode == 0, f"the demo failed:\n{completed.stdout}\n{completed.stderr}"
     cast = cast_for(run, TEST_SECRET)
     credentials = stint.json("certification", "GET", "/credentials?mine=1", cast.students[0])["items"]
@@ -80,8 +81,16 @@ def event_types(stint: Platform, who) -> list[str]:
 def test_the_demo_prints_each_step_and_ends_with_the_verification_link(told, platform):
     lines = told.stdout.strip().splitlines()
     assert any(line.startswith(f"✓ {script.ORG_NAME} registered (pending) → verified") for line in lines), lines
-    assert lines[-2] == f"Verification link: {platform.url('certification')}/verify/{told.uuid}"
+    assert f"Verification link: {platform.url('certification')}/verify/{told.uuid}" in lines
     assert told.credential["verification_url"] == f"{platform.url('certification')}/verify/{told.uuid}"
+
+
+def test_the_demo_ends_with_links_into_the_web_that_open(told, platform):
+    links = dict(line.split(None, 2)[-2:] for line in told.stdout.splitlines()[-4:-1] if "http" in line)
+    listing = requests.get(links["listing"], timeout=30)
+    assert listing.status_code == 200 and script.listing_draft()["title"] in listing.text
+    credential = requests.get(links["credential"], timeout=30)
+    assert credential.status_code == 200 and told.cast.students[0].name in credential.text
 
 
 def test_the_issued_credential_verifies_with_every_check_passed(told, stint):
