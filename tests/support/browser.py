@@ -7,8 +7,10 @@ fresh profile of cookies), runs axe-core on a page and takes screenshots at phon
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+import secrets
 import shutil
 import subprocess
 import time
@@ -267,17 +269,23 @@ class Browser:
         if not navigates:
             element.click()
             return
-        page = self.driver.find_element("tag name", "html")
-        element.click()
-        self.wait_for_new_page(page)
+        with self.next_page():
+            element.click()
 
-    def wait_for_new_page(self, old_page) -> None:
-        """Wait until the page `old_page` belonged to has been replaced and the new one has loaded."""
-        from selenium.webdriver.support import expected_conditions
+    @contextlib.contextmanager
+    def next_page(self):
+        """Around an action that leads to another page: wait until that page has replaced this one and loaded."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        WebDriverWait(self.driver, 60).until(expected_conditions.staleness_of(old_page))
-        WebDriverWait(self.driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        mark = secrets.token_hex(8)  # lives in this page's window only: the next page's window lacks it
+        self.driver.execute_script("window.stintPage = arguments[0]", mark)
+        yield
+        WebDriverWait(self.driver, 60, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script(
+                "return window.stintPage !== arguments[0] && document.readyState == 'complete'", mark
+            )
+        )
 
     def has_link(self, pattern: str) -> bool:
         """Whether a visible link's words match the regular expression `pattern`."""

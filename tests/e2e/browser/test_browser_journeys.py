@@ -410,9 +410,8 @@ def test_a_student_signs_in_and_applies_with_the_keyboard_alone(browser, platfor
     browser.open("/")
 
     def then_a_new_page(*keys):
-        page = browser.driver.find_element("tag name", "html")
-        browser.press(*keys)
-        browser.wait_for_new_page(page)
+        with browser.next_page():
+            browser.press(*keys)
 
     browser.tab_to("Sign in")
     then_a_new_page(Keys.ENTER)
