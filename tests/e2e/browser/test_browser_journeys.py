@@ -385,7 +385,9 @@ def test_the_registrar_accepts_the_students_credit_request(browser, platform, st
     answer = requests.post(f"{certification}/credit-requests", json=request, headers=student, timeout=10)
     assert answer.status_code == 201, answer.text
 
-    browser.become("registrar")
+    browser.become("registrar")  # the request reaches the registrar's inbox
+    asks = f"Asha Kulkarni asks Pune University {CODE} for academic credit for {TITLE}."
+    browser.see_after_reloading("/inbox", f"Credit request for {TITLE}", asks)
     browser.open(story.credential_path)
     browser.click("Record your credit decision")
     browser.see("Will your university give credit for this work?", "Asha Kulkarni")
