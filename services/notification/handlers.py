@@ -33,8 +33,25 @@ def on_org_event(db: Database, event: dict) -> dict:
 
 
 def on_application_event(db: Database, event: dict) -> dict:
-    """Remember who applied to which listing, then tell whoever the event concerns."""
-    store.remember_application(db, event["data"], event_time(event))
+    """Remember who applied to which listing, then tell whoever the event concerns. Topics are read side by side,
+    so a listing's closing can arrive before an application to it: an applicant still waiting then hears of the
+    closing now (the same message ids, so nobody hears it twice)."""
+    data = event["data"]
+    store.remember_application(db, data, event_time(event))
+    counts = fan_out(db, event)
+    closing = store.closing_of(db, data["listing_id"])
+    if closing is not None and data["status"] in domain.OPEN_APPLICATION_STATUSES:
+        student = data["student"]
+        late = [Addressee(domain.user_recipient(student["id"]), student.get("name", ""), student.get("email", ""))]
+        inbox, emails = _messages_for_people(db, closing, domain.ROUTES[closing["type"]], datetime.now(UTC), late)
+        counts[IN_APP] += store.insert_new(db[store.INBOX], inbox)
+        counts[EMAIL] += store.insert_new(db[store.EMAILS], emails)
+    return counts
+
+
+def on_listing_closed(db: Database, event: dict) -> dict:
+    """Remember the closing (for applicants heard of later), then tell the applicants waiting."""
+    store.remember_closed_listing(db, event)
     return fan_out(db, event)
 
 
@@ -74,15 +91,18 @@ def _addressees(db: Database, route: domain.Route, data: dict, org: dict) -> lis
     return [Addressee(domain.user_recipient(s["id"]), s.get("name", ""), s.get("email", "")) for s in students.values()]
 
 
-def _messages_for_people(db: Database, event: dict, route: domain.Route, now: datetime) -> tuple[list, list]:
-    """Inbox entries and emails for a routed event, honouring each user's preferences."""
+def _messages_for_people(
+    db: Database, event: dict, route: domain.Route, now: datetime, addressees: list[Addressee] | None = None
+) -> tuple[list, list]:
+    """Inbox entries and emails for a routed event (to the route's audience, or to `addressees`), honouring each
+    user's preferences."""
     data = event["data"]
     org = store.find_org(db, data.get("org_id", "")) or {}
     context = domain.message_context(event["type"], data, org_name=org.get("name", ""))
     title = domain.render_line(route.title, context, limit=200)
     summary = domain.render_line(route.summary, context, limit=1000)
     link = context.get(route.link, "") if route.link else ""
-    addressees = _addressees(db, route, data, org)
+    addressees = _addressees(db, route, data, org) if addressees is None else addressees
     if route.copy_admins:
         addressees.append(Addressee(domain.ADMINS_RECIPIENT, "Stint administrators"))
     stored = store.preferences_of(db, [a.recipient.removeprefix("user:") for a in addressees if a.is_user])

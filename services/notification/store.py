@@ -21,6 +21,7 @@ WEBHOOKS = "webhooks"
 PREFERENCES = "preferences"
 ORGS = "orgs"  # read model from org events: names and contact emails
 APPLICATIONS = "applications"  # read model from application events: who applied to which listing
+CLOSED_LISTINGS = "closed_listings"  # each listing's `listing.closed` event, for applicants heard of only later
 DUPLICATE_KEY = 11000
 # Collections holding one document per (event id, recipient, channel).
 KEYED = (INBOX, EMAILS, WEBHOOK_DELIVERIES)
@@ -82,6 +83,18 @@ def remember_application(db: Database, data: dict, at: datetime) -> None:
     """Keep which student applied to which listing, and where their application stands."""
     values = {"listing_id": data["listing_id"], "student": data["student"], "status": data["status"]}
     _upsert_if_newer(db[APPLICATIONS], data["application_id"], values, at)
+
+
+def remember_closed_listing(db: Database, event: dict) -> None:
+    """Keep a listing's closing event (the first one; a listing closes once)."""
+    with contextlib.suppress(DuplicateKeyError):
+        db[CLOSED_LISTINGS].insert_one({"_id": event["data"]["listing_id"], "event": event})
+
+
+def closing_of(db: Database, listing_id: str) -> dict | None:
+    """The event that closed a listing, or None while it is open (or unknown)."""
+    document = db[CLOSED_LISTINGS].find_one({"_id": listing_id})
+    return document["event"] if document else None
 
 
 def open_applications(db: Database, listing_id: str) -> list[dict]:

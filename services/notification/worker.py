@@ -22,7 +22,7 @@ HANDLERS = {
     "stint.org.member_invited.v1": handlers.on_event,
     "stint.listing.published.v1": handlers.on_event,
     "stint.listing.updated.v1": handlers.on_event,
-    "stint.listing.closed.v1": handlers.on_event,
+    "stint.listing.closed.v1": handlers.on_listing_closed,
     "stint.application.submitted.v1": handlers.on_application_event,
     "stint.application.shortlisted.v1": handlers.on_application_event,
     "stint.application.accepted.v1": handlers.on_application_event,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notification.domain import ROUTES
+from services.notification.domain import ROUTES, UNIVERSITY
 from services.notification.handlers import fan_out
 from tests.unit.notification.notification_samples import ORG_ID, sample_event, student
 
@@ -30,8 +30,10 @@ def known_org(notifier):
 
 
 def test_every_routed_event_reaches_the_right_inbox_and_mailbox(notifier, smtp_server, known_org, token):
-    # A closed listing needs applicants, an invitation has no inbox: each has its own test.
-    routed = [t for t in ROUTES if t not in ("stint.listing.closed.v1", "stint.org.member_invited.v1")]
+    # A closed listing needs applicants, an invitation has no inbox, a university's registrars are another org:
+    # each has its own test.
+    own_tests = ("stint.listing.closed.v1", "stint.org.member_invited.v1", "stint.university.verified.v1")
+    routed = [t for t in ROUTES if t not in own_tests and ROUTES[t].audience != UNIVERSITY]
     events = {t: sample_event(t, application_id=f"app-{n}") for n, t in enumerate(routed)}
     notifier.deliver(*events.values())
     assert notifier.send_emails() == len(events)
@@ -91,6 +93,21 @@ def test_a_closed_listing_is_announced_to_students_whose_applications_are_still_
 
     assert sorted(entry["recipient"] for entry in inbox_of(notifier.db, closed)) == ["user:ana", "user:bo"]
     assert [len(told_of_closing(f"{sub}@example.org")) for sub in ("ana", "bo", "cy", "di")] == [1, 1, 0, 0]
+
+
+def test_an_applicant_heard_of_after_the_listing_closed_still_hears_it_once(notifier, smtp_server):
+    # The topics are read side by side: the closing can arrive before an application made while it was open.
+    ana, cy = student("ana", "Ana", "ana@example.org"), student("cy", "Cy", "cy@example.org")
+    closed = sample_event("stint.listing.closed.v1")
+    notifier.deliver(closed)
+    notifier.deliver(sample_event("stint.application.submitted.v1", application_id="a-ana", person=ana))
+    notifier.deliver(sample_event("stint.application.accepted.v1", application_id="a-cy", person=cy))
+    notifier.deliver(sample_event("stint.application.shortlisted.v1", application_id="a-ana", person=ana))
+    notifier.send_emails()
+    assert [entry["recipient"] for entry in inbox_of(notifier.db, closed)] == ["user:ana"]
+    closing_mails = [m for m in smtp_server.to("ana@example.org") if m["Subject"].endswith("has closed")]
+    assert len(closing_mails) == 1
+    assert not [m for m in smtp_server.to("cy@example.org") if m["Subject"].endswith("has closed")]
 
 
 def test_a_redelivered_event_notifies_nobody_twice(notifier, smtp_server, webhook_receiver, token):
