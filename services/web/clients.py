@@ -156,6 +156,15 @@ class ApplicationClient(ServiceClient):
     def review(self, application_id: str, body: dict) -> dict:
         return self.call("POST", f"/applications/{_id(application_id)}/review", json=body)
 
+    def record_payment(self, application_id: str, body: dict) -> dict:
+        return self.call("POST", f"/applications/{_id(application_id)}/payment", json=body)
+
+    def confirm_payment(self, application_id: str) -> dict:
+        return self.call("POST", f"/applications/{_id(application_id)}/payment/confirm")
+
+    def dispute_payment(self, application_id: str, reason: str) -> dict:
+        return self.call("POST", f"/applications/{_id(application_id)}/payment/dispute", json={"reason": reason})
+
 
 class CertificationClient(ServiceClient):
     """Credentials, their verification, revocation and universities' credit."""
@@ -180,6 +189,9 @@ class CertificationClient(ServiceClient):
     def rotate_key(self) -> dict:
         return self.call("POST", "/keys/rotate")
 
+    def revoke_key(self, key_id: str, reason: str) -> dict:
+        return self.call("POST", f"/keys/{_id(key_id)}/revoke", json={"reason": reason})
+
     def revoke(self, credential_id: str, reason: str) -> dict:
         return self.call("POST", f"/credentials/{_id(credential_id)}/revoke", json={"reason": reason})
 
@@ -191,6 +203,24 @@ class CertificationClient(ServiceClient):
 
     def decide_credit(self, credential_id: str, body: dict) -> dict:
         return self.call("POST", f"/credentials/{_id(credential_id)}/credit-decisions", json=body)
+
+    def universities(self, status: str = "verified", cursor=None, limit: int = 20) -> dict:
+        return self.call("GET", "/universities", params={"status": status, "cursor": cursor, "limit": limit})
+
+    def university(self, university_id: str) -> dict:
+        return self.call("GET", f"/universities/{_id(university_id)}")
+
+    def put_my_university(self, profile: dict) -> dict:
+        return self.call("PUT", "/universities/me", json=profile)
+
+    def verify_university(self, university_id: str) -> dict:
+        return self.call("POST", f"/universities/{_id(university_id)}/verify")
+
+    def request_credit(self, body: dict) -> dict:
+        return self.call("POST", "/credit-requests", json=body)
+
+    def credit_requests(self, status=None, cursor=None, limit: int = 20) -> dict:
+        return self.call("GET", "/credit-requests", params={"status": status, "cursor": cursor, "limit": limit})
 
     def decisions(self, cursor=None, limit: int = 20) -> dict:
         return self.call("GET", "/credit-decisions", params={"cursor": cursor, "limit": limit})

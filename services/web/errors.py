@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from services.web.auth import sign_in_again
-from services.web.problems import ApiProblem, sentence
+from services.web.problems import ApiProblem
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +65,7 @@ def register_error_pages(app) -> None:
     def api_problem(problem: ApiProblem):
         if problem.status == 401:
             return sign_in_again()
-        message = None if problem.status in (403, 404) or problem.status >= 500 else sentence(problem.message)
+        message = None if problem.status in (403, 404) or problem.status >= 500 else problem.said
         return error_page(problem.status if problem.status < 500 else 503, message)
 
     @app.errorhandler(Exception)

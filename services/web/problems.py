@@ -7,6 +7,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 MISSING = "Missing data for required field."
+# Refusals whose API message speaks to developers (paths, ids), said for people instead; "code/status" wins over
+# "code" where one code means different things to different callers. {name} takes the refusal's details.
+REFUSALS = {
+    "university_not_verified/403": "Your university is not verified yet. Save its profile, then a Stint admin "
+    "verifies it; after that you can decide credit.",
+    "no_credit_request": "No student has asked your university for credit for this credential, so there is no "
+    "decision to record. Students ask from their credentials page.",
+    "decision_exists": "Your university has already decided on this request. The decision is on your credit desk.",
+    "credential_reissued": "This credential was replaced by a re-issued one ({successor}), so this one can no longer "
+    "earn credit. The student asks again for credit for the re-issued credential.",
+    "credit_request_exists": "You have already asked this university for credit for this credential (the request "
+    "is {status}). A university decides once per credential.",
+    "key_is_current": "The key {key} signs credentials now, so it cannot be revoked. Make a new signing key first, "
+    "then revoke this one.",
+    "key_recently_current": "This key signed credentials moments ago and may still be in use. Try again in "
+    "{retry_after_seconds} seconds.",
+}
 
 
 class ApiProblem(Exception):
@@ -16,6 +33,17 @@ class ApiProblem(Exception):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, dict(details or {})
         self.sent: Mapping | None = None  # the body the web sent, so a field left empty reads "Enter …"
+
+    @property
+    def said(self) -> str:
+        """The refusal as a sentence for people: REFUSALS' wording when it has one, else the API's message."""
+        wording = REFUSALS.get(f"{self.code}/{self.status}") or REFUSALS.get(self.code)
+        if wording:
+            try:
+                return sentence(wording.format(**self.details))
+            except (KeyError, IndexError, ValueError):
+                pass  # details missing: the API's own message still says it
+        return sentence(self.message)
 
     @property
     def is_validation(self) -> bool:
@@ -30,7 +58,7 @@ class ApiProblem(Exception):
                 for name, text in flatten_details(self.details).items()
             }
         # A rule broken about one field (e.g. apply_by in the past) names it in its details.
-        return {name: sentence(self.message) for name in self.details if name in labels}
+        return {name: self.said for name in self.details if name in labels}
 
 
 def flatten_details(details: Mapping, prefix: str = "") -> dict[str, str]:

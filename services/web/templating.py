@@ -29,6 +29,13 @@ STATUS_NAMES = {
     "pending": "Waiting for verification",
     "verified": "Verified",
 }
+# A credit request's state, and a stipend payment's, as the student and the registrar read them.
+CREDIT_STATES = {"open": "Waiting for a decision", "accepted": "Credit given", "rejected": "Credit refused"}
+PAYMENT_STATES = {
+    "recorded": "Paid, waiting for the student",
+    "confirmed": "Paid and confirmed",
+    "disputed": "Disputed",
+}
 # The work domains of DESIGN §3, shown until the listing service answers GET /categories (then its list is used).
 FALLBACK_CATEGORIES = {
     "content": "Content writing and marketing",
@@ -134,6 +141,8 @@ def init_templating(app) -> None:
         first_page_url=first_page_url,
         unread_count=unread_count,
         categories=categories,
+        credit_states=CREDIT_STATES,
+        payment_states=PAYMENT_STATES,
         account_console_url=auth.account_console_url,
     )
     app.jinja_env.trim_blocks = True

@@ -390,3 +390,125 @@ def _published_listing(web) -> tuple[str, Visitor]:
     listing_id = listing_id.rsplit("/", 1)[-1]
     employer.submit(f"/employer/listings/{listing_id}", f"/employer/listings/{listing_id}/publish", {})
     return listing_id, employer
+
+
+def _approved_application(web, student: Visitor, hours: str = "10") -> tuple[str, Visitor]:
+    """A student's application whose work the employer approved (through the pages); its id and the employer."""
+    listing_id, employer = _published_listing(web)
+    apply_path = f"/student/apply/{listing_id}"
+    applied = eventually(
+        lambda: applied_when_known(student, apply_path, {"cover_note": "Keen", "answer-0": "Yes"}),
+        "the application service knows the listing",
+    )
+    application_id = applied.headers["Location"].rsplit("/", 1)[-1]
+    review_path = f"/employer/applications/{application_id}"
+    employer.submit(review_path, f"{review_path}/accept", {})
+    work_path = f"/student/applications/{application_id}/work"
+    student.submit(work_path, work_path, {"links": "https://sheets.example.in/shops", "hours_spent": hours})
+    employer.submit(
+        review_path,
+        f"{review_path}/review",
+        {"decision": "approve", "hours_verified": hours, "rating": "4", "feedback": "Thorough"},
+    )
+    return application_id, employer
+
+
+def test_a_registrar_registers_the_university_a_student_asks_for_credit_and_the_registrar_decides(web):
+    university_id = f"uni-{uuid.uuid4().hex[:6]}"
+    registrar = Visitor(web, token("university", "Meera Registrar", university_id))
+    admin = Visitor(web, token("admin", "Admin"))
+    student = Visitor(web, token("student", "Ravi Student"))
+    aishe = f"U-{uuid.uuid4().int % 1_000_000:06d}"
+
+    # The registrar registers the university (a malformed AISHE code is refused beside its field); it waits.
+    assert "Your university is not registered on Stint yet" in registrar.read("/university")
+    bad_code = registrar.submit(
+        "/university/profile",
+        "/university/profile",
+        {"name": "Deccan University", "aishe_code": "12345", "website": "https://deccan.example.in"},
+        status=400,
+    )
+    assert re.search(
+        r'id="f-aishe_code-error">.*?Its AISHE code: an AISHE code looks like U-0001', bad_code.get_data(as_text=True)
+    )
+    registrar.submit(
+        "/university/profile",
+        "/university/profile",
+        {"name": "Deccan University", "aishe_code": aishe, "website": "https://deccan.example.in"},
+    )
+    assert "Waiting for verification" in registrar.read("/university")
+    assert "Deccan University is verified" not in admin.read("/admin/universities?status=verified")
+
+    # An admin verifies it from the queue of universities waiting, next to the organisations'.
+    assert "Universities waiting for verification" in admin.read("/admin")
+    assert "Deccan University" in admin.read("/admin/universities")
+    admin.submit("/admin/universities", f"/admin/universities/{university_id}/verify", {})
+    assert "Deccan University is verified" in admin.read("/admin/universities")
+    assert "Verified" in registrar.read("/university/profile")
+
+    # The student's approved work becomes a credential; they ask the university for credit from it.
+    _approved_application(web, student)
+    credentials = eventually(lambda: page_with(student, "/student/credentials", "Survey 20 shops"), "it is issued")
+    credential_id = re.search(r"/student/credentials/([0-9a-f-]{36})/credit", credentials).group(1)
+    ask_path = f"/student/credentials/{credential_id}/credit"
+    assert "Deccan University" in student.read(ask_path)
+    bad_apaar = student.submit(ask_path, ask_path, {"university_id": university_id, "apaar_id": "1234"}, status=400)
+    assert "Your APAAR id: an APAAR id is 12 digits." in text_of(bad_apaar.get_data(as_text=True))
+    student.submit(
+        ask_path, ask_path, {"university_id": university_id, "apaar_id": "1234 5678 9012", "note": "B.Com year 2"}
+    )
+    asked = student.read("/student/credit-requests")
+    assert "Survey 20 shops Waiting for a decision University Deccan University" in asked
+    again = student.submit(ask_path, ask_path, {"university_id": university_id}, status=400)
+    assert "You have already asked this university for credit for this credential" in text_of(
+        again.get_data(as_text=True)
+    )
+
+    # The registrar finds it waiting on the desk, verifies and decides in one place.
+    desk = registrar.read("/university")
+    assert "Ravi Student: Survey 20 shops" in desk and "123456789012" in desk and "B.Com year 2" in desk
+    decide_path = f"/university/credentials/{credential_id}/decision"
+    page = registrar.read(decide_path)
+    assert "What Stint checked" in page and "Passed:" in page and "Failed:" not in page
+    assert "The student's note B.Com year 2" in page
+    registrar.submit(
+        decide_path, decide_path, {"decision": "accepted", "credits_awarded": "0.3", "course_code": "CS-1"}
+    )
+    assert "No student is waiting for a decision" in registrar.read("/university")
+    assert "Credit given" in student.read("/student/credit-requests")
+
+    # Deciding twice is refused in a sentence.
+    twice = registrar.submit(decide_path, decide_path, {"decision": "rejected"}, status=400)
+    assert "Your university has already decided on this request." in text_of(twice.get_data(as_text=True))
+
+
+def test_an_admin_revokes_a_retired_signing_key_but_not_the_current_one(web):
+    admin = Visitor(web, token("admin", "Admin"))
+
+    def rotated() -> str:
+        response = admin.submit("/admin/keys", "/admin/keys", {})
+        return re.search(r"new key (key-\d+)", admin.read(response.headers["Location"])).group(1)
+
+    current = rotated()
+    revoke_path = f"/admin/keys/{current}/revoke"
+    assert "cannot be revoked: make a new signing key first" in admin.read(revoke_path)
+    refused = admin.submit(revoke_path, revoke_path, {"reason": "Found in a backup"}, status=400)
+    assert f"The key {current} signs credentials now, so it cannot be revoked." in text_of(
+        refused.get_data(as_text=True)
+    )
+
+    rotated()  # the refused key now retired, having signed nothing
+
+    def revoked():
+        response = admin.client.post(
+            revoke_path, data={"csrf_token": csrf_token(admin.get(revoke_path)), "reason": "Found in a backup"}
+        )
+        if response.status_code == 400:
+            assert "Try again in" in text_of(response.get_data(as_text=True))  # it was current moments ago
+            return None
+        assert response.status_code == 302
+        return response
+
+    eventually(revoked, "the retired key can be revoked")
+    keys = admin.read("/admin/keys")
+    assert f"{current} is revoked" in keys and f"Revoke {current} " not in keys

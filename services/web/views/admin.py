@@ -1,4 +1,5 @@
-"""An admin's pages: verify organisations, grant roles, revoke credentials, and the platform's health."""
+"""An admin's pages: verify organisations and universities, grant roles, revoke credentials, rotate and revoke
+signing keys, and the platform's health."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from services.web.views.common import api, form_page
 
 blp = Blueprint("admin", __name__, url_prefix="/admin")
 ROLE_LABELS = {"user_id": "the person's user id", "role": "the role", "org": "the organisation or university id"}
+KEY_LABELS = {"reason": "why the key is revoked"}
 REVOKE_LABELS = {"credential_id": "the credential's link or id", "reason": "the reason"}
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 ROLES = ("student", "employer", "university", "admin")
@@ -49,6 +51,24 @@ def verify_org(org_id):
     return redirect(url_for("admin.organisations"))
 
 
+@blp.get("/universities")
+@auth.signed_in("admin")
+def universities():
+    """Universities waiting for verification (or those verified), newest first."""
+    status = "verified" if request.args.get("status") == "verified" else "pending"
+    page = api("certification").universities(status, cursor=request.args.get("cursor"))
+    return render_template("admin/universities.html", page=page, status=status)
+
+
+@blp.post("/universities/<university_id>/verify")
+@auth.signed_in("admin")
+def verify_university(university_id):
+    """Mark a university verified, so students can ask it for credit and its registrars can decide."""
+    university = api("certification").verify_university(university_id)
+    flash(f"{university['name']} is verified: students can ask it for credit.", "success")
+    return redirect(url_for("admin.universities"))
+
+
 @blp.route("/roles", methods=["GET", "POST"])
 @auth.signed_in("admin")
 def roles():
@@ -75,7 +95,30 @@ def keys():
             f"Credentials are now signed with the new key {key['id']}. Those signed before keep verifying.", "success"
         )
         return redirect(url_for("admin.keys"))
-    return render_template("admin/keys.html", keys=client.issuer_keys())
+    return render_template("admin/keys.html", keys=[_key_name(key["id"]) for key in client.issuer_keys()])
+
+
+def _key_name(method_id: str) -> str:
+    """A key's name (key-3) from its id in the DID document (did:web:…#key-3)."""
+    return method_id.rsplit("#", 1)[-1]
+
+
+@blp.route("/keys/<key_id>/revoke", methods=["GET", "POST"])
+@auth.signed_in("admin")
+def revoke_key(key_id):
+    """Distrust a compromised signing key (asks first, with the reason): what it signed is re-issued."""
+    if request.method == "GET":
+        return form_page("admin/revoke_key.html", KEY_LABELS, key_id=key_id)
+    try:
+        api("certification").revoke_key(key_id, request.form.get("reason", "").strip())
+    except ApiProblem as problem:
+        return form_page("admin/revoke_key.html", KEY_LABELS, problem, key_id=key_id)
+    flash(
+        f"{key_id} is revoked: nothing it signed verifies any more. Stint is re-issuing those credentials under the "
+        "current key, and each student is told.",
+        "success",
+    )
+    return redirect(url_for("admin.keys"))
 
 
 @blp.route("/revoke", methods=["GET", "POST"])

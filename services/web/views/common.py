@@ -8,7 +8,7 @@ from flask import render_template, request
 
 from services.web import auth
 from services.web.clients import client
-from services.web.problems import ApiProblem, sentence
+from services.web.problems import ApiProblem
 
 
 def api(service: str, public: bool = False):
@@ -72,7 +72,7 @@ def page_errors(problem: ApiProblem, labels: Mapping[str, str]) -> tuple[dict[st
         anchor = name if name in labels or root not in labels else root
         if message not in [text for _name, text in summary]:
             summary.append((anchor, message))
-    message = sentence(problem.message)
+    message = problem.said
     if (not summary or not problem.is_validation) and message not in [text for _name, text in summary]:
         summary.insert(0, message)
     return errors, summary

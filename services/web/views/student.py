@@ -125,3 +125,53 @@ def credentials():
     """My credentials: each with its certificate (PDF), verification link to share, and status."""
     page = api("certification").my_credentials(cursor=request.args.get("cursor"))
     return render_template("student/credentials.html", page=page)
+
+
+# ---- credit from a university ------------------------------------------------------------------
+
+CREDIT_LABELS = {
+    "university_id": "the university to ask",
+    "apaar_id": "your APAAR id",
+    "note": "a note for the registrar",
+    "credential_id": "the credential",
+}
+UNIVERSITIES_OFFERED = 100  # verified universities in the list to choose from (the API's largest page)
+
+
+@blp.route("/credentials/<credential_id>/credit", methods=["GET", "POST"])
+@auth.signed_in("student")
+def ask_credit(credential_id):
+    """Ask a verified university for academic credit for one of your credentials."""
+    cert = api("certification")
+    page = {
+        "credential": cert.verification(credential_id),
+        "credential_id": credential_id,
+        "universities": cert.universities(limit=UNIVERSITIES_OFFERED).get("items", []),
+    }
+    if request.method == "GET":
+        return form_page("student/ask_credit.html", CREDIT_LABELS, values={}, **page)
+    body = {
+        "credential_id": f"urn:uuid:{credential_id}",
+        "university_id": request.form.get("university_id", ""),
+        "note": request.form.get("note", "").strip(),
+    }
+    apaar_id = "".join(request.form.get("apaar_id", "").split())  # typed in groups of four, as printed on the card
+    if apaar_id:
+        body["apaar_id"] = apaar_id
+    try:
+        created = cert.request_credit(body)
+    except ApiProblem as problem:
+        if problem.code in ("university_not_found", "university_not_verified"):
+            problem.details["university_id"] = True  # said beside the choice of university
+        return form_page("student/ask_credit.html", CREDIT_LABELS, problem, **page)
+    flash(f"Your request is sent to {created['university_name']}. Its registrar will decide.", "success")
+    return redirect(url_for("student.credit_requests"))
+
+
+@blp.get("/credit-requests")
+@auth.signed_in("student")
+def credit_requests():
+    """The credit you asked universities for, newest first, and where each request stands."""
+    status = request.args.get("status") or None
+    page = api("certification").credit_requests(status=status, cursor=request.args.get("cursor"))
+    return render_template("student/credit_requests.html", page=page, status=status)

@@ -1,4 +1,5 @@
-"""A university registrar's pages: credit policy, verify one or many credentials, credit decisions and export."""
+"""A university registrar's pages: the university's profile, credit requests, credit policy, verify one or many
+credentials, credit decisions and export."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from services.web.problems import ApiProblem
 from services.web.views.common import api, form_page, number
 
 blp = Blueprint("university", __name__, url_prefix="/university")
+PROFILE_LABELS = {"name": "your university's name", "aishe_code": "its AISHE code", "website": "its website"}
+QUEUE_ON_DESK = 10  # open requests shown on the desk; the requests page has them all
 POLICY_LABELS = {"hours_per_credit": "hours of work per credit", "min_hours": "the fewest hours you accept"}
 DECISION_LABELS = {
     "decision": "your decision",
@@ -21,6 +24,7 @@ DECISION_LABELS = {
     "note": "a note",
 }
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+OPEN_REQUESTS_SCANNED = 100  # the API's largest page
 MAX_BATCH = 500
 MAX_FILE_BYTES = 1024 * 1024
 
@@ -28,11 +32,57 @@ MAX_FILE_BYTES = 1024 * 1024
 @blp.get("")
 @auth.signed_in("university")
 def home():
-    """The registrar's desk: the policy, verifying, and the latest credit decisions."""
+    """The registrar's desk: the university's status, the requests waiting, the policy, and the latest decisions."""
     client = api("certification")
-    policy = client.policy()
-    page = client.decisions(cursor=request.args.get("cursor"))
-    return render_template("university/home.html", policy=policy, page=page)
+    return render_template(
+        "university/home.html",
+        university=_my_university(client),
+        waiting=client.credit_requests(status="open", limit=QUEUE_ON_DESK),
+        policy=client.policy(),
+        page=client.decisions(cursor=request.args.get("cursor")),
+    )
+
+
+def _my_university(client) -> dict | None:
+    """The registrar's university as the API shows it, or None before its profile is saved."""
+    try:
+        return client.university(auth.current_person().org)
+    except ApiProblem as problem:
+        if problem.status == 404:
+            return None
+        raise
+
+
+@blp.route("/profile", methods=["GET", "POST"])
+@auth.signed_in("university")
+def profile():
+    """Register the university (name, AISHE code, website) or change its profile; it shows its status."""
+    client = api("certification")
+    university = _my_university(client)
+    if request.method == "GET":
+        return form_page("university/profile.html", PROFILE_LABELS, values=university or {}, university=university)
+    body = {name: request.form.get(name, "").strip() for name in PROFILE_LABELS}
+    try:
+        saved = client.put_my_university(body)
+    except ApiProblem as problem:
+        return form_page("university/profile.html", PROFILE_LABELS, problem, university=university)
+    if university is None:
+        flash(f"{saved['name']} is registered. A Stint admin will verify it before you can decide credit.", "success")
+    else:
+        flash("Your university's profile is saved.", "success")
+    return redirect(url_for("university.home"))
+
+
+@blp.get("/requests")
+@auth.signed_in("university")
+def credit_requests():
+    """The requests for credit students addressed to the university, by state, newest first."""
+    status = request.args.get("status", "open")
+    status = status if status in ("open", "accepted", "rejected", "all") else "open"
+    page = api("certification").credit_requests(
+        status=None if status == "all" else status, cursor=request.args.get("cursor")
+    )
+    return render_template("university/requests.html", page=page, status=status)
 
 
 @blp.route("/policy", methods=["GET", "POST"])
@@ -111,11 +161,13 @@ def decide(credential_id):
     if not UUID.fullmatch(credential_id):
         return redirect(url_for("university.home"))
     cert = api("certification")
-    verification = cert.verification(credential_id)
+    page = {
+        "verification": cert.verification(credential_id),
+        "credential_id": credential_id,
+        "credit_request": _open_request_about(cert, credential_id),
+    }
     if request.method == "GET":
-        return form_page(
-            "university/decide.html", DECISION_LABELS, verification=verification, credential_id=credential_id
-        )
+        return form_page("university/decide.html", DECISION_LABELS, **page)
     body = {
         "decision": request.form.get("decision", ""),
         "credits_awarded": number(request.form.get("credits_awarded") or "0"),
@@ -126,11 +178,19 @@ def decide(credential_id):
     try:
         cert.decide_credit(credential_id, body)
     except ApiProblem as problem:
-        return form_page(
-            "university/decide.html", DECISION_LABELS, problem, verification=verification, credential_id=credential_id
-        )
+        return form_page("university/decide.html", DECISION_LABELS, problem, **page)
     flash("Your decision is recorded.", "success")
     return redirect(url_for("university.home"))
+
+
+def _open_request_about(cert, credential_id: str) -> dict | None:
+    """The open request a student made about this credential (their note and APAAR id), when it is among the
+    newest open requests; the API decides whether there is one."""
+    wanted = f"urn:uuid:{credential_id.lower()}"
+    for item in cert.credit_requests(status="open", limit=OPEN_REQUESTS_SCANNED).get("items", []):
+        if item.get("credential_id", "").lower() == wanted:
+            return item
+    return None
 
 
 @blp.get("/decisions.csv")

@@ -70,3 +70,39 @@ def test_a_choice_nobody_made_asks_to_choose():
     problem.sent = {"decision": ""}
 
     assert page_errors(problem, {"decision": "your decision"})[0] == {"decision": "Choose your decision."}
+
+
+def test_a_refusal_that_speaks_to_developers_is_said_for_people():
+    problem = ApiProblem(403, "no_credit_request", "no student asked your university for credit for this credential")
+
+    assert page_errors(problem, {"decision": "your decision"}) == (
+        {},
+        [
+            "No student has asked your university for credit for this credential, so there is no decision to "
+            "record. Students ask from their credentials page."
+        ],
+    )
+
+
+def test_a_refusal_said_for_people_names_what_its_details_name():
+    problem = ApiProblem(409, "credential_reissued", "replaced", {"successor": "urn:uuid:1b9d6bcd"})
+
+    assert "(urn:uuid:1b9d6bcd)" in problem.said
+
+
+def test_one_code_is_said_for_the_caller_it_concerns():
+    registrar = ApiProblem(403, "university_not_verified", "only a verified university decides credit: PUT /x")
+    student = ApiProblem(409, "university_not_verified", "this university is not verified yet; it cannot decide credit")
+
+    assert registrar.said.startswith("Your university is not verified yet.")
+    assert student.said == "This university is not verified yet; it cannot decide credit."
+
+
+def test_a_refusal_without_the_details_its_wording_needs_keeps_the_api_message():
+    assert ApiProblem(409, "key_is_current", "key-2 signs credentials now").said == "Key-2 signs credentials now."
+
+
+def test_a_rule_about_one_field_is_said_beside_it_in_the_peoples_wording():
+    problem = ApiProblem(409, "university_not_verified", "not verified", {"university_id": True})
+
+    assert problem.field_errors({"university_id": "the university to ask"}) == {"university_id": "Not verified."}
