@@ -21,6 +21,8 @@ REFUSALS = {
     "is {status}). A university decides once per credential.",
     "key_is_current": "The key {key} signs credentials now, so it cannot be revoked. Make a new signing key first, "
     "then revoke this one.",
+    "paid_on_in_future": "The day paid is in the future: record a payment once it is made.",
+    "paid_on_before_application": "The day paid is before the student applied.",
     "key_recently_current": "This key signed credentials moments ago and may still be in use. Try again in "
     "{retry_after_seconds} seconds.",
 }

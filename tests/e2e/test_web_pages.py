@@ -512,3 +512,42 @@ def test_an_admin_revokes_a_retired_signing_key_but_not_the_current_one(web):
     eventually(revoked, "the retired key can be revoked")
     keys = admin.read("/admin/keys")
     assert f"{current} is revoked" in keys and f"Revoke {current} " not in keys
+
+
+def test_an_employer_records_the_stipend_and_the_student_disputes_then_confirms_it(web):
+    student = Visitor(web, token("student", "Kavya Student"))
+    application_id, employer = _approved_application(web, student)
+    employer_path = f"/employer/applications/{application_id}"
+    student_path = f"/student/applications/{application_id}"
+    pay_path = f"{employer_path}/payment"
+    assert "The employer has not recorded paying your stipend yet" in student.read(student_path)
+
+    # A day in the future is refused beside its field; then the payment is recorded.
+    assert "Record the payment" in employer.read(employer_path)
+    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    future = employer.submit(
+        employer_path, pay_path, {"amount": "2,000", "paid_on": tomorrow, "reference": "UPI-1"}, status=400
+    )
+    assert re.search(r'id="f-paid_on-error">.*?The day paid is in the future', future.get_data(as_text=True), re.S)
+    today = date.today().isoformat()
+    employer.submit(employer_path, pay_path, {"amount": "1,500", "paid_on": today, "reference": "UPI-1"})
+    recorded = student.read(student_path)
+    assert "Your stipend Paid, waiting for the student Amount paid ₹1,500" in recorded and "UPI-1" in recorded
+
+    # The student disputes it (a reason is needed), the employer sees why and corrects it; the student confirms.
+    dispute_path = f"{student_path}/payment/dispute"
+    no_reason = student.submit(dispute_path, dispute_path, {"reason": ""}, status=400)
+    assert "There is a problem" in text_of(no_reason.get_data(as_text=True))
+    student.submit(dispute_path, dispute_path, {"reason": "The listing says 2,000"})
+    assert "Disputed" in student.read(student_path)
+    seen = employer.read(employer_path)
+    assert "The listing says 2,000" in seen and "Correct the payment" in seen
+    employer.submit(employer_path, pay_path, {"amount": "2000", "paid_on": today, "reference": "UPI-2"})
+    assert "(corrected 1 time)" in student.read(student_path)
+    student.submit(student_path, f"{student_path}/payment/confirm", {})
+    confirmed = employer.read(employer_path)
+    assert "Paid and confirmed" in confirmed and "Record the payment" not in confirmed
+
+    # Confirming twice is refused in a sentence on the application's page.
+    twice = student.submit(student_path, f"{student_path}/payment/confirm", {}, status=400)
+    assert "You already confirmed this payment." in text_of(twice.get_data(as_text=True))

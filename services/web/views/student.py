@@ -72,10 +72,17 @@ def _highlightable_credentials() -> list[dict]:
 @blp.get("/applications/<application_id>")
 @auth.signed_in("student")
 def application(application_id):
-    """One application: its timeline, the work sent, the latest review, and what can be done next."""
-    found = api("application").application(application_id)
-    return render_template(
+    """One application: its timeline, the work sent, the latest review, the payment, and what can be done next."""
+    return application_page(api("application").application(application_id))
+
+
+def application_page(found: dict, problem: ApiProblem | None = None):
+    """The student's page of one application, with an API's refusal on top when there is one."""
+    return form_page(
         "student/application.html",
+        {},
+        problem,
+        values={},
         application=found,
         can_withdraw=found["status"] in WITHDRAWABLE,
         can_submit=found["status"] in SUBMITTABLE,
