@@ -74,6 +74,7 @@ return {
   text: (el.innerText || el.value || el.getAttribute('aria-label') || el.id || el.tagName).replace(/\\s+/g, ' ').trim(),
   tag: el.tagName.toLowerCase(), id: el.id, name: el.getAttribute('name') || '',
   visible: outline || style.boxShadow !== 'none' || style.backgroundColor === 'rgb(255, 221, 0)',
+  on_screen: (r => r.width > 0 && r.right > 0 && r.bottom > 0 && r.left < innerWidth)(el.getBoundingClientRect()),
 };
 """
 _AXE_RUN = """

@@ -455,6 +455,8 @@ def test_a_student_signs_in_and_applies_with_the_keyboard_alone(browser, platfor
         with browser.next_page():
             browser.press(*keys)
 
+    first = browser.tab_to("Skip to main content", most=1)  # the first Tab shows the way past the menu
+    assert first["on_screen"], "the skip link has the focus but cannot be seen"
     browser.tab_to("Sign in")
     then_a_new_page(Keys.ENTER)
     assert browser.url.startswith(platform.keycloak.url)
