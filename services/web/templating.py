@@ -3,6 +3,7 @@ status names, and links to the next page of a list."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -46,6 +47,16 @@ FALLBACK_CATEGORIES = {
     "business": "Business analysis and strategy",
     "other": "Other",
 }
+# A verification check's name (the certification API's) in people's words; its message follows.
+CHECK_NAMES = {
+    "found": "Issued by Stint",
+    "well_formed": "Made as a W3C credential",
+    "issuer_key": "Signing key trusted",
+    "signature": "Signed by Stint",
+    "status": "Not revoked",
+    "validity_window": "Within its validity dates",
+}
+ISO_MOMENT = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b")
 UNREAD_SAMPLE = 50
 BADGE_TIMEOUT_SECONDS = 2  # a slow inbox must not slow every page: the badge is left out instead
 CATEGORIES_TTL_SECONDS = 300
@@ -57,13 +68,44 @@ def when(value, with_time: bool = True) -> str:
     if not value:
         return ""
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(IST)
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return str(value)
+    if moment.tzinfo is None:  # a calendar day ("2026-11-30") is that day wherever it is read
+        moment = moment.replace(tzinfo=IST)
+    moment = moment.astimezone(IST)
     day = f"{moment.day} {moment:%b %Y}"
     if not with_time:
         return day
     return f"{day}, {moment:%I:%M}".replace(", 0", ", ") + (" am" if moment.hour < 12 else " pm")
+
+
+def days_in(text) -> str:
+    """A sentence with its ISO dates said as days: "valid from 2026-11-30T10:00:00Z" → "valid from 30 Nov 2026"."""
+    return ISO_MOMENT.sub(lambda found: when(found.group(0), False), str(text or ""))
+
+
+def credits(value) -> str:
+    """A number of credits as people say it: "1 credit", "1.5 credits"."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return f"{value} credits"
+    return f"{number:g} credit" + ("" if number == 1 else "s")
+
+
+def check_name(name: str | None) -> str:
+    """A verification check's name in people's words."""
+    return CHECK_NAMES.get(name or "", (name or "").replace("_", " ").capitalize())
+
+
+def check_message(message: str | None) -> str:
+    """A verification check's message as a sentence, its dates said as days."""
+    sentence = days_in(message).strip()
+    if not sentence:
+        return ""
+    sentence = sentence[0].upper() + sentence[1:]
+    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
 
 
 def money(stipend) -> str:
@@ -135,7 +177,15 @@ def unread_count() -> str | None:
 
 def init_templating(app) -> None:
     """Register the filters and globals."""
-    app.jinja_env.filters.update(when=when, money=money, status_name=status_name)
+    app.jinja_env.filters.update(
+        when=when,
+        money=money,
+        status_name=status_name,
+        days_in=days_in,
+        credits=credits,
+        check_name=check_name,
+        check_message=check_message,
+    )
     app.jinja_env.globals.update(
         page_url=page_url,
         first_page_url=first_page_url,

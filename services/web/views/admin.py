@@ -3,6 +3,7 @@ signing keys, and the platform's health."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -28,9 +29,24 @@ def home():
 
 
 def _health() -> list[tuple[str, bool, str]]:
-    """Each service's readiness, as its /readyz says."""
+    """Each service's readiness, as its /readyz says, in words."""
     urls = current_app.extensions["stint_web_settings"].service_urls
-    return [(name, *client(name, None).ready()) for name in CLIENTS if name in urls]
+    found = [(name, *client(name, None).ready()) for name in CLIENTS if name in urls]
+    return [(name, ready, readiness_words(said)) for name, ready, said in found]
+
+
+def readiness_words(said: str) -> str:
+    """A /readyz answer as words: "database ok · broker ok" (its checks), or what it said when that is not JSON."""
+    try:
+        answer = json.loads(said)
+    except ValueError:
+        return said
+    if not isinstance(answer, dict):
+        return said
+    checks = answer.get("checks") or (answer.get("error") or {}).get("details")  # ready, or the 503's details
+    if isinstance(checks, dict) and checks:
+        return " · ".join(f"{dependency} {state}" for dependency, state in checks.items())
+    return str(answer.get("status") or (answer.get("error") or {}).get("message") or said)
 
 
 @blp.get("/organisations")
