@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -318,12 +319,17 @@ def test_the_student_adds_the_credential_to_linkedin(browser, platform, story):
     story.needs("credential")
     browser.become("student")
     browser.open("/student/credentials")
-    target = browser.link_matching(r"LinkedIn")
-    if target is None:
-        pytest.skip("My credentials has no LinkedIn link yet (the portfolio and LinkedIn feature is not built)")
-    # LinkedIn's own page cannot be reached from here: the link must lead there with the credential filled in.
-    assert target.startswith("https://www.linkedin.com/profile/add"), target
-    assert "name=" in target, target
+    target = browser.link_matching(r"Add to LinkedIn profile")
+    assert target is not None, "My credentials has no “Add to LinkedIn profile” link"
+    # LinkedIn's own page cannot be reached from here (nor is it ours to test): the link is read, never followed,
+    # and must lead to LinkedIn's certification form with this credential filled in.
+    assert target.startswith("https://www.linkedin.com/profile/add?"), target
+    fields = parse_qs(urlsplit(target).query)
+    assert fields["startTask"] == ["CERTIFICATION_NAME"], target
+    assert fields["name"] == [TITLE] and fields["organizationName"] == [ORG], target
+    assert fields["certUrl"] == [story.share_link], target
+    assert fields["certId"] == [story.credential_id.removeprefix("urn:uuid:")], target
+    assert fields["issueYear"][0].isdigit() and 1 <= int(fields["issueMonth"][0]) <= 12, target
 
 
 def test_an_admin_makes_someone_a_registrar_who_verifies_the_credential_and_opens_its_credit_decision(
