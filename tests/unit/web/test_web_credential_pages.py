@@ -40,6 +40,7 @@ VERIFICATION = {
     "checks": [
         {"name": "well_formed", "passed": True, "message": "a W3C VC 2.0 OpenBadgeCredential", "label": "Well-formed"},
         {"name": "signature", "passed": True, "message": "the eddsa-rdfc-2022 signature is valid"},
+        {"name": "status", "passed": True, "message": "not revoked"},
         {"name": "validity_window", "passed": True, "message": "valid from 2026-11-30T10:00:00Z (no expiry)"},
     ],
     "json_url": "http://127.0.0.1:8003/credentials/1b9d",
@@ -103,6 +104,7 @@ def test_the_verification_page_says_its_checks_and_dates_in_peoples_words(app):
     assert "Issued 30 Nov 2026 by Stint" in page
     assert "Passed: Made as a W3C credential. A W3C VC 2.0 OpenBadgeCredential." in page
     assert "Passed: Signed by Stint. The eddsa-rdfc-2022 signature is valid." in page
+    assert "Passed: Not revoked. Passed:" in page  # the message only repeats the name: said once
     assert "Passed: Within its validity dates. Valid from 30 Nov 2026 (no expiry)." in page
     assert "well_formed" not in page and "validity_window" not in page and "2026-11" not in page
 
