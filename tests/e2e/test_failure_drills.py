@@ -13,6 +13,7 @@ import time
 import pytest
 from kafka.admin import KafkaAdminClient
 
+from devservers import free_port
 from devservers.platform_processes import SERVICE_PORTS, ServiceProcess
 from tests.e2e.drill_support import (
     APPROVAL,
@@ -401,8 +402,14 @@ def test_two_certification_workers_share_the_burst_and_issue_each_credential_onc
     cohort = enrol(client, token, unique_tag("pair"), PAIR_BURST)
     enrolled = time.monotonic()
     first = platform.processes["certification-worker"]
+    probe_port = free_port()  # each worker answers its probes on a port of its own
     second = ServiceProcess(
-        "certification-worker-2", first.command, first.env, platform.run_dir, parent_death_signal=True
+        "certification-worker-2",
+        first.command,
+        {**first.env, "STINT_WORKER_PORT": str(probe_port)},
+        platform.run_dir,
+        probe_port,
+        parent_death_signal=True,
     )
     group_id = platform.env["STINT_TOPIC_PREFIX"] + "stint-certification"
     watches = {"first": LogWatch(first), "second": LogWatch(second)}
