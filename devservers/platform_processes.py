@@ -159,12 +159,16 @@ def platform_processes(
         processes.append(
             ServiceProcess(f"{name}-worker", worker, worker_env, run_dir, worker_ports[name], owned_by_caller)
         )
-    web = web_process(run_dir, env, ports, owned_by_caller)
+    web = web_process(run_dir, env, ports, owned_by_caller, worker_ports)
     return processes + ([web] if web else [])
 
 
 def web_process(
-    run_dir: Path, env: dict[str, str], ports: dict[str, int], owned_by_caller: bool = False
+    run_dir: Path,
+    env: dict[str, str],
+    ports: dict[str, int],
+    owned_by_caller: bool = False,
+    worker_ports: dict[str, int] | None = None,
 ) -> ServiceProcess | None:
     """The web front door (an api process, no worker), calling the services on their ports; None until the
     checkout has it and Keycloak's stint-web client secret is set (the web cannot sign anyone in without it)."""
@@ -175,6 +179,10 @@ def web_process(
         **env,
         "STINT_WEB_URL": env.get("STINT_WEB_URL") or f"http://127.0.0.1:{port}",
         **{f"STINT_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICE_PORTS if name in ports},
+        **{
+            f"STINT_{name.upper()}_WORKER_URL": f"http://127.0.0.1:{port}"
+            for name, port in (worker_ports or {}).items()
+        },
     }
     command = gunicorn_command("services.web.wsgi:app", port)
     return ServiceProcess("web-api", command, web_env, run_dir, port, owned_by_caller)

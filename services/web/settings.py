@@ -14,6 +14,13 @@ SERVICE_URLS = {
     "certification": "http://127.0.0.1:8003",
     "notification": "http://127.0.0.1:8004",
 }
+# Each service's worker answers /readyz and /metrics here (STINT_WORKER_PORT), read by the admin's health page.
+WORKER_URLS = {
+    "listing": "http://127.0.0.1:9101",
+    "application": "http://127.0.0.1:9102",
+    "certification": "http://127.0.0.1:9103",
+    "notification": "http://127.0.0.1:9104",
+}
 LOCAL_HOSTS = ("http://127.0.0.1", "http://localhost")
 # Placeholders people paste from examples; production must never sign sessions with one of them.
 KNOWN_DEFAULT_SECRETS = {"", "change-me", "changeme", "secret", "dev", "stint", "stint-dev-secret"}
@@ -37,6 +44,7 @@ class WebSettings:
     secure_cookies: bool = True
     session_hours: float = 8.0
     service_urls: Mapping[str, str] = field(default_factory=lambda: dict(SERVICE_URLS))
+    worker_urls: Mapping[str, str] = field(default_factory=lambda: dict(WORKER_URLS))
     service: str = "web"
 
     @property
@@ -75,6 +83,10 @@ def load_web_settings(environ: Mapping[str, str] | None = None, **overrides) -> 
         secure_cookies=env.get("STINT_WEB_SECURE_COOKIES", secure_default).lower() in ("1", "true", "yes"),
         service_urls={
             name: env.get(f"STINT_{name.upper()}_URL", default).rstrip("/") for name, default in SERVICE_URLS.items()
+        },
+        worker_urls={
+            name: env.get(f"STINT_{name.upper()}_WORKER_URL", default).rstrip("/")
+            for name, default in WORKER_URLS.items()
         },
     )
     values.update(overrides)

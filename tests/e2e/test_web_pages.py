@@ -97,6 +97,9 @@ def web(platform, servers):
             mongo_url=servers.mongo_url,
             mongo_db=platform.env["STINT_MONGO_DB"],
             service_urls=dict(platform.urls),
+            worker_urls={
+                name: f"http://127.0.0.1:{platform.processes[f'{name}-worker'].port}" for name in platform.urls
+            },
         )
     )
 
@@ -342,6 +345,9 @@ def test_an_admin_sees_health_and_grants_the_registrar_role_and_a_registrar_sets
     health = admin.read("/admin")
     for service in ("Listing", "Application", "Certification", "Notification"):
         assert f"{service} Ready" in health
+    # Each worker too, read from its own probes: ready, its consumer polling, and its backlog in numbers.
+    assert "Messages behind" in health and "Dead letters" in health
+    assert health.count("Ready database ok · broker ok · consumer ok") == 4, health
 
     email = unique_email("registrar")
     user_id = create_user(platform.keycloak, email, "correct horse battery staple", name="Uma Registrar")

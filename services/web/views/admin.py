@@ -12,6 +12,7 @@ from services.web import auth
 from services.web.clients import CLIENTS, client
 from services.web.problems import ApiProblem
 from services.web.views.common import api, form_page
+from services.web.worker_status import worker_status
 
 blp = Blueprint("admin", __name__, url_prefix="/admin")
 ROLE_LABELS = {"user_id": "the person's user id", "role": "the role", "org": "the organisation or university id"}
@@ -28,11 +29,26 @@ def home():
     return render_template("admin/home.html", health=_health())
 
 
-def _health() -> list[tuple[str, bool, str]]:
-    """Each service's readiness, as its /readyz says, in words."""
-    urls = current_app.extensions["stint_web_settings"].service_urls
-    found = [(name, *client(name, None).ready()) for name in CLIENTS if name in urls]
-    return [(name, ready, readiness_words(said)) for name, ready, said in found]
+def _health() -> list[dict]:
+    """Each service's api and worker: ready or not (their /readyz in words), and the worker's consumer lag, dead
+    letters and outbox backlog."""
+    settings = current_app.extensions["stint_web_settings"]
+    rows = []
+    for name in CLIENTS:
+        if name not in settings.service_urls:
+            continue
+        ready, said = client(name, None).ready()
+        worker = worker_status(settings.worker_urls[name]) if name in settings.worker_urls else None
+        rows.append(
+            {
+                "name": name,
+                "ready": ready,
+                "said": readiness_words(said),
+                "worker": worker,
+                "worker_said": readiness_words(worker.readiness) if worker else "",
+            }
+        )
+    return rows
 
 
 def readiness_words(said: str) -> str:

@@ -130,3 +130,20 @@ def test_a_wide_table_scrolls_in_a_labelled_region_the_keyboard_can_reach(app):
 
     assert '<div class="table-scroll" role="region" aria-label="Your organisation&#39;s listings" tabindex="0">' in html
     assert "Scroll sideways to see the whole table." in text_of(html)
+
+
+def test_a_workers_metrics_are_summed_into_what_the_admin_reads():
+    from services.web.worker_status import totals
+
+    exposition = "\n".join(
+        [
+            "# TYPE stint_consumer_lag gauge",
+            'stint_consumer_lag{group="g",topic="stint.listing",partition="0"} 3.0',
+            'stint_consumer_lag{group="g",topic="stint.listing",partition="1"} 4.0',
+            "# TYPE stint_dead_letters_total counter",
+            'stint_dead_letters_total{topic="stint.listing"} 2.0',
+            "",
+        ]
+    )
+    sums = totals(exposition)
+    assert (sums["stint_consumer_lag"], sums["stint_dead_letters_total"]) == (7.0, 2.0)
