@@ -1,8 +1,12 @@
-"""Valid request bodies as users send them, for tests that need one and vary a field or two."""
+"""Valid request bodies as users send them, and stored documents, for tests that need one and vary a field or two."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
+
+from shared.events import new_event
+from shared.outbox import new_document_with_events
 
 
 def listing_body(**overrides) -> dict:
@@ -22,3 +26,12 @@ def listing_body(**overrides) -> dict:
         "screening_questions": ["Which PDF libraries have you used?"],
         **overrides,
     }
+
+
+def register_org(db, name: str) -> str:
+    """A state change and its event, written as one document (an organisation with its org.registered)."""
+    org_id = uuid.uuid4().hex
+    data = {"org_id": org_id, "name": name, "status": "pending"}
+    event = new_event("stint.org.registered.v1", "listing", org_id, data)
+    db.orgs.insert_one(new_document_with_events({"_id": org_id, "name": name, "status": "pending"}, [event]))
+    return org_id

@@ -7,37 +7,10 @@ import re
 import uuid
 
 import pytest
-from pymongo import MongoClient
 
 from shared import dlq
-from shared.events import new_event
-from shared.outbox import ensure_outbox_index, new_document_with_events
-from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending
-
-
-@pytest.fixture
-def settings(settings_for):
-    settings = settings_for("listing")
-    create_topics(settings)
-    return settings
-
-
-@pytest.fixture
-def db(servers, settings):
-    client = MongoClient(servers.mongo_url, tz_aware=True)
-    database = client[settings.database_name]
-    ensure_outbox_index(database.orgs)
-    yield database
-    client.drop_database(settings.database_name)
-    client.close()
-
-
-def register_org(db, name: str) -> str:
-    org_id = uuid.uuid4().hex
-    data = {"org_id": org_id, "name": name, "status": "pending"}
-    event = new_event("stint.org.registered.v1", "listing", org_id, data)
-    db.orgs.insert_one(new_document_with_events({"_id": org_id, "name": name, "status": "pending"}, [event]))
-    return org_id
+from tests.support.pipeline import consume_until, consumer_for, publish_pending
+from tests.support.samples import register_org
 
 
 def cli(settings, monkeypatch, capsys, *args: str) -> tuple[str, str]:

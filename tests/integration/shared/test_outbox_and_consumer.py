@@ -6,48 +6,20 @@ import contextlib
 import json
 import threading
 import time
-import uuid
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from pymongo import MongoClient
 
 from shared.consumer import InfrastructureDown
 from shared.events import new_event
 from shared.locks import DocumentBusy
-from shared.outbox import ensure_outbox_index, new_document_with_events, update_with_events, with_events
-from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending, relay_for
+from shared.outbox import update_with_events, with_events
+from tests.support.pipeline import consume_until, consumer_for, publish_pending, relay_for
+from tests.support.samples import register_org
 
 
 class Crash(BaseException):
     """Stands for a process dying at a chosen point (BaseException, so no handler catches it)."""
-
-
-@pytest.fixture
-def settings(settings_for):
-    settings = settings_for("listing")
-    create_topics(settings)
-    return settings
-
-
-@pytest.fixture
-def db(servers, settings):
-    client = MongoClient(servers.mongo_url, tz_aware=True)
-    database = client[settings.database_name]
-    ensure_outbox_index(database.orgs)
-    yield database
-    client.drop_database(settings.database_name)
-    client.close()
-
-
-def register_org(db, name: str) -> str:
-    """A state change and its event, written as one document."""
-    org_id = uuid.uuid4().hex
-    event = new_event(
-        "stint.org.registered.v1", "listing", org_id, {"org_id": org_id, "name": name, "status": "pending"}
-    )
-    db.orgs.insert_one(new_document_with_events({"_id": org_id, "name": name, "status": "pending"}, [event]))
-    return org_id
 
 
 def counting_handler(db):
