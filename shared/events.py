@@ -228,6 +228,7 @@ class CreditRequestedData(_Data):
     student = f.Nested(Person, required=True)
     university_id = f.String(required=True)
     university_name = f.String(load_default="")
+    university_contact_email = f.String(load_default="", metadata={"description": "where its registrar is emailed"})
     listing_title = f.String(load_default="")
     employer = f.String(load_default="")
     hours = f.Float(load_default=0)

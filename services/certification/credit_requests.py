@@ -74,6 +74,8 @@ def request_credit(runtime: Runtime, principal: Principal, body: dict, tracepare
             "student": record["student"],
             "university_id": university["_id"],
             "university_name": university["name"],
+            # Carried, not looked up: the notification service may read this before the university's own events.
+            "university_contact_email": university.get("contact_email", ""),
             "listing_title": record.get("listing_title", ""),
             "employer": record.get("org_name", ""),
             "hours": record["hours"],

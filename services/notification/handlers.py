@@ -81,7 +81,8 @@ def _addressees(db: Database, route: domain.Route, data: dict, org: dict) -> lis
     if route.audience == domain.UNIVERSITY:
         university = store.find_org(db, data["university_id"]) or {}
         name = university.get("name") or data.get("university_name", "")
-        return [Addressee(domain.org_recipient(data["university_id"]), name, university.get("contact_email") or "")]
+        email = university.get("contact_email") or data.get("university_contact_email") or ""
+        return [Addressee(domain.org_recipient(data["university_id"]), name, email)]
     if route.audience == domain.INVITEE:
         return [Addressee(domain.email_recipient(data["email"]), "", data["email"])]
     if route.audience == domain.ORG:

@@ -110,6 +110,15 @@ def test_an_applicant_heard_of_after_the_listing_closed_still_hears_it_once(noti
     assert not [m for m in smtp_server.to("cy@example.org") if m["Subject"].endswith("has closed")]
 
 
+def test_a_credit_request_read_before_the_universitys_own_events_still_emails_its_registrar(notifier, smtp_server):
+    # The request and the university are keyed apart, so the request may be read first: it carries the address.
+    request = sample_event("stint.credit.requested.v1")
+    notifier.deliver(request)
+    assert notifier.send_emails() == 1
+    [message] = smtp_server.to("registrar@uni.example")
+    assert message["Subject"] == "Credit request for Dashboard for field sales"
+
+
 def test_a_redelivered_event_notifies_nobody_twice(notifier, smtp_server, webhook_receiver, token):
     receiver = webhook_receiver()
     notifier.register_webhook(token("employer", sub="emp-1", org=ORG_ID), receiver.url, "s" * 24)

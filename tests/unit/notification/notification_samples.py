@@ -124,6 +124,7 @@ def sample_data(
             "student": person,
             "university_id": UNIVERSITY_ORG,
             "university_name": "Acme Analytics University",
+            "university_contact_email": "registrar@uni.example",
             "listing_title": "Dashboard for field sales",
             "employer": "Acme Analytics",
             "hours": 36,
