@@ -139,20 +139,7 @@ def platform_processes(
         metrics_dir = run_dir / "metrics" / name
         metrics_dir.mkdir(parents=True, exist_ok=True)
         service_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-        gunicorn = [
-            python,
-            "-m",
-            "gunicorn",
-            f"services.{name}.wsgi:app",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(GUNICORN_WORKERS),
-            "--access-logfile",
-            "-",
-            "--timeout",
-            "30",
-        ]
+        gunicorn = gunicorn_command(f"services.{name}.wsgi:app", port)
         worker = [python, "-m", f"services.{name}.worker"]
         processes.append(ServiceProcess(f"{name}-api", gunicorn, service_env, run_dir, port, owned_by_caller))
         worker_env = {**service_env, "STINT_WORKER_PORT": str(worker_ports[name])}

@@ -45,6 +45,18 @@ def broker_reachable(bootstrap: str) -> bool:
     return False
 
 
+def dependency_checks(db, bootstrap: str) -> dict[str, str]:
+    """Whether the database and the broker answer: "ok", or what is wrong (an api's and a worker's readiness)."""
+    checks = {}
+    try:
+        ping(db)
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means not ready
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    checks["broker"] = "ok" if broker_reachable(bootstrap) else "unreachable"
+    return checks
+
+
 @blp.route("/healthz")
 @blp.doc(security=[])
 @blp.response(200, LivenessSchema)
@@ -60,13 +72,7 @@ def healthz():
 def readyz():
     """The database and the broker answer."""
     settings = current_app.extensions["stint_settings"]
-    checks = {}
-    try:
-        ping(current_app.extensions["stint_db"])
-        checks["database"] = "ok"
-    except Exception as exc:  # any failure means not ready
-        checks["database"] = f"unreachable: {type(exc).__name__}"
-    checks["broker"] = "ok" if broker_reachable(settings.kafka_bootstrap) else "unreachable"
+    checks = dependency_checks(current_app.extensions["stint_db"], settings.kafka_bootstrap)
     if all(value == "ok" for value in checks.values()):
         return jsonify(status="ready", checks=checks)
     return error_response(503, "not_ready", "a dependency is unreachable", checks, {"Retry-After": "2"})

@@ -14,7 +14,7 @@ from shared.config import Settings
 from shared.consumer import Consumer, Handler, ensure_topics
 from shared.events import TOPICS
 from shared.logs import configure_logging
-from shared.mongo import connect, ping
+from shared.mongo import connect
 from shared.outbox import Relay, make_producer
 from shared.worker_health import WorkerState, serve
 
@@ -89,7 +89,7 @@ def _serve_probes(settings: Settings, state: WorkerState, db: Database, collecti
     port = settings.extra.get("STINT_WORKER_PORT", "")
     if not port:
         return None
-    server = serve(int(port), state, lambda: ping(db), settings.kafka_bootstrap, collections)
+    server = serve(int(port), state, db, settings.kafka_bootstrap, collections)
     log.info("worker_probes_listening", port=int(port))
     return server
 

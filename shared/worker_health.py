@@ -11,15 +11,15 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 from pymongo.collection import Collection
+from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from shared.health import broker_reachable
+from shared.health import dependency_checks
 
 # A consumer that has not finished a poll for this long is stuck (its polls time out after half a second).
 STALE_POLL_SECONDS = 60.0
@@ -74,22 +74,16 @@ def _aware(value) -> datetime | None:
     return None
 
 
-def checks(state: WorkerState, ping: Callable[[], None], bootstrap: str) -> dict[str, str]:
+def checks(state: WorkerState, db: Database, bootstrap: str) -> dict[str, str]:
     """Each readiness check's outcome: "ok" or what is wrong."""
-    results = {}
-    try:
-        ping()
-        results["database"] = "ok"
-    except PyMongoError as exc:
-        results["database"] = f"unreachable: {str(exc)[:100]}"
-    results["broker"] = "ok" if broker_reachable(bootstrap) else "unreachable"
+    results = dependency_checks(db, bootstrap)
     if state.consumes:
         since = state.seconds_since_poll()
         results["consumer"] = "ok" if since < STALE_POLL_SECONDS else f"no poll for {since:.0f} s"
     return results
 
 
-def serve(port: int, state: WorkerState, ping: Callable[[], None], bootstrap: str, collections: list[Collection]):
+def serve(port: int, state: WorkerState, db: Database, bootstrap: str, collections: list[Collection]):
     """Start the probe server on 0.0.0.0:`port` in a daemon thread; return the server (shutdown() stops it)."""
 
     class Probe(BaseHTTPRequestHandler):
@@ -100,7 +94,7 @@ def serve(port: int, state: WorkerState, ping: Callable[[], None], bootstrap: st
                 body = {"status": "ok"} if not dead else {"status": "dead", "threads": dead}
                 self._send(503 if dead else 200, body)
             elif path == "/readyz":
-                results = checks(state, ping, bootstrap)
+                results = checks(state, db, bootstrap)
                 ready = all(v == "ok" for v in results.values())
                 self._send(200 if ready else 503, {"status": "ready" if ready else "not_ready", "checks": results})
             elif path == "/metrics":

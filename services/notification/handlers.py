@@ -41,11 +41,9 @@ def on_application_event(db: Database, event: dict) -> dict:
     counts = fan_out(db, event)
     closing = store.closing_of(db, data["listing_id"])
     if closing is not None and data["status"] in domain.OPEN_APPLICATION_STATUSES:
-        student = data["student"]
-        late = [Addressee(domain.user_recipient(student["id"]), student.get("name", ""), student.get("email", ""))]
-        inbox, emails = _messages_for_people(db, closing, domain.ROUTES[closing["type"]], datetime.now(UTC), late)
-        counts[IN_APP] += store.insert_new(db[store.INBOX], inbox)
-        counts[EMAIL] += store.insert_new(db[store.EMAILS], emails)
+        route = domain.ROUTES[closing["type"]]
+        told = _tell_people(db, closing, route, datetime.now(UTC), [_student(data["student"])])
+        counts[IN_APP], counts[EMAIL] = counts[IN_APP] + told[0], counts[EMAIL] + told[1]
     return counts
 
 
@@ -66,18 +64,26 @@ def fan_out(db: Database, event: dict) -> dict:
     counts = {IN_APP: 0, EMAIL: 0, WEBHOOK: 0}
     route = domain.ROUTES.get(event["type"])
     if route is not None:
-        inbox, emails = _messages_for_people(db, event, route, now)
-        counts[IN_APP] = store.insert_new(db[store.INBOX], inbox)
-        counts[EMAIL] = store.insert_new(db[store.EMAILS], emails)
+        counts[IN_APP], counts[EMAIL] = _tell_people(db, event, route, now)
     counts[WEBHOOK] = store.insert_new(db[store.WEBHOOK_DELIVERIES], _webhook_calls(db, event, now))
     return counts
+
+
+def _tell_people(db: Database, event: dict, route: domain.Route, now: datetime, addressees=None) -> tuple[int, int]:
+    """Store the inbox entries and queue the emails of a routed event; how many of each were new."""
+    inbox, emails = _messages_for_people(db, event, route, now, addressees)
+    return store.insert_new(db[store.INBOX], inbox), store.insert_new(db[store.EMAILS], emails)
+
+
+def _student(person: dict) -> Addressee:
+    """A student as the events name them."""
+    return Addressee(domain.user_recipient(person["id"]), person.get("name", ""), person.get("email", ""))
 
 
 def _addressees(db: Database, route: domain.Route, data: dict, org: dict) -> list[Addressee]:
     """The people or organisation a route addresses, with what we know of how to reach them."""
     if route.audience == domain.STUDENT:
-        student = data["student"]
-        return [Addressee(domain.user_recipient(student["id"]), student.get("name", ""), student.get("email", ""))]
+        return [_student(data["student"])]
     if route.audience == domain.UNIVERSITY:
         university = store.find_org(db, data["university_id"]) or {}
         name = university.get("name") or data.get("university_name", "")
@@ -89,7 +95,7 @@ def _addressees(db: Database, route: domain.Route, data: dict, org: dict) -> lis
         email = org.get("contact_email") or data.get("contact_email") or ""
         return [Addressee(domain.org_recipient(data["org_id"]), org.get("name") or data.get("name", ""), email)]
     students = {a["student"]["id"]: a["student"] for a in store.open_applications(db, data["listing_id"])}
-    return [Addressee(domain.user_recipient(s["id"]), s.get("name", ""), s.get("email", "")) for s in students.values()]
+    return [_student(student) for student in students.values()]
 
 
 def _messages_for_people(
