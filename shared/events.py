@@ -89,6 +89,11 @@ class ListingData(_Data):
     stipend = f.Nested(Stipend, required=True)
     seats = f.Integer(required=True, validate=v.Range(min=1))
     seats_filled = f.Integer(load_default=0)
+    accepted_applications = f.List(
+        f.String(),
+        load_default=list,
+        metadata={"description": "the applications holding its seats (a closing is not news to them)"},
+    )
     apply_by = f.AwareDateTime(required=True)
     screening_questions = f.List(f.String(), load_default=list)
     status = f.String(required=True, validate=v.OneOf(["draft", "published", "closed"]))

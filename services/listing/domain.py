@@ -427,6 +427,7 @@ def snapshot(listing: dict) -> dict:
         "org_status": listing["org_status"],
         **{name: listing[name] for name in AUTHORED_FIELDS},
         "seats_filled": listing["seats_filled"],
+        "accepted_applications": listing["accepted_applications"],
         "status": listing["status"],
         "version": listing["version"],
         "published_at": listing["published_at"],

@@ -26,6 +26,16 @@ ADMINS_RECIPIENT = "role:admin"
 # An application still waiting for the employer's decision; only these hear that a listing closed.
 OPEN_APPLICATION_STATUSES = ("applied", "shortlisted")
 ANY_EVENT_TYPE = "*"
+
+
+def hears_of_closing(application: dict, listing: dict) -> bool:
+    """Whether the student of an application is told its listing closed: only while it waits for a decision, and
+    never when it holds one of the seats (the listing counted its acceptance before this service may have read it).
+    """
+    waiting = application["status"] in OPEN_APPLICATION_STATUSES
+    return waiting and application["application_id"] not in listing.get("accepted_applications", [])
+
+
 # Ids are derived from the idempotency key, so a redelivered event lands on the same documents.
 _KEY_NAMESPACE = uuid.UUID("6f1d7f8e-3c55-4b0f-9a8e-5d1c2b7a9e41")
 

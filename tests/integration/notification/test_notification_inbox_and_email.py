@@ -110,6 +110,24 @@ def test_an_applicant_heard_of_after_the_listing_closed_still_hears_it_once(noti
     assert not [m for m in smtp_server.to("cy@example.org") if m["Subject"].endswith("has closed")]
 
 
+def test_applicants_whose_acceptances_filled_the_listing_never_hear_it_closed(notifier, smtp_server):
+    # The listing counted Ben's and Cy's acceptances and closed; this service read the closing before them.
+    ana, ben, cy = (student(sub, sub.title(), f"{sub}@example.org") for sub in ("ana", "ben", "cy"))
+    notifier.deliver(
+        sample_event("stint.application.submitted.v1", application_id="a-ana", person=ana),
+        sample_event("stint.application.submitted.v1", application_id="a-ben", person=ben),
+    )
+    closed = sample_event("stint.listing.closed.v1")
+    closed["data"]["accepted_applications"] = ["a-ben", "a-cy"]
+    notifier.deliver(closed)
+    notifier.deliver(sample_event("stint.application.submitted.v1", application_id="a-cy", person=cy))
+    notifier.deliver(sample_event("stint.application.accepted.v1", application_id="a-ben", person=ben))
+    notifier.send_emails()
+    assert [entry["recipient"] for entry in inbox_of(notifier.db, closed)] == ["user:ana"]
+    for seated in ("ben@example.org", "cy@example.org"):
+        assert not [m for m in smtp_server.to(seated) if m["Subject"].endswith("has closed")], seated
+
+
 def test_a_credit_request_read_before_the_universitys_own_events_still_emails_its_registrar(notifier, smtp_server):
     # The request and the university are keyed apart, so the request may be read first: it carries the address.
     request = sample_event("stint.credit.requested.v1")
