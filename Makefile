@@ -55,7 +55,11 @@ test: $(VENV)/.installed tools  ## every test, against real Kafka, FerretDB and 
 test-unit: $(VENV)/.installed  ## the quick unit tests alone (no servers)
 	@$(PY) -m pytest -q tests/unit
 
+# The throughput benchmark's load comes from wrk, a compiled load generator (Debian package).
 bench: $(VENV)/.installed  ## latency, throughput and growth on real servers and processes; writes docs/benchmarks.md
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian) for the throughput benchmark"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null 2>&1 || \
+		echo "warning: could not install wrk; the throughput part will fail and say why"; }
 	@$(PY) -m devservers build
 	@$(PY) -m bench $(BENCH_ARGS)
 
