@@ -1,28 +1,89 @@
-"""HTTP throughput under gunicorn: listing search, applying and verifying, each next to a minimal Flask endpoint.
+"""HTTP throughput: requests per second and latency of the main endpoints, next to two baselines.
 
-Every target runs under the same gunicorn settings (the platform's: sync workers, the same count) and gets the same
-bounded load: a fixed number of client threads, each with its own requests.Session, sending back to back for a fixed
-duration on loopback. The minimal app (bench/minimal_app.py) is measured in the same run, so the ratio says what the
-service adds on top of Flask + gunicorn on this machine at this moment.
+The load comes from `wrk` (a compiled load generator, Debian package `wrk`; `make bench` installs it when missing),
+so the baselines are the servers' limit and not the client's: a fixed number of connections from two wrk threads,
+back to back for a fixed duration, on loopback. Both baselines are bench/minimal_app.py under the services' gunicorn
+settings, measured in the same run:
+
+- the floor, `POST /floor`: insert one document and read one by `_id` on the same MongoDB-compatible server; the
+  least a request that stores something costs on this store. Every target's throughput is given as a ratio to it.
+- `GET /ping`: Flask and gunicorn alone, measured first and again last so drift during the run shows.
 """
 
 from __future__ import annotations
 
-import itertools
-import random
-import threading
-import time
+import json
+import re
+import shutil
+import subprocess
+import tempfile
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
-import requests
 from pymongo import MongoClient
 
-from bench.support import Platform, percentile, token
+from bench.support import Platform, token
 
-Request = Callable[[requests.Session], requests.Response]
+WRK_THREADS = 2
+# Per connection and second of load, more distinct students than the fastest apply could use.
+TOKENS_PER_CONNECTION_SECOND = 150
+
+# Lua run inside wrk: counts answers other than the expected status, keeps the first one, prints a JSON summary.
+SCRIPT = """
+local threads, count = {}, 0
+function setup(thread)
+  count = count + 1
+  thread:set("id", count)
+  table.insert(threads, thread)
+end
+unexpected, first_error = 0, ""
+function response(status, headers, body)
+  if status ~= %(expect)d then
+    unexpected = unexpected + 1
+    if first_error == "" then
+      first_error = status .. ": " .. string.gsub(string.sub(body or "", 1, 200), "[^%%w%%p ]", " ")
+    end
+  end
+end
+%(request)s
+function done(summary, latency, requests)
+  local unexpected_total, first = 0, ""
+  for _, thread in ipairs(threads) do
+    unexpected_total = unexpected_total + thread:get("unexpected")
+    if first == "" then first = thread:get("first_error") end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "WRK_RESULT {\\"requests\\": %%d, \\"duration_us\\": %%d, \\"unexpected\\": %%d, \\"socket_errors\\": %%d, " ..
+    "\\"p50_us\\": %%d, \\"p95_us\\": %%d, \\"p99_us\\": %%d}\\n",
+    summary.requests, summary.duration, unexpected_total, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+  io.write("WRK_FIRST_ERROR " .. first .. "\\n")
+end
+"""
+
+FIXED_REQUEST = """
+wrk.method = %(method)s
+wrk.body = %(body)s
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+# One distinct student per request: each wrk thread walks its own stride of a file of pre-minted tokens.
+APPLY_REQUEST = """
+local tokens, index = {}, 0
+function init(args)
+  for line in io.lines(%(tokens)s) do table.insert(tokens, line) end
+  index = id
+end
+function request()
+  local bearer = tokens[index]
+  index = index + %(threads)d
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. bearer}
+  return wrk.format("POST", nil, headers, %(body)s)
+end
+"""
 
 
 @dataclass
@@ -31,59 +92,79 @@ class LoadResult:
 
     name: str
     seconds: float
-    latencies_ms: list[float] = field(default_factory=list)
+    answered: int = 0
     errors: int = 0
+    p50_ms: float = float("nan")
+    p95_ms: float = float("nan")
+    p99_ms: float = float("nan")
     first_error: str = ""
 
     @property
     def requests_per_second(self) -> float:
-        """Successful requests per second."""
-        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
-
-    def p(self, q: float) -> float:
-        """A latency percentile in milliseconds."""
-        return percentile(self.latencies_ms, q)
+        """Requests answered with the expected status, per second."""
+        return self.answered / self.seconds if self.seconds else 0.0
 
 
-def load(name: str, request: Request, expect: int, duration: float, threads: int) -> LoadResult:
-    """Send `request` from `threads` threads back to back for `duration` seconds; count answers other than `expect`."""
-    result = LoadResult(name, duration)
-    lock = threading.Lock()
-    deadline = time.monotonic() + duration
+def wrk_path() -> str:
+    """The wrk executable; a clear error when it is missing."""
+    found = shutil.which("wrk")
+    if not found:
+        raise RuntimeError(
+            "wrk is not installed: `make bench` installs it (Debian package wrk), or apt-get install wrk"
+        )
+    return found
 
-    def client():
-        session = requests.Session()
-        mine, errors, first_error = [], 0, ""
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            try:
-                response = request(session)
-                ok = response.status_code == expect
-                problem = "" if ok else f"{response.status_code}: {response.text[:200]}"
-            except requests.RequestException as exc:
-                ok, problem = False, repr(exc)[:200]
-            if ok:
-                mine.append((time.perf_counter() - started) * 1000)
-            else:
-                errors += 1
-                first_error = first_error or problem
-        with lock:
-            result.latencies_ms.extend(mine)
-            result.errors += errors
-            result.first_error = result.first_error or first_error
 
-    workers = [threading.Thread(target=client) for _ in range(threads)]
-    began = time.monotonic()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    result.seconds = time.monotonic() - began
-    return result
+def lua(value: str) -> str:
+    """A Lua string literal."""
+    return json.dumps(value)  # a JSON string of printable ASCII is a valid Lua literal
+
+
+def load(name: str, url: str, script: str, duration: float, connections: int) -> LoadResult:
+    """Run wrk against `url` with `script` for `duration` seconds; parse its summary."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        command = [wrk_path(), "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{duration:.0f}s"]
+        command += ["--timeout", "30s", "-s", handle.name, url]
+        finished = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+    summary = re.search(r"^WRK_RESULT (.*)$", finished.stdout, re.M)
+    if not summary:
+        raise RuntimeError(f"wrk gave no summary for {name}: {finished.stdout[-500:]} {finished.stderr[-500:]}")
+    numbers = json.loads(summary.group(1))
+    first_error = re.search(r"^WRK_FIRST_ERROR ?(.*)$", finished.stdout, re.M)
+    errors = numbers["unexpected"] + numbers["socket_errors"]
+    return LoadResult(
+        name,
+        seconds=numbers["duration_us"] / 1e6,
+        answered=numbers["requests"] - numbers["unexpected"],
+        errors=errors,
+        p50_ms=numbers["p50_us"] / 1000,
+        p95_ms=numbers["p95_us"] / 1000,
+        p99_ms=numbers["p99_us"] / 1000,
+        first_error=(first_error.group(1).strip() if first_error else "") or ("socket errors" if errors else ""),
+    )
+
+
+def fixed(method: str, body: dict | None, expect: int) -> str:
+    """A wrk script sending the same request each time."""
+    request = FIXED_REQUEST % {"method": lua(method), "body": lua(json.dumps(body)) if body is not None else "nil"}
+    return SCRIPT % {"expect": expect, "request": request}
+
+
+def applying(listing_id: str, tokens_file: Path, expect: int) -> str:
+    """A wrk script applying to `listing_id` as a different student each time."""
+    body = json.dumps({"listing_id": listing_id, "cover_note": "Keen to help.", "answers": []})
+    request = APPLY_REQUEST % {"tokens": lua(str(tokens_file)), "threads": WRK_THREADS, "body": lua(body)}
+    return SCRIPT % {"expect": expect, "request": request}
 
 
 def seed_listings(platform: Platform, count: int) -> None:
     """Bulk-insert `count` published listings straight into the listing service's store."""
+    import random
+
     from bench.listing_search import fill_to
 
     client = MongoClient(platform.mongo_url, tz_aware=True)
@@ -94,42 +175,39 @@ def seed_listings(platform: Platform, count: int) -> None:
         client.close()
 
 
-def targets(platform: Platform, minimal_url: str, listing_id: str, credential: dict, word: str) -> list[tuple]:
-    """(name, request, expected status) for the minimal app and each service endpoint."""
-    students = (token("student", sub=f"thr-{uuid.uuid4().hex[:6]}-{n}") for n in itertools.count())
-    students_lock = threading.Lock()
-
-    def next_student() -> str:
-        with students_lock:
-            return next(students)
-
-    def apply(session: requests.Session) -> requests.Response:
-        body = {"listing_id": listing_id, "cover_note": "Keen to help.", "answers": []}
-        headers = {"Authorization": f"Bearer {next_student()}"}
-        return session.post(platform.url("application", "/applications"), json=body, headers=headers, timeout=30)
-
-    return [
-        ("minimal Flask app: GET /ping", lambda s: s.get(f"{minimal_url}/ping", timeout=30), 200),
-        (
-            f"listing: GET /listings?q={word}",
-            lambda s: s.get(platform.url("listing", f"/listings?q={word}"), timeout=30),
-            200,
-        ),
-        ("application: POST /applications", apply, 201),
-        (
-            "certification: POST /verify",
-            lambda s: s.post(platform.url("certification", "/verify"), json=credential, timeout=30),
-            200,
-        ),
-    ]
+def student_tokens(path: Path, count: int) -> Path:
+    """A file of `count` tokens of distinct students, one a line."""
+    run = uuid.uuid4().hex[:6]
+    path.write_text("".join(token("student", sub=f"thr-{run}-{n}") + "\n" for n in range(count)))
+    return path
 
 
 def run(
-    platform: Platform, minimal_url: str, listing_id: str, credential: dict, duration: float, threads: int
+    platform: Platform,
+    minimal_url: str,
+    listing_id: str,
+    credential: dict,
+    duration: float,
+    connections: int,
+    word: str = "dashboard",
 ) -> list[LoadResult]:
-    """Load each target in turn (the minimal app first and last, to show drift); return the results."""
-    chosen = targets(platform, minimal_url, listing_id, credential, "dashboard")
-    results = []
-    for name, request, expect in [*chosen, chosen[0]]:
-        results.append(load(name, request, expect, duration, threads))
-    return results
+    """Load the floor, each target, and the bare Flask app first and last; return the results, floor first."""
+    with tempfile.TemporaryDirectory(prefix="stint-bench-wrk-") as tmp:
+        tokens = student_tokens(Path(tmp) / "students", int(TOKENS_PER_CONNECTION_SECOND * connections * duration))
+        plan = [
+            ("floor: insert + read by _id (POST /floor)", f"{minimal_url}/floor", fixed("POST", {}, 201)),
+            ("Flask + gunicorn alone: GET /ping", f"{minimal_url}/ping", fixed("GET", None, 200)),
+            (
+                f"listing: GET /listings?q={word}",
+                platform.url("listing", f"/listings?q={word}"),
+                fixed("GET", None, 200),
+            ),
+            (
+                "application: POST /applications",
+                platform.url("application", "/applications"),
+                applying(listing_id, tokens, 201),
+            ),
+            ("certification: POST /verify", platform.url("certification", "/verify"), fixed("POST", credential, 200)),
+            ("floor, again last", f"{minimal_url}/floor", fixed("POST", {}, 201)),
+        ]
+        return [load(name, url, script, duration, connections) for name, url, script in plan]

@@ -113,17 +113,20 @@ def drop_databases(mongo_url: str, names: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def minimal_app(run_dir: Path) -> Iterator[str]:
-    """bench/minimal_app.py under the same gunicorn settings as the services; yields its base URL."""
+def minimal_app(run_dir: Path, mongo_url: str, database: str) -> Iterator[str]:
+    """bench/minimal_app.py under the same gunicorn settings as the services, its floor on `database`; its URL."""
     port = free_port()
+    env = {"STINT_MONGO_URL": mongo_url, "BENCH_FLOOR_DATABASE": database}
     process = ServiceProcess(
-        "minimal-api", gunicorn_command("bench.minimal_app:app", port), {}, run_dir, port, parent_death_signal=True
+        "minimal-api", gunicorn_command("bench.minimal_app:app", port), env, run_dir, port, parent_death_signal=True
     )
     process.start(wait=True, timeout=READY_TIMEOUT)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         process.stop()
+        with contextlib.suppress(Exception):
+            drop_databases(mongo_url, [database])
 
 
 # ---- HTTP helpers -------------------------------------------------------------------------------
