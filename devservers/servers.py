@@ -1,4 +1,4 @@
-"""Real Kafka (KRaft, single node) and FerretDB (SQLite) servers for tests and local runs."""
+"""Real Kafka (KRaft: a single node, or a local cluster) and FerretDB (SQLite) servers for tests and local runs."""
 
 from __future__ import annotations
 
@@ -13,33 +13,35 @@ from pathlib import Path
 from . import build
 from ._process import ManagedServer, ServerError, free_port, tail, tcp_open
 
-__all__ = ["FerretServer", "KafkaServer", "ServerError", "free_port", "start_all"]
+__all__ = ["FerretServer", "KafkaCluster", "KafkaServer", "ServerError", "free_port", "start_all"]
 
 KIND = f"provisioned: Apache Kafka {build.KAFKA_VERSION} (KRaft) + FerretDB {build.FERRETDB_VERSION} (SQLite)"
 
-# Single-node broker+controller tuned for tests: every internal topic at RF 1, few partitions
-# for the internal topics, no rebalance delay, a small log-cleaner buffer to keep RSS down, and a
-# short broker session so a SIGKILLed broker re-registers within seconds after restart.
+# A broker+controller node tuned for tests: few partitions for the internal topics, no rebalance delay, a small
+# log-cleaner buffer to keep RSS down, and a short broker session so a SIGKILLed broker re-registers within seconds
+# after restart (and, in a cluster, is declared dead within seconds, so its partitions get new leaders).
+# Alone, every internal topic has one replica and the quorum is the node itself; in a cluster (KafkaCluster) the
+# quorum is the static list of all controllers and every internal topic has a replica on each node.
 _KAFKA_CONFIG = """\
 process.roles=broker,controller
-node.id=1
+node.id={node_id}
 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
 advertised.listeners=PLAINTEXT://127.0.0.1:{port}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}
+{quorum}
 log.dirs={log_dir}
 num.partitions=3
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
+default.replication.factor={replicas}
+min.insync.replicas={min_insync}
+offsets.topic.replication.factor={replicas}
 offsets.topic.num.partitions=3
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor={replicas}
+transaction.state.log.min.isr={min_insync}
 transaction.state.log.num.partitions=3
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.replication.factor={replicas}
+share.coordinator.state.topic.min.isr={min_insync}
 auto.create.topics.enable=true
 delete.topic.enable=true
 group.initial.rebalance.delay.ms=0
@@ -72,7 +74,8 @@ def _quiet(logger_name: str):
 
 
 class KafkaServer(ManagedServer):
-    """Apache Kafka single node in KRaft combined mode, run with java from Maven jars."""
+    """Apache Kafka node in KRaft combined mode (broker and controller), run with java from Maven jars: a cluster
+    of its own, or one node of a KafkaCluster (`node_id`, the cluster's `voters` and `cluster_id`)."""
 
     name = "kafka"
 
@@ -85,12 +88,24 @@ class KafkaServer(ManagedServer):
         heap: str = "512m",
         jvm_args: tuple[str, ...] = (),
         parent_death_signal: bool = True,
+        node_id: int = 1,
+        voters: str = "",
+        cluster_id: str = "",
+        replicas: int = 1,
+        min_insync: int = 1,
     ) -> None:
         super().__init__(data_dir, parent_death_signal=parent_death_signal)
         self.port = port
         self.controller_port = controller_port
         self.heap = heap
         self.jvm_args = tuple(jvm_args)
+        self.node_id = node_id
+        self.voters = voters  # "1@127.0.0.1:p1,2@127.0.0.1:p2,...": a static quorum; empty: this node alone
+        self.cluster_id = cluster_id
+        self.replicas = replicas
+        self.min_insync = min_insync
+        if node_id != 1:
+            self.name = f"kafka-{node_id}"
 
     @property
     def bootstrap(self) -> str:
@@ -124,13 +139,27 @@ class KafkaServer(ManagedServer):
             self.controller_port = self._pick_port(state.get("controller_port"), exclude=(self.port,))
         log_dir = self.data_dir / "logs"
         props = self.data_dir / "server.properties"
-        props.write_text(_KAFKA_CONFIG.format(port=self.port, controller_port=self.controller_port, log_dir=log_dir))
+        quorum = (
+            f"controller.quorum.voters={self.voters}"
+            if self.voters
+            else f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}"
+        )
+        props.write_text(
+            _KAFKA_CONFIG.format(
+                node_id=self.node_id,
+                port=self.port,
+                controller_port=self.controller_port,
+                quorum=quorum,
+                log_dir=log_dir,
+                replicas=self.replicas,
+                min_insync=self.min_insync,
+            )
+        )
         if not (log_dir / "meta.properties").exists():
-            cluster_id = state.get("cluster_id") or _kafka_uuid()
+            cluster_id = self.cluster_id or state.get("cluster_id") or _kafka_uuid()
+            standalone = () if self.voters else ("--standalone",)  # static voters need no initial controllers
             fmt = subprocess.run(
-                self._java(
-                    libs, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id, "-c", str(props)
-                ),
+                self._java(libs, "kafka.tools.StorageTool", "format", *standalone, "-t", cluster_id, "-c", str(props)),
                 cwd=self.data_dir,
                 capture_output=True,
                 text=True,
@@ -176,6 +205,72 @@ class KafkaServer(ManagedServer):
                 return False
             finally:
                 admin.close()
+
+
+class KafkaCluster:
+    """A local Kafka cluster of `size` KRaft nodes, each a broker and a controller with its own ports, data dir and
+    heap: every partition of the platform's topics can have a replica on each node, so one node may die.
+
+    Internal topics get `size` replicas and need `size - 1` in sync; the workers' topics follow the settings
+    STINT_KAFKA_REPLICATION_FACTOR and STINT_KAFKA_MIN_INSYNC_REPLICAS (`topic_settings` gives them).
+    """
+
+    def __init__(
+        self, data_dir: str | os.PathLike[str], size: int = 3, *, heap: str = "512m", parent_death_signal: bool = True
+    ) -> None:
+        ports: list[int] = []
+        while len(ports) < 2 * size:
+            port = free_port()
+            if port not in ports:
+                ports.append(port)
+        voters = ",".join(f"{n + 1}@127.0.0.1:{ports[2 * n + 1]}" for n in range(size))
+        cluster_id = _kafka_uuid()
+        self.min_insync = max(1, size - 1)
+        self.nodes = [
+            KafkaServer(
+                Path(data_dir) / f"kafka-{n + 1}",
+                ports[2 * n],
+                ports[2 * n + 1],
+                heap=heap,
+                parent_death_signal=parent_death_signal,
+                node_id=n + 1,
+                voters=voters,
+                cluster_id=cluster_id,
+                replicas=size,
+                min_insync=self.min_insync,
+            )
+            for n in range(size)
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        """Every node's address, comma separated, as clients take it."""
+        return ",".join(node.bootstrap for node in self.nodes)
+
+    def topic_settings(self) -> dict[str, str]:
+        """The settings that make the workers create their topics on every node, writes needing all but one."""
+        return {
+            "STINT_KAFKA_REPLICATION_FACTOR": str(len(self.nodes)),
+            "STINT_KAFKA_MIN_INSYNC_REPLICAS": str(self.min_insync),
+        }
+
+    def start(self, timeout: float = 180.0) -> KafkaCluster:
+        """Start every node and wait until each answers (a node is ready once a quorum of controllers formed)."""
+        build.kafka_libs()
+        try:
+            for node in self.nodes:
+                node.start(wait=False)
+            for node in self.nodes:
+                node.wait_ready(timeout)
+        except BaseException:
+            self.stop(5)
+            raise
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop every node."""
+        for node in reversed(self.nodes):
+            node.stop(timeout)
 
 
 class FerretServer(ManagedServer):

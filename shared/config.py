@@ -31,6 +31,10 @@ class Settings:
     smtp_url: str = ""
     signing_key_dir: str = ""
     topic_prefix: str = ""
+    # Topics the workers create: replicas of each partition, and how many must hold a write before it counts
+    # (1/1 on a dev broker; 3/2 on a production cluster, so one broker may die without losing or refusing a write).
+    kafka_replication_factor: int = 1
+    kafka_min_insync_replicas: int = 1
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -63,12 +67,22 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None, **over
         smtp_url=env.get("STINT_SMTP_URL", ""),
         signing_key_dir=env.get("STINT_SIGNING_KEY_DIR", ""),
         topic_prefix=env.get("STINT_TOPIC_PREFIX", ""),
+        kafka_replication_factor=_count(env, "STINT_KAFKA_REPLICATION_FACTOR"),
+        kafka_min_insync_replicas=_count(env, "STINT_KAFKA_MIN_INSYNC_REPLICAS"),
         extra={k: v for k, v in env.items() if k.startswith("STINT_")},
     )
     values.update(overrides)
     settings = Settings(**values)
     check_settings(settings)
     return settings
+
+
+def _count(env: Mapping[str, str], name: str) -> int:
+    """A positive whole number setting (1 when unset)."""
+    text = env.get(name, "1")
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def check_settings(settings: Settings) -> None:
@@ -96,5 +110,7 @@ def check_settings(settings: Settings) -> None:
     for name, value in (("STINT_KAFKA_BOOTSTRAP", settings.kafka_bootstrap), ("STINT_MONGO_URL", settings.mongo_url)):
         if not value:
             raise ConfigError(f"{name} is required")
+    if settings.kafka_min_insync_replicas > settings.kafka_replication_factor:
+        raise ConfigError("STINT_KAFKA_MIN_INSYNC_REPLICAS cannot exceed STINT_KAFKA_REPLICATION_FACTOR")
     if not settings.mongo_url.startswith(("mongodb://", "mongodb+srv://")):
         raise ConfigError("STINT_MONGO_URL must be a mongodb:// URL")

@@ -39,15 +39,32 @@ class InfrastructureDown(Exception):
     """The database cannot be reached: retry the same message later, never dead-letter it."""
 
 
-def ensure_topics(bootstrap: str, topics: list[str], partitions: int = DEFAULT_PARTITIONS) -> None:
-    """Create the topics (and their dead-letter topics) when they do not exist yet."""
+def ensure_topics(
+    bootstrap: str,
+    topics: list[str],
+    partitions: int = DEFAULT_PARTITIONS,
+    replication_factor: int = 1,
+    min_insync_replicas: int = 1,
+) -> None:
+    """Create the topics (and their dead-letter topics) when they do not exist yet, each partition on
+    `replication_factor` brokers and a write acknowledged (acks=all) once `min_insync_replicas` of them hold it."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="stint-admin", request_timeout_ms=10000)
     try:
         existing = set(admin.list_topics())
         wanted = [t for topic in topics for t in (topic, topic + DLQ_SUFFIX) if t not in existing]
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):  # another worker created it first
-                admin.create_topics([NewTopic(t, partitions, 1) for t in wanted])
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            t,
+                            partitions,
+                            replication_factor,
+                            topic_configs={"min.insync.replicas": str(min_insync_replicas)},
+                        )
+                        for t in wanted
+                    ]
+                )
     finally:
         admin.close()
 

@@ -99,7 +99,12 @@ def _wait_for_topics(settings: Settings, stop: threading.Event) -> None:
     delay = 0.5
     while not stop.is_set():
         try:
-            ensure_topics(settings.kafka_bootstrap, [settings.topic(service) for service in TOPICS])
+            ensure_topics(
+                settings.kafka_bootstrap,
+                [settings.topic(service) for service in TOPICS],
+                replication_factor=settings.kafka_replication_factor,
+                min_insync_replicas=settings.kafka_min_insync_replicas,
+            )
             return
         except Exception as exc:
             log.warning("broker_not_ready", error=repr(exc)[:200])

@@ -74,3 +74,29 @@ def test_unknown_environment_is_refused():
 def test_topics_carry_the_prefix():
     settings = load_settings("listing", environ={"STINT_AUTH_SECRET": GOOD_SECRET, "STINT_TOPIC_PREFIX": "run1."})
     assert settings.topic("certification") == "run1.stint.certification"
+
+
+def test_topics_are_created_on_one_replica_unless_the_cluster_asks_for_more():
+    settings = load_settings("listing", environ={"STINT_AUTH_SECRET": GOOD_SECRET})
+    assert (settings.kafka_replication_factor, settings.kafka_min_insync_replicas) == (1, 1)
+    cluster = {
+        "STINT_AUTH_SECRET": GOOD_SECRET,
+        "STINT_KAFKA_REPLICATION_FACTOR": "3",
+        "STINT_KAFKA_MIN_INSYNC_REPLICAS": "2",
+    }
+    settings = load_settings("listing", environ=cluster)
+    assert (settings.kafka_replication_factor, settings.kafka_min_insync_replicas) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("replicas", "in_sync", "complaint"),
+    [("0", "1", "STINT_KAFKA_REPLICATION_FACTOR"), ("three", "1", "whole number"), ("1", "2", "cannot exceed")],
+)
+def test_replication_settings_that_cannot_work_are_refused(replicas, in_sync, complaint):
+    environ = {
+        "STINT_AUTH_SECRET": GOOD_SECRET,
+        "STINT_KAFKA_REPLICATION_FACTOR": replicas,
+        "STINT_KAFKA_MIN_INSYNC_REPLICAS": in_sync,
+    }
+    with pytest.raises(ConfigError, match=complaint):
+        load_settings("listing", environ=environ)
