@@ -23,7 +23,7 @@ from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
 from shared import metrics
-from shared.events import encode_event, topic_for, validate_data
+from shared.events import encode_event, topic_for
 from shared.locks import document_lock, release_lease, take_lease
 
 log = structlog.get_logger(__name__)
@@ -34,9 +34,7 @@ LEASE_SECONDS = 30
 
 
 def with_events(update: dict, events: list[dict]) -> dict:
-    """Add `events` to a MongoDB update document, so they are stored in the same write."""
-    for event in events:
-        validate_data(event["type"], event["data"])
+    """Add `events` (made by shared.events.new_event, which checked them) to an update, stored in the same write."""
     merged = {op: dict(spec) for op, spec in update.items()}
     if events:
         merged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": list(events)}
@@ -45,9 +43,7 @@ def with_events(update: dict, events: list[dict]) -> dict:
 
 
 def new_document_with_events(document: dict, events: list[dict]) -> dict:
-    """A new aggregate document carrying its first events."""
-    for event in events:
-        validate_data(event["type"], event["data"])
+    """A new aggregate document carrying its first events (made by new_event, which checked them)."""
     return {**document, OUTBOX_FIELD: list(events), PENDING_FIELD: bool(events)}
 
 
