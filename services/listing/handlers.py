@@ -10,7 +10,7 @@ import structlog
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from services.listing import domain, store
+from services.listing import domain, search_model, store
 from shared.errors import Conflict, NotFound
 from shared.events import new_event
 from shared.outbox import new_document_with_events
@@ -175,7 +175,7 @@ def search_listings(db: Database, filters: dict, limit: int, cursor: str | None)
     """Published listings still open for applications, matching every word and filter, newest first."""
     terms = domain.query_terms(filters.get("q"))
     normalised = {**filters, "skill": domain.skill_key(filters.get("skill") or "")}
-    items, next_cursor = store.search_page(db, store.search_query(normalised, terms, now()), limit, cursor)
+    items, next_cursor = search_model.search_page(db, normalised, terms, now(), limit, cursor)
     return with_org_flags(db, items), next_cursor
 
 

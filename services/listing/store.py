@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from services.listing.domain import CATEGORIES, PUBLISHED
 from shared.outbox import ensure_outbox_index, find_one_and_update_with_events, update_with_events
 from shared.pagination import paginate
 
 ORGS, LISTINGS, INVITATIONS = "orgs", "listings", "invitations"
+# One marker document per collection whose readers keep it in memory: {_id: "listings", generation: <uuid4 hex>}
+SEARCH_GENERATION = "generations"
 # Per organisation, its students' open payment disputes (learnt from stint.application): {_id: org, open: {app: since}}
 DISPUTES = "payment_disputes"
 
@@ -47,9 +51,6 @@ def ensure_indexes(db: Database) -> None:
     collection = listings(db)
     newest = [("published_at", DESCENDING), ("_id", DESCENDING)]
     collection.create_index([("status", ASCENDING), *newest], name="search_newest")
-    # Multikey: one entry per word, so a word search reads only the listings containing it.
-    collection.create_index([("search_terms", ASCENDING), ("status", ASCENDING), *newest], name="search_terms")
-    collection.create_index([("skill_keys", ASCENDING), ("status", ASCENDING), *newest], name="search_skill")
     collection.create_index([("status", ASCENDING), ("apply_by", ASCENDING)], name="deadline")
     collection.create_index(
         [("org_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)], name="org_listings"
@@ -138,6 +139,7 @@ def find_listing(db: Database, listing_id: str, public: bool = False) -> dict | 
 def insert_listing(db: Database, listing: dict) -> None:
     """Store a new listing."""
     listings(db).insert_one(listing)
+    listings_changed(db)
 
 
 def update_listing(db: Database, listing: dict, changes: dict, events: list[dict]) -> bool:
@@ -145,6 +147,8 @@ def update_listing(db: Database, listing: dict, changes: dict, events: list[dict
     result = update_with_events(
         listings(db), {"_id": listing["_id"], "version": listing["version"]}, {"$set": changes}, events
     )
+    if result.matched_count:
+        listings_changed(db)
     return result.matched_count == 1
 
 
@@ -164,27 +168,36 @@ def expired_listings(db: Database, now: datetime) -> list[dict]:
     return list(listings(db).find(query).sort("apply_by", ASCENDING).limit(EXPIRED_BATCH))
 
 
-def search_query(filters: dict, terms: list[str], now: datetime) -> dict:
-    """The filter for published, unexpired listings matching every term and filter."""
-    query: dict = {"status": PUBLISHED, "apply_by": {"$gt": now}}
-    if terms:
-        query["search_terms"] = {"$all": terms}
-    if filters.get("skill"):
-        query["skill_keys"] = filters["skill"]
-    if filters.get("category"):
-        query["category_key"] = filters["category"]
-    if filters.get("min_stipend") is not None:
-        query["stipend_amount"] = {"$gte": float(filters["min_stipend"])}
-    if filters.get("currency"):
-        query["stipend.currency"] = filters["currency"]
-    if filters.get("max_days") is not None:
-        query["duration_days"] = {"$lte": filters["max_days"]}
-    return query
+# ---- the search's source (services/listing/search_model.py keeps it in memory) ----------------
 
 
-def search_page(db: Database, query: dict, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
-    """One page of published listings, newest first."""
-    return paginate(listings(db), query, limit, cursor, sort_field="published_at", projection=PUBLIC_PROJECTION)
+def published_listings(db: Database) -> list[dict]:
+    """Every published listing, with the fields the search matches on."""
+    return list(listings(db).find({"status": PUBLISHED}, {"outbox": 0, "outbox_pending": 0}))
+
+
+def public(listing: dict) -> dict:
+    """A listing without the service's bookkeeping (what PUBLIC_PROJECTION leaves out)."""
+    return {name: value for name, value in listing.items() if name not in PUBLIC_PROJECTION}
+
+
+def listings_generation(db: Database) -> str | None:
+    """The listings' generation: a marker that changes after every listing write (None before the first)."""
+    marker = db[SEARCH_GENERATION].find_one({"_id": LISTINGS})
+    return marker["generation"] if marker else None
+
+
+def listings_changed(db: Database) -> None:
+    """Give the listings a new generation, after writing one: every process's search model reloads on its next look.
+
+    A whole-document replace by `_id` (pushed down on FerretDB); two racing writers each leave a value no reader has
+    seen, so losing one of them is harmless.
+    """
+    marker = {"_id": LISTINGS, "generation": uuid.uuid4().hex}
+    try:
+        db[SEARCH_GENERATION].replace_one({"_id": LISTINGS}, marker, upsert=True)
+    except DuplicateKeyError:  # another writer created it at the same moment
+        db[SEARCH_GENERATION].replace_one({"_id": LISTINGS}, marker)
 
 
 def org_page(db: Database, org_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
