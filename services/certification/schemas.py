@@ -7,6 +7,7 @@ from marshmallow import fields as f
 from marshmallow import validate as v
 
 from services.certification.domain import AISHE_CODE, APAAR_ID
+from services.certification.linkedin import add_to_profile_url
 from shared.pagination import PageQuerySchema, page_schema
 
 MAX_BATCH = 500
@@ -111,6 +112,9 @@ class CredentialSummarySchema(ma.Schema):
     key_id = f.String()
     reissue_of = f.Function(lambda d: f"urn:uuid:{d['reissue_of']}" if d.get("reissue_of") else None)
     superseded_by = f.Function(lambda d: f"urn:uuid:{d['superseded_by']}" if d.get("superseded_by") else None)
+    linkedin_url = f.Function(
+        add_to_profile_url, metadata={"description": "LinkedIn's add-to-profile form, filled in with this credential"}
+    )
 
 
 CredentialPageSchema = page_schema(CredentialSummarySchema, "CredentialPage")

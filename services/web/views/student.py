@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from services.web import auth
-from services.web.linkedin import add_to_profile_url
 from services.web.problems import ApiProblem
 from services.web.views.common import api, form_page, lines, number
 
@@ -132,7 +131,7 @@ def submit_work(application_id):
 def credentials():
     """My credentials: each with its certificate (PDF), verification link to share, LinkedIn link, and status."""
     page = api("certification").my_credentials(cursor=request.args.get("cursor"))
-    return render_template("student/credentials.html", page=page, linkedin_url=add_to_profile_url)
+    return render_template("student/credentials.html", page=page)
 
 
 # ---- credit from a university ------------------------------------------------------------------
