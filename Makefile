@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 REQUIREMENTS := requirements-dev.txt shared/requirements.txt $(wildcard services/*/requirements.txt)
 
-.PHONY: help up down status user demo test test-unit lint format bench tools token screenshots dlq
+.PHONY: help up down status user demo test drill-broker test-unit lint format bench tools token screenshots dlq
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ user: $(VENV)/.installed  ## a verified account (after make up): make user ROLE=
 test: $(VENV)/.installed tools  ## every test, against real Kafka, FerretDB and Keycloak the run provisions itself
 	@$(PY) -m devservers build
 	@$(PY) -m pytest -q
+
+drill-broker: $(VENV)/.installed  ## losing a broker: 3-broker KRaft cluster, one killed mid-burst of 100 approvals (~4 min)
+	@$(PY) -m devservers build
+	@STINT_BROKER_DRILL=1 $(PY) -m pytest -q -s tests/e2e/test_losing_a_broker.py
 
 test-unit: $(VENV)/.installed  ## the quick unit tests alone (no servers)
 	@$(PY) -m pytest -q tests/unit
