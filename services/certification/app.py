@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.certification import api, store
+from services.certification.portfolio_api import portfolios_blp
 from services.certification.runtime import Runtime
 from shared.web import create_service_app
 
@@ -21,6 +22,6 @@ def create_app(config=None):
     store.ensure_indexes(db)
     app.extensions["certification_runtime"] = Runtime.create(settings, db)
     app.before_request(api.allow_large_batches)
-    for blueprint in (api.credentials_blp, api.verify_blp, api.issuer_blp, api.universities_blp):
+    for blueprint in (api.credentials_blp, api.verify_blp, api.issuer_blp, api.universities_blp, portfolios_blp):
         flask_api.register_blueprint(blueprint)
     return app

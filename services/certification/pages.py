@@ -169,3 +169,13 @@ def certificate_pdf(context: dict) -> bytes:
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def portfolio_page(portfolio: dict) -> str:
+    """The HTML page of a published portfolio, with link-preview (Open Graph, Twitter) tags."""
+    return TEMPLATES.get_template("portfolio.html").render(found=True, **portfolio)
+
+
+def no_portfolio_page() -> str:
+    """The HTML page for a handle with no published portfolio (unknown or not published: the same page)."""
+    return TEMPLATES.get_template("portfolio.html").render(found=False)

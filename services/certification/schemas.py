@@ -286,3 +286,73 @@ class CreditRequestQuerySchema(PageQuerySchema):
     """GET /credit-requests: optionally only those in one status."""
 
     status = f.String(validate=v.OneOf(["open", "accepted", "rejected"]))
+
+
+# ---- portfolios ---------------------------------------------------------------------------
+
+MAX_SHOWN = 20
+NOT_BLANK = v.Regexp(r"\S", error="must not be blank")
+
+
+class WorkSampleSchema(ma.Schema):
+    """A piece of the student's own work, linked: a title, an http(s) address and a line about it."""
+
+    title = f.String(required=True, validate=[v.Length(min=1, max=120), NOT_BLANK])
+    url = f.Url(schemes={"http", "https"}, required=True, validate=v.Length(max=2000))
+    description = f.String(load_default="", validate=v.Length(max=500))
+
+
+class PortfolioRequestSchema(ma.Schema):
+    """PUT /portfolios/me: the whole portfolio; nothing is public until `published` is true."""
+
+    handle = f.String(
+        required=True,
+        validate=v.Length(min=1, max=100),
+        metadata={"description": "3 to 30 letters, digits or single hyphens; unique whatever the letter case"},
+    )
+    headline = f.String(load_default="", validate=v.Length(max=160))
+    published = f.Boolean(load_default=False, metadata={"description": "opt in: the public page exists only when true"})
+    credential_ids = f.List(
+        f.String(validate=v.Length(min=1, max=200)),
+        load_default=list,
+        validate=v.Length(max=MAX_SHOWN),
+        metadata={"description": "your own credentials to show, not revoked (urn:uuid:...)"},
+    )
+    work_samples = f.List(f.Nested(WorkSampleSchema), load_default=list, validate=v.Length(max=MAX_SHOWN))
+
+
+class PortfolioSchema(ma.Schema):
+    """The student's own portfolio, as saved."""
+
+    handle = f.String(required=True)
+    headline = f.String(required=True)
+    published = f.Boolean(required=True)
+    credential_ids = f.List(f.String(), required=True)
+    work_samples = f.List(f.Nested(WorkSampleSchema), required=True)
+    url = f.String(required=True, metadata={"description": "the public page (404 until published)"})
+    updated_at = f.AwareDateTime()
+
+
+class ShownCredentialSchema(ma.Schema):
+    """A credential on a public portfolio, with its verification page and LinkedIn's add-to-profile link."""
+
+    id = f.String(required=True)
+    title = f.String(required=True)
+    org_name = f.String(required=True)
+    issued_at = f.AwareDateTime()
+    hours = f.Float()
+    credits_recommended = f.Float()
+    verification_url = f.String(required=True)
+    linkedin_url = f.String(required=True)
+
+
+class PublicPortfolioSchema(ma.Schema):
+    """What anyone sees of a published portfolio (never an email or its hash)."""
+
+    handle = f.String(required=True)
+    name = f.String(required=True)
+    headline = f.String(required=True)
+    url = f.String(required=True)
+    credentials = f.List(f.Nested(ShownCredentialSchema), required=True)
+    work_samples = f.List(f.Nested(WorkSampleSchema), required=True)
+    updated_at = f.AwareDateTime()

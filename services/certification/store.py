@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
@@ -30,6 +31,11 @@ CREDIT_REQUESTS = "credit_requests"
 REISSUES = "reissues"
 # slug → skill name: what GET /skills/<slug> shows; every skill a credential aligns to is written here first.
 SKILLS = "skills"
+# student id → the student's portfolio; and handle (lower case) → student id, so "one student per handle" is an
+# insert under a unique key and the public page is two reads by _id.
+PORTFOLIOS = "portfolios"
+PORTFOLIO_HANDLES = "portfolio_handles"
+HANDLE_CLAIM_SETTLE_SECONDS = 30
 
 
 def ensure_indexes(db: Database) -> None:
@@ -288,3 +294,49 @@ def finish_reissue(db: Database, old_uuid: str, now) -> None:
     """Note that a credential's re-issue is complete."""
     with document_lock(db[REISSUES], old_uuid):
         db[REISSUES].update_one({"_id": old_uuid}, {"$set": {"state": "done", "finished_at": now}})
+
+
+# ---- portfolios ---------------------------------------------------------------------------
+
+
+def portfolio(db: Database, student_id: str) -> dict | None:
+    """A student's portfolio, or None when they never saved one."""
+    return db[PORTFOLIOS].find_one({"_id": student_id})
+
+
+def portfolio_with_handle(db: Database, key: str) -> dict | None:
+    """The portfolio whose handle is `key` (lower case) now, or None (a claim left by a change of handle is not)."""
+    claim = db[PORTFOLIO_HANDLES].find_one({"_id": key})
+    found = portfolio(db, claim["student_id"]) if claim else None
+    return found if found is not None and found.get("handle_key") == key else None
+
+
+def claim_handle(db: Database, key: str, student_id: str) -> bool:
+    """Hold a handle for a student: True when it is theirs now, False when another student holds it."""
+    claim = {"student_id": student_id, "claimed_at": datetime.now(UTC)}
+    try:
+        db[PORTFOLIO_HANDLES].insert_one({"_id": key, **claim})
+        return True
+    except DuplicateKeyError:
+        pass
+    with document_lock(db[PORTFOLIO_HANDLES], key):
+        holder = db[PORTFOLIO_HANDLES].find_one({"_id": key})
+        if holder is not None and holder["student_id"] != student_id:
+            # A claim nobody's portfolio uses, older than any save in progress, was left by a change of handle that
+            # stopped half-way: the handle is free.
+            settled = holder["claimed_at"] < claim["claimed_at"] - timedelta(seconds=HANDLE_CLAIM_SETTLE_SECONDS)
+            if not settled or portfolio_with_handle(db, key) is not None:
+                return False
+        db[PORTFOLIO_HANDLES].replace_one({"_id": key}, claim, upsert=True)
+    return True
+
+
+def release_handle(db: Database, key: str, student_id: str) -> None:
+    """Let go of a handle the student no longer uses."""
+    with document_lock(db[PORTFOLIO_HANDLES], key):
+        db[PORTFOLIO_HANDLES].delete_one({"_id": key, "student_id": student_id})
+
+
+def save_portfolio(db: Database, document: dict) -> None:
+    """Write a student's portfolio whole (the caller holds its lock)."""
+    db[PORTFOLIOS].replace_one({"_id": document["_id"]}, document, upsert=True)
