@@ -18,9 +18,10 @@ $(VENV)/.installed: $(REQUIREMENTS)
 
 # Debian packages some tests use: docker-compose validates the compose file without an engine,
 # chromium renders the verification page and, driven by chromium-driver, runs the web's browser
-# journeys; poppler-utils reads the certificate PDF. Tests that need a missing one skip and say why.
-TEST_PACKAGES := docker-compose chromium chromium-driver poppler-utils
-TEST_COMMANDS := docker-compose chromium chromedriver pdftotext
+# journeys; poppler-utils reads the certificate PDF; redis-server counts the rate limits. Tests that need a missing
+# one skip and say why (the rate-limit tests fail: Redis is where production counts).
+TEST_PACKAGES := docker-compose chromium chromium-driver poppler-utils redis-server
+TEST_COMMANDS := docker-compose chromium chromedriver pdftotext redis-server
 
 tools:  ## install the system tools the tests need (Debian packages, when run as root)
 	@command -v java >/dev/null && command -v mvn >/dev/null && command -v go >/dev/null || \

@@ -10,6 +10,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from shared.rate_limits import LIMITS
+
 from ._process import ManagedServer, free_port, tcp_open
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,6 +215,9 @@ def isolated_env(
         "STINT_PUBLIC_URL": f"http://127.0.0.1:{ports['certification']}",
         "STINT_SMTP_URL": smtp_url,
         "STINT_SIGNING_KEY_DIR": str(run_dir / "keys"),
+        # The rate limits are off: the e2e tests and the benchmark send far more than a person would from one
+        # address (tests/integration/shared/test_rate_limits.py counts them on real gunicorn workers and Redis).
+        **{f"STINT_RATE_LIMIT_{name.upper()}": "off" for name in LIMITS},
     }
 
 

@@ -14,6 +14,9 @@ from shared.health import blp as health_blp
 from shared.logs import bind_request_ids, configure_logging
 from shared.metrics import instrument
 from shared.mongo import connect
+from shared.rate_limits import ENDPOINTS as RATE_LIMITED_ENDPOINTS
+from shared.rate_limits import install as install_rate_limits
+from shared.rate_limits import load_rate_limits, too_many_requests
 
 MAX_REQUEST_BYTES = 1024 * 1024
 # Swagger UI's assets come from a pinned PyPI distribution and are served by the service itself, so /docs works on
@@ -32,14 +35,18 @@ class StandardErrorsPlugin(BasePlugin):
     """Documents the errors that come from the shared plumbing rather than from a view, as flask-smorest documents
     the 422 of every operation with arguments: a body that is not JSON (400) or not sent as JSON (415), a cursor we
     did not make (400), a missing or bad token (401) or one without a known role or organisation (403) on every
-    secured operation, and the HTTP server's own limit on the request line (414, an HTML page: gunicorn answers
-    before the app)."""
+    secured operation, too many requests (429) on a rate-limited one, and the HTTP server's own limit on the request
+    line (414, an HTML page: gunicorn answers before the app)."""
 
     BAD_BODY = _error("The body is not valid JSON")
     NOT_JSON = _error("The body was sent as something other than JSON (Content-Type)")
     BAD_CURSOR = _error("The cursor was not made by this service")
     UNAUTHORIZED = _error("No valid bearer token")
     FORBIDDEN = _error("The token's role (or organisation) may not do this")
+    TOO_MANY = {
+        **_error("Over this operation's rate limit for your address (docs/rate-limits.md): retry after Retry-After"),
+        "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}},
+    }
     URI_TOO_LONG = {
         "description": "The request line is over gunicorn's limit (4094 bytes): refused before the service sees it",
         "content": {"text/html": {"schema": {"type": "string"}}},
@@ -47,6 +54,8 @@ class StandardErrorsPlugin(BasePlugin):
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         """Add each standard error an operation can give and does not document itself."""
+        rule = kwargs.get("rule")
+        limited = rule is not None and rule.endpoint in RATE_LIMITED_ENDPOINTS
         for operation in (operations or {}).values():
             if not isinstance(operation, dict):
                 continue
@@ -60,6 +69,8 @@ class StandardErrorsPlugin(BasePlugin):
             if security is None or any(requirement for requirement in security):  # the global bearerAuth applies
                 responses.setdefault("401", self.UNAUTHORIZED)
                 responses.setdefault("403", self.FORBIDDEN)
+            if limited:
+                responses.setdefault("429", self.TOO_MANY)
             responses.setdefault("414", self.URI_TOO_LONG)
 
 
@@ -105,6 +116,7 @@ def create_service_app(
     errors.register_error_handlers(app)
     bind_request_ids(app)
     instrument(app, service)
+    install_rate_limits(app, load_rate_limits(settings.extra, settings.env), service, too_many_requests)
     app.before_request(refuse_bodies_that_are_not_json)  # last, so the request is logged and counted
     api.register_blueprint(health_blp)
     app.register_blueprint(swagger_ui_assets)

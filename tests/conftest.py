@@ -35,6 +35,18 @@ def mail():
 
 
 @pytest.fixture(scope="session")
+def redis(tmp_path_factory):
+    """A real Redis (Debian's redis-server) where apps count rate limits, started on first use, once per run."""
+    from devservers.redis import RedisServer, redis_binary
+
+    if redis_binary() is None:
+        pytest.fail("redis-server is not installed: `make tools` (or apt-get install -y redis-server)")
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start(timeout=30)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def keycloak(mail, tmp_path_factory):
     """Real Keycloak with the stint realm on free ports, started on first use, once per run."""
     from tests.support.keycloak import running_keycloak

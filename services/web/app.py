@@ -15,6 +15,7 @@ from services.web.settings import WebSettings, load_web_settings
 from services.web.views import BLUEPRINTS
 from shared.logs import bind_request_ids, configure_logging
 from shared.mongo import connect, ping
+from shared.rate_limits import install as install_rate_limits
 
 csrf = CSRFProtect()
 
@@ -48,6 +49,7 @@ def create_app(config: WebSettings | dict | None = None, session_collection=None
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     errors.register_error_pages(app)
+    install_rate_limits(app, settings.rate_limits, "web", errors.too_many_tries)
     app.after_request(security_headers(settings))
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)

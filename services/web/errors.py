@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import structlog
-from flask import render_template
+from flask import make_response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -45,6 +45,14 @@ def error_page(status: int, message: str | None = None):
             message=message or EXPLANATIONS.get(shown, ""),
         ),
         status,
+    )
+
+
+def too_many_tries(seconds: int, _limit: str):
+    """The page for a visitor over a rate limit (the caller adds Retry-After)."""
+    wait = "a second" if seconds == 1 else f"{seconds} seconds"
+    return make_response(
+        error_page(429, f"You have tried this many times in a short while. Wait {wait}, then try again.")
     )
 
 

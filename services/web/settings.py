@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shared.config import ENVIRONMENTS, ConfigError
+from shared.rate_limits import RateLimits, load_rate_limits
 
 SERVICE_URLS = {
     "listing": "http://127.0.0.1:8001",
@@ -46,6 +47,7 @@ class WebSettings:
     service_urls: Mapping[str, str] = field(default_factory=lambda: dict(SERVICE_URLS))
     worker_urls: Mapping[str, str] = field(default_factory=lambda: dict(WORKER_URLS))
     service: str = "web"
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
     @property
     def issuer(self) -> str:
@@ -89,6 +91,7 @@ def load_web_settings(environ: Mapping[str, str] | None = None, **overrides) -> 
             for name, default in WORKER_URLS.items()
         },
     )
+    values["rate_limits"] = load_rate_limits(env, values["env"])
     values.update(overrides)
     settings = WebSettings(**values)
     check_web_settings(settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import replace
 
 import jwt
 import pytest
@@ -263,10 +264,11 @@ def test_a_token_for_another_audience_is_refused(keycloak, application):
     assert status == 401 and "not meant for the Stint APIs" in message
 
 
-def test_production_refuses_make_token_but_accepts_keycloak(keycloak, settings_for):
+def test_production_refuses_make_token_but_accepts_keycloak(keycloak, settings_for, redis):
     settings = settings_trusting(
         settings_for, keycloak, "application", env="production", public_url="https://v.example"
     )
+    settings = replace(settings, extra={**settings.extra, "STINT_RATE_LIMIT_STORAGE": redis.url})
     with service_app(create_application_app, settings) as app:
         client = app.test_client()
         local = mint_token(TEST_SECRET, "stu-1", "student")

@@ -233,7 +233,7 @@ def test_bad_input_is_refused_in_the_error_shape(seeded, token, case, method, pa
     assert set(error) == {"code", "message", "details"} and error["message"]
 
 
-def test_production_refuses_webhooks_into_private_networks(settings_for):
+def test_production_refuses_webhooks_into_private_networks(settings_for, redis):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public_pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
     issuer = "https://id.stint.test/realms/stint"
@@ -244,6 +244,7 @@ def test_production_refuses_webhooks_into_private_networks(settings_for):
         auth_public_key=public_pem,
         auth_issuer=issuer,
         auth_audience="stint-api",
+        extra={"STINT_RATE_LIMIT_STORAGE": redis.url},
     )
     app = create_app(settings)
     client = app.test_client()

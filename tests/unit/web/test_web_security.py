@@ -87,6 +87,7 @@ def test_after_sign_in_only_a_path_on_this_site_is_followed(target):
 
 def test_production_refuses_insecure_settings():
     production = {"STINT_ENV": "production", "STINT_WEB_CLIENT_SECRET": "c", "STINT_WEB_SESSION_SECRET": "s" * 40}
+    production["STINT_RATE_LIMIT_STORAGE"] = "redis://redis:6379/0"  # production never counts in process memory
     with pytest.raises(ConfigError, match="https"):
         load_web_settings({**production, "STINT_WEB_URL": "http://stint.example"})
     with pytest.raises(ConfigError, match="Secure"):
