@@ -248,6 +248,14 @@ class CertificateReissuedData(CertificateIssuedData):
     reason = f.String(required=True)
 
 
+class CertificateEndorsedData(CertificateData):
+    """The employer's organisation endorsed (recommended) a student's credential with a signed EndorsementCredential."""
+
+    endorsement_id = f.String(required=True, validate=v.Regexp(r"^urn:uuid:[0-9a-f-]{36}$"))
+    org_name = f.String(required=True)
+    endorsement_url = f.Url(required=True, require_tld=False)
+
+
 class KeyRevokedData(_Data):
     """An issuer signing key distrusted as compromised; the certification worker re-issues what it signed."""
 
@@ -282,6 +290,7 @@ CATALOG: dict[str, type[ma.Schema]] = {
     "stint.certificate.revoked.v1": CertificateRevokedData,
     "stint.certificate.credit_decided.v1": CreditDecidedData,
     "stint.certificate.reissued.v1": CertificateReissuedData,
+    "stint.certificate.endorsed.v1": CertificateEndorsedData,
     "stint.university.registered.v1": UniversityData,
     "stint.university.verified.v1": UniversityData,
     "stint.credit.requested.v1": CreditRequestedData,

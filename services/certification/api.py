@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from services.certification import (
     credit_requests,
     credits,
+    endorsements,
     handlers,
     key_revocation,
     pages,
@@ -207,6 +208,7 @@ def verification_page(credential_id):
             raise
         return Response(pages.unknown_page(credential_id), status=404, mimetype="text/html")
     context = pages.summary(record, result, document, runtime().public_url)
+    context["endorsements"] = endorsements.page_entries(runtime(), record["_id"])
     if wants_json():
         return jsonify({key: value for key, value in context.items() if key != "checks"} | {"checks": result["checks"]})
     return Response(pages.verification_page(context), mimetype="text/html")

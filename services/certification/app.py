@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.certification import api, store
+from services.certification import api, endorsement_api, store
 from services.certification.portfolio_api import portfolios_blp
 from services.certification.runtime import Runtime
 from shared.web import create_service_app
@@ -22,6 +22,7 @@ def create_app(config=None):
     store.ensure_indexes(db)
     app.extensions["certification_runtime"] = Runtime.create(settings, db)
     app.before_request(api.allow_large_batches)
-    for blueprint in (api.credentials_blp, api.verify_blp, api.issuer_blp, api.universities_blp, portfolios_blp):
+    blueprints = (api.credentials_blp, api.verify_blp, api.issuer_blp, api.universities_blp, portfolios_blp)
+    for blueprint in (*blueprints, endorsement_api.endorsements_blp):
         flask_api.register_blueprint(blueprint)
     return app

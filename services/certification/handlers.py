@@ -13,7 +13,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.certification import dataintegrity as di
-from services.certification import store
+from services.certification import endorsements, store
 from services.certification.credential import (
     SKILL_FRAMEWORK,
     StatusEntry,
@@ -262,9 +262,11 @@ def did_document(runtime: Runtime) -> dict:
 
 
 def rotate_signing_key(runtime: Runtime) -> dict:
-    """Make a new current key; credentials signed before stay verifiable."""
+    """Make a new current key, and one for each organisation that endorses; what was signed before stays verifiable."""
     runtime.keyring.current()
-    return runtime.keyring.rotate()
+    rotated = runtime.keyring.rotate()
+    endorsements.rotate_org_keys(runtime)  # organisations' endorsement keys rotate alongside (docs/credentials.md)
+    return rotated
 
 
 def credential_document(runtime: Runtime, credential_id: str) -> dict:

@@ -13,6 +13,7 @@ from pathlib import Path
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, load_pem_private_key
+from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -59,9 +60,13 @@ def _file_name(public_multibase: str) -> str:
 class KeyRing:
     """The issuer's keys: creates the first one, rotates, and loads private keys from their files."""
 
-    def __init__(self, db: Database, key_dir: Path):
+    def __init__(self, db: Database, key_dir: Path, *, collection: str = store.SIGNING_KEYS, owner: str = ""):
         self.db = db
         self.key_dir = Path(key_dir)
+        # The platform's keys are `key-<n>` in signing_keys; an organisation's (owner) are `<org>/key-<n>` in its
+        # own collection, each naming its fragment in `key_id` (endorsements.py).
+        self.records = db[collection]
+        self.scope = {"owner": owner} if owner else {}
         self._private: dict[str, Ed25519PrivateKey] = {}
         self._lock = threading.Lock()
         self._current: tuple[float, SigningKey] | None = None
@@ -71,19 +76,20 @@ class KeyRing:
         cached = self._current
         if cached is not None and time.monotonic() - cached[0] < CURRENT_KEY_TTL_SECONDS:
             return cached[1]
-        record = store.current_key_record(self.db) or self._create_first()
-        key = SigningKey(record["_id"], self._load(record["public_key_multibase"]), record["public_key_multibase"])
+        record = self._current_record() or self._create_first()
+        multibase = record["public_key_multibase"]
+        key = SigningKey(record.get("key_id", record["_id"]), self._load(multibase), multibase)
         self._current = (time.monotonic(), key)
         return key
 
     def rotate(self) -> dict:
         """Make a new current key; the old ones become retired but stay published for verification."""
         for _ in range(ROTATION_ATTEMPTS):
-            newest = store.newest_key_record(self.db)
+            newest = self.records.find_one(self.scope, sort=[("seq", DESCENDING)])
             record = self._try_insert((newest["seq"] if newest else 0) + 1)
             if record is not None:
-                self.db[store.SIGNING_KEYS].update_many(
-                    {"status": "current", "seq": {"$lt": record["seq"]}},
+                self.records.update_many(
+                    {**self.scope, "status": "current", "seq": {"$lt": record["seq"]}},
                     {"$set": {"status": "retired", "retired_at": record["created_at"]}},
                 )
                 self._current = None
@@ -91,12 +97,16 @@ class KeyRing:
                 return record
         raise KeyUnavailable("another key rotation is in progress; retry", code="rotation_in_progress")
 
+    def _current_record(self) -> dict | None:
+        """The newest key marked current."""
+        return self.records.find_one({**self.scope, "status": "current"}, sort=[("seq", DESCENDING)])
+
     def _create_first(self) -> dict:
         record = self._try_insert(1)
         if record is not None:
             log.info("signing_key_created", key_id=record["_id"])
             return record
-        existing = store.current_key_record(self.db)  # another process created it first
+        existing = self._current_record()  # another process created it first
         if existing is None:
             raise KeyUnavailable("no current signing key could be created", code="no_signing_key")
         return existing
@@ -106,8 +116,10 @@ class KeyRing:
         private_key = Ed25519PrivateKey.generate()
         multibase = public_key_multibase(private_key.public_key())
         path = self._write(private_key, multibase)
+        key_id = f"key-{seq}"
         record = {
-            "_id": f"key-{seq}",
+            "_id": f"{self.scope['owner']}/{key_id}" if self.scope else key_id,
+            **({"key_id": key_id, **self.scope} if self.scope else {}),
             "seq": seq,
             "type": "Multikey",
             "public_key_multibase": multibase,
@@ -116,7 +128,7 @@ class KeyRing:
             "retired_at": None,
         }
         try:
-            self.db[store.SIGNING_KEYS].insert_one(record)
+            self.records.insert_one(record)
         except DuplicateKeyError:
             path.unlink(missing_ok=True)  # never leave an unpublished private key behind
             return None

@@ -36,6 +36,10 @@ SKILLS = "skills"
 PORTFOLIOS = "portfolios"
 PORTFOLIO_HANDLES = "portfolio_handles"
 HANDLE_CLAIM_SETTLE_SECONDS = 30
+# An employer's recommendation of approved work, one per application, signed by its organisation (endorsements.py).
+ENDORSEMENTS = "endorsements"
+# Each organisation's endorsement keys (`<org>/key-<n>`), kept like the platform's signing keys.
+ORG_SIGNING_KEYS = "org_signing_keys"
 
 
 def ensure_indexes(db: Database) -> None:
@@ -73,11 +77,23 @@ def ensure_indexes(db: Database) -> None:
     )
     decisions.create_index([("university_org", ASCENDING), ("decided_at", DESCENDING)], name="by_university")
     ensure_outbox_index(decisions)
+    endorsements = db[ENDORSEMENTS]
+    endorsements.create_index([("application_id", ASCENDING)], unique=True, name="one_per_application")
+    endorsements.create_index([("credential_uuid", ASCENDING)], name="by_credential")
+    ensure_outbox_index(endorsements)
+    db[ORG_SIGNING_KEYS].create_index([("owner", ASCENDING), ("seq", ASCENDING)], unique=True, name="org_key_sequence")
 
 
 def outbox_collections(db: Database) -> list[Collection]:
     """The collections whose documents carry pending events."""
-    return [db[CREDENTIALS], db[CREDIT_DECISIONS], db[UNIVERSITIES], db[CREDIT_REQUESTS], db[SIGNING_KEYS]]
+    return [
+        db[CREDENTIALS],
+        db[CREDIT_DECISIONS],
+        db[UNIVERSITIES],
+        db[CREDIT_REQUESTS],
+        db[SIGNING_KEYS],
+        db[ENDORSEMENTS],
+    ]
 
 
 def parse_uuid(value: str) -> str | None:

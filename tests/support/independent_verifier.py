@@ -39,8 +39,9 @@ def install() -> str:
     return node
 
 
-def verify(node: str, credential: dict, service_url: str) -> dict:
-    """The verifier's verdict on `credential`, fetching only from `service_url` (the running service)."""
+def verify(node: str, credential: dict | list[dict], service_url: str):
+    """The verifier's verdict on `credential` (a list of verdicts for a list of credentials, in one node run),
+    fetching only from `service_url` (the running service)."""
     done = subprocess.run(
         [node, "verify.mjs", "--service", service_url],
         cwd=VERIFIER_DIR,

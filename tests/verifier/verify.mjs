@@ -50,8 +50,8 @@ function didWebOrigin(did) {
 }
 
 async function fetchJson(url) {
+  fetched.push(url);
   if(!cache.has(url)) {
-    fetched.push(url);
     const response = await fetch(url, {headers: {accept: 'application/json'}, redirect: 'error'});
     if(!response.ok) {
       throw new Error(`GET ${url} answered ${response.status}`);
@@ -69,10 +69,14 @@ async function documentLoader(url) {
   }
   if(url.startsWith('did:web:')) {
     const [did, fragment] = url.split('#');
-    if(did.includes(':', 'did:web:'.length)) {
-      throw new Error(`refused to resolve ${did}: a did:web with a path is not Stint's`);
+    // did:web resolution: did:web:host → /.well-known/did.json; did:web:host:a:b → /a/b/did.json (an
+    // organisation's DID under Stint's host: did:web:host:orgs:<org> → /orgs/<org>/did.json).
+    const path = did.slice('did:web:'.length).split(':').slice(1).map(decodeURIComponent);
+    if(path.some(segment => !segment || segment === '.' || segment === '..' || segment.includes('/'))) {
+      throw new Error(`refused to resolve ${did}: its path is not a did:web path`);
     }
-    const document = await fetchJson(`${didWebOrigin(did)}/.well-known/did.json`);
+    const where = path.length ? `/${path.map(encodeURIComponent).join('/')}/did.json` : '/.well-known/did.json';
+    const document = await fetchJson(`${didWebOrigin(did)}${where}`);
     if(document.id !== did) {
       throw new Error(`the DID document of ${did} names itself ${document.id}`);
     }
@@ -103,8 +107,8 @@ function messages(error, seen = new Set()) {
   return [...own, ...nested];
 }
 
-async function main() {
-  const credential = JSON.parse(readFileSync(0, 'utf8'));
+async function verifyOne(credential) {
+  issuerOrigin = undefined;
   const issuer = typeof credential.issuer === 'object' ? credential.issuer?.id : credential.issuer;
   if(typeof issuer === 'string' && issuer.startsWith('did:web:')) {
     try {
@@ -126,9 +130,25 @@ async function main() {
     checks: Object.fromEntries((result.log || []).map(entry => [entry.id, entry.valid])),
     status: statusResults.map(r => ({purpose: r.credentialStatus?.statusPurpose, verified: r.verified})),
     errors: [...new Set(errors)],
-    fetched,
+    fetched: [...new Set(fetched)],
   };
-  process.stdout.write(JSON.stringify(verdict) + '\n');
+  fetched.length = 0;
+  return verdict;
+}
+
+async function main() {
+  // One credential → one verdict; a JSON array of credentials → an array of verdicts (one node start for many).
+  const input = JSON.parse(readFileSync(0, 'utf8'));
+  const verdicts = [];
+  for(const credential of Array.isArray(input) ? input : [input]) {
+    try {
+      verdicts.push(await verifyOne(credential));
+    } catch(error) {
+      verdicts.push({verified: false, errors: messages(error), fetched: [...fetched]});
+      fetched.length = 0;
+    }
+  }
+  process.stdout.write(JSON.stringify(Array.isArray(input) ? verdicts : verdicts[0]) + '\n');
 }
 
 main().catch(error => {

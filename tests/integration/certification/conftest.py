@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import secrets
+import threading
+from dataclasses import dataclass
 
 import pytest
+import requests
+from werkzeug.serving import make_server
 
 from services.certification import handlers
 from services.certification.app import create_app
 from services.certification.runtime import Runtime
 from shared.events import new_event
+from tests.support import independent_verifier
 from tests.support.apps import service_app
 from tests.unit.certification.samples import work_approved_data
 
@@ -109,3 +114,44 @@ def ask_credit(client, as_role, verified_university):
         return asked.get_json()
 
     return run
+
+
+@dataclass
+class LiveService:
+    """The certification service answering on a real port, and the runtime issuing on the same database."""
+
+    url: str
+    runtime: Runtime
+
+    def issue(self, **overrides) -> dict:
+        """Issue a credential as the worker would; the signed credential as the service serves it."""
+        event = approved_event(**overrides)
+        issued = handlers.issue_credential(self.runtime, event)
+        uuid = issued["credential_id"].removeprefix("urn:uuid:")
+        response = requests.get(f"{self.url}/credentials/{uuid}", timeout=10)
+        assert response.status_code == 200
+        return response.json()
+
+
+@pytest.fixture
+def live(settings_for, tmp_path):
+    """The service on 127.0.0.1:<free port>, its public URL (and so its did:web) being that address."""
+    holder = {}
+    server = make_server("127.0.0.1", 0, lambda environ, start: holder["app"](environ, start), threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    settings = settings_for("certification", signing_key_dir=str(tmp_path / "keys"), public_url=url)
+    with service_app(create_app, settings) as app:
+        holder["app"] = app
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield LiveService(url, app.extensions["certification_runtime"])
+        finally:
+            server.shutdown()
+            thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def node():
+    """node, with the independent verifier's packages installed (npm ci); skips saying why when it can't."""
+    return independent_verifier.install()

@@ -184,6 +184,12 @@ def sample_data(
             "reissue_of": "urn:uuid:7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
             "reason": "the key that signed it was revoked as compromised",
         }
+    if action == "endorsed":
+        return certificate | {
+            "endorsement_id": "urn:uuid:2b1c0d9e-8f7a-4b6c-9d5e-4f3a2b1c0d9e",
+            "org_name": "Acme Analytics",
+            "endorsement_url": "https://cert.stint.test/endorsements/2b1c0d9e-8f7a-4b6c-9d5e-4f3a2b1c0d9e",
+        }
     return certificate | {
         "university_org": UNIVERSITY_ORG,
         "decision": "accepted",
