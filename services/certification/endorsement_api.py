@@ -11,7 +11,7 @@ from marshmallow import validate as v
 from services.certification import endorsements, store
 from services.certification.api import DID_DOCUMENT, JSON_OBJECT, runtime, traceparent
 from services.certification.schemas import VerificationSchema
-from shared.auth import current_principal, require
+from shared.auth import check_role, current_principal, require
 from shared.errors import ErrorSchema, NotFound
 
 endorsements_blp = Blueprint(
@@ -54,9 +54,16 @@ class EndorsementListSchema(ma.Schema):
 
 
 class EndorsementQuerySchema(ma.Schema):
-    """GET /endorsements?application_id=: the employer's own endorsement of an application."""
+    """GET /endorsements: by `application_id` (an employer: their own organisation's), or by `credential_id` (anyone:
+    the endorsements of up to 50 credentials, as a student's list of credentials shows them)."""
 
-    application_id = f.String(required=True, validate=v.Length(min=1, max=200))
+    application_id = f.String(validate=v.Length(min=1, max=200))
+    credential_id = f.List(f.String(validate=v.Length(max=200)), validate=v.Length(max=50))
+
+    @ma.validates_schema
+    def _one_filter(self, data, **_kwargs):
+        if ("application_id" in data) == ("credential_id" in data):
+            raise ma.ValidationError("give either application_id or credential_id", field_name="application_id")
 
 
 @endorsements_blp.route("/endorsements", methods=["POST"])
@@ -75,10 +82,16 @@ def endorse(body):
 @endorsements_blp.route("/endorsements")
 @endorsements_blp.arguments(EndorsementQuerySchema, location="query")
 @endorsements_blp.response(200, EndorsementListSchema)
-@require("employer")
-def list_own(query):
-    """Your organisation's endorsement of an application (none or one)."""
-    return {"items": endorsements.endorsements_of_application(runtime(), current_principal(), query["application_id"])}
+@endorsements_blp.alt_response(403, schema=ErrorSchema)
+def list_endorsements(query):
+    """Your organisation's endorsement of an application (employers; none or one), or anyone: the endorsements of
+    the credentials named (without Stint's checks: GET /credentials/{id}/endorsements has them)."""
+    if "application_id" in query:
+        principal = current_principal()
+        check_role(principal, ("employer",), True)
+        return {"items": endorsements.endorsements_of_application(runtime(), principal, query["application_id"])}
+    uuids = [u for u in map(store.parse_uuid, query["credential_id"]) if u]
+    return {"items": endorsements.endorsements_of_credentials(runtime(), uuids)}
 
 
 @endorsements_blp.route("/endorsements/<endorsement_id>")

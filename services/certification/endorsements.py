@@ -247,6 +247,13 @@ def endorsements_of_application(runtime: Runtime, principal: Principal, applicat
     return [view(runtime, record) for record in found]
 
 
+def endorsements_of_credentials(runtime: Runtime, credential_uuids: list[str]) -> list[dict]:
+    """The endorsements of several credentials (one query), oldest first, without their checks."""
+    query = {"credential_uuid": {"$in": credential_uuids}}
+    found = runtime.db[store.ENDORSEMENTS].find(query, {"outbox": 0, "json": 0})
+    return [view(runtime, record) for record in found.sort("issued_at", ASCENDING)]
+
+
 def endorsements_of_credential(runtime: Runtime, credential_uuid: str) -> list[dict]:
     """Every endorsement of a credential, each with its verification (public: they are linked from it)."""
     found = runtime.db[store.ENDORSEMENTS].find({"credential_uuid": credential_uuid}, {"outbox": 0})

@@ -168,3 +168,20 @@ def test_the_independent_verifier_accepts_an_endorsement_and_rejects_a_tampered_
     assert set(accepted["fetched"]) == {f"{live.url}/orgs/org-acme/did.json"}
     assert rejected["verified"] is False
     assert any("signature" in error.lower() for error in rejected["errors"]), rejected
+
+
+def test_anyone_reads_the_endorsements_of_several_credentials_at_once(client, issue, endorse):
+    endorsed, plain = issue(), issue()
+    endorse(endorsed["application_id"])
+    query = f"/endorsements?credential_id={endorsed['_id']}&credential_id={plain['credential_id']}&credential_id=junk"
+    items = client.get(query).get_json()["items"]
+    assert [(item["credential_id"], item["org_name"]) for item in items] == [
+        (endorsed["credential_id"], "Acme Analytics")
+    ]
+
+
+def test_listing_endorsements_needs_exactly_one_filter_and_an_employer_for_an_application(client, as_role):
+    assert client.get("/endorsements").status_code == 422
+    assert client.get("/endorsements?application_id=a&credential_id=b").status_code == 422
+    assert client.get("/endorsements?application_id=a").status_code == 401
+    assert client.get("/endorsements?application_id=a", headers=as_role("student")).status_code == 403
