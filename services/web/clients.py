@@ -228,6 +228,15 @@ class CertificationClient(ServiceClient):
     def export_csv(self) -> requests.Response:
         return self.call("GET", "/credit-decisions/export", raw=True, accept="text/csv")
 
+    def my_portfolio(self) -> dict:
+        return self.call("GET", "/portfolios/me")
+
+    def save_portfolio(self, body: dict) -> dict:
+        return self.call("PUT", "/portfolios/me", json=body)
+
+    def portfolio(self, handle: str) -> dict:
+        return self.call("GET", f"/portfolios/{_id(handle)}")
+
 
 class NotificationClient(ServiceClient):
     """The inbox, channel preferences and organisations' webhooks."""

@@ -95,3 +95,16 @@ def verification(credential_id):
             raise
         return render_template("public/verification.html", unknown=True, credential_id=credential_id), 404
     return render_template("public/verification.html", unknown=False, result=result, credential_id=credential_id)
+
+
+@blp.get("/portfolios/<handle>")
+def portfolio(handle):
+    """A student's published portfolio: their verified credentials and work samples (the same page as unknown until
+    they publish it)."""
+    try:
+        found = api("certification", public=True).portfolio(handle)
+    except ApiProblem as problem:
+        if problem.status != 404:
+            raise
+        return render_template("public/portfolio.html", portfolio=None), 404
+    return render_template("public/portfolio.html", portfolio=found)

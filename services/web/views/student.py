@@ -1,4 +1,4 @@
-"""A student's pages: apply, follow applications, submit work, withdraw, see credentials."""
+"""A student's pages: apply, follow applications, submit work, withdraw, see credentials, edit the portfolio."""
 
 from __future__ import annotations
 
@@ -132,6 +132,93 @@ def credentials():
     """My credentials: each with its certificate (PDF), verification link to share, LinkedIn link, and status."""
     page = api("certification").my_credentials(cursor=request.args.get("cursor"))
     return render_template("student/credentials.html", page=page)
+
+
+# ---- portfolio ---------------------------------------------------------------------------------
+
+PORTFOLIO_LABELS = {
+    "handle": "your handle",
+    "headline": "your headline",
+    "published": "whether to publish",
+    "credential_ids": "the credentials to show",
+}
+SAMPLE_FIELDS = ("title", "url", "description")
+
+
+@blp.route("/portfolio", methods=["GET", "POST"])
+@auth.signed_in("student")
+def portfolio():
+    """My portfolio: a handle, a headline, the credentials and work samples to show, and whether anyone may see it."""
+    cert = api("certification")
+    credentials = _highlightable_credentials()
+    if request.method == "GET":
+        try:
+            saved = cert.my_portfolio()
+        except ApiProblem as problem:
+            if problem.status != 404:
+                raise
+            saved = {}
+        samples = [{key: sample.get(key, "") for key in SAMPLE_FIELDS} for sample in saved.get("work_samples", [])]
+        return _portfolio_form(credentials, saved, saved.get("credential_ids", []), samples)
+    samples = sample_rows(request.form)
+    filled = [(row, sample) for row, sample in enumerate(samples) if any(sample.values())]
+    body = {
+        "handle": request.form.get("handle", "").strip(),
+        "headline": request.form.get("headline", "").strip(),
+        "published": request.form.get("published") == "yes",
+        "credential_ids": request.form.getlist("credential_ids"),
+        "work_samples": [sample for _row, sample in filled],
+    }
+    try:
+        saved = cert.save_portfolio(body)
+    except ApiProblem as problem:
+        refused = problem.details.get("work_samples")
+        if isinstance(refused, dict):  # the API counts the samples it was sent; the page counts its rows
+            rows = [str(row) for row, _sample in filled]
+            problem.details["work_samples"] = {rows[int(k)] if k.isdigit() else k: v for k, v in refused.items()}
+        if problem.code.startswith("credential_"):  # not yours, revoked, replaced: said beside the choice
+            problem.details["credential_ids"] = True
+        return _portfolio_form(credentials, body, body["credential_ids"], samples, problem)
+    where = "Anyone with its link can see it." if saved["published"] else "Only you can see it until you publish it."
+    flash(f"Your portfolio is saved. {where}", "success")
+    return redirect(url_for("student.portfolio"))
+
+
+def _portfolio_form(credentials: list, portfolio: dict, chosen: list, samples: list, problem=None):
+    """The portfolio form: its fields, the credentials to pick, the work samples and one empty row to add one."""
+    samples = [*samples, dict.fromkeys(SAMPLE_FIELDS, "")]
+    labels, values = (
+        dict(PORTFOLIO_LABELS),
+        {
+            "handle": portfolio.get("handle", ""),
+            "headline": portfolio.get("headline", ""),
+        },
+    )
+    for row, sample in enumerate(samples):
+        for key, words in zip(SAMPLE_FIELDS, ("title", "link", "description"), strict=True):
+            labels[f"work_samples.{row}.{key}"] = f"the {words} of work sample {row + 1}"
+            values[f"sample-{row}-{key}"] = sample[key]
+    return form_page(
+        "student/portfolio.html",
+        labels,
+        problem,
+        values=values,
+        published=bool(portfolio.get("published")),
+        public_url=url_for("public.portfolio", handle=portfolio["handle"]) if portfolio.get("url") else None,
+        credentials=credentials,
+        chosen=chosen,
+        samples=samples,
+    )
+
+
+def sample_rows(form) -> list[dict]:
+    """The work sample rows typed in the form (sample-<n>-title, -url, -description), less those marked removed."""
+    rows, row = [], 0
+    while f"sample-{row}-url" in form:
+        if not form.get(f"sample-{row}-remove"):
+            rows.append({key: form.get(f"sample-{row}-{key}", "").strip() for key in SAMPLE_FIELDS})
+        row += 1
+    return rows
 
 
 # ---- credit from a university ------------------------------------------------------------------
