@@ -23,6 +23,7 @@ from . import build
 from .keycloak import KeycloakServer
 from .keycloak_admin import ROLES, KeycloakAdmin, KeycloakAdminError, generated_password
 from .platform_processes import SERVICE_PORTS, WORKER_PORTS, ensure_dotenv, platform_processes, set_dotenv
+from .redis import RedisServer, redis_binary
 from .servers import KIND, FerretServer, KafkaServer, ServerError
 
 # Keycloak's master admin and Stint's first admin: for `up` and `user`, never handed to the services.
@@ -165,6 +166,27 @@ def _keycloak(run_dir: Path, env: dict[str, str]) -> KeycloakServer:
     return server
 
 
+def _redis(run_dir: Path) -> RedisServer:
+    """`make up`'s Redis, where the services count rate limits, attached to whatever a previous `up` left running."""
+    server = RedisServer(run_dir / "redis", parent_death_signal=False)
+    state = server._load_state()
+    server.pid, server.start_time, server.port = state.get("pid"), state.get("start_time"), state.get("port")
+    return server
+
+
+def _start_redis(run_dir: Path, timeout: float) -> None:
+    """Start the rate-limit Redis unless running and tell the services where it is; without Debian's redis-server
+    each service process counts in its own memory (and logs so)."""
+    redis = _redis(run_dir)
+    if not redis.is_running():
+        if redis_binary() is None:
+            _say("redis-server is not installed (`make tools`): each process counts rate limits in its own memory")
+            return
+        redis.pid = redis.start_time = None
+        redis.start(timeout=timeout)
+    set_dotenv({"STINT_RATE_LIMIT_STORAGE": redis.url})
+
+
 def _ensure_stint_admin(keycloak: KeycloakServer, env: dict[str, str]) -> str | None:
     """Create Stint's first admin (role admin, email verified) unless it exists; return what to print, once."""
     admin = KeycloakAdmin(keycloak.url, env["STINT_KEYCLOAK_ADMIN_PASSWORD"])
@@ -179,6 +201,7 @@ def _up_platform(args: argparse.Namespace, run_dir: Path, kafka: KafkaServer, fe
     """Start Keycloak, the mail catcher and each service's processes unless already running; print the URLs."""
     ensure_dotenv()
     set_dotenv({"STINT_KAFKA_BOOTSTRAP": kafka.bootstrap, "STINT_MONGO_URL": ferret.url})
+    _start_redis(run_dir, args.timeout)
     env, processes = _platform(run_dir, kafka, ferret)
     keycloak = _keycloak(run_dir, env)
     if not keycloak.is_running():  # a Keycloak still starting is waited for below, not started twice
@@ -236,6 +259,10 @@ def cmd_down(args: argparse.Namespace) -> int:
         if keycloak.pid is not None and keycloak.is_running():
             keycloak.stop()
             _say(f"keycloak stopped (pid {keycloak.pid})")
+        redis = _redis(run_dir)
+        if redis.pid is not None and redis.is_running():
+            redis.stop()
+            _say(f"redis stopped (pid {redis.pid})")
         for server in (kafka, ferret):
             if server.pid is not None and server.is_running():
                 server.stop()
