@@ -276,12 +276,36 @@ def test_an_employer_posts_a_listing_a_student_applies_works_and_gets_a_credenti
     assert admin.get("/admin/keys").count("<code>") == keys_before + 1
     assert "Verified: this credential is genuine" in student.read(f"/verify/{credential_id}")
 
-    # An admin revokes the credential: its page says so, and so does the student's list.
+    # The student shows it on a public portfolio (a reserved handle is refused beside its field); anyone sees the page
+    # with link-preview tags and LinkedIn's link, never the student's email.
+    mine = "/student/portfolio"
+    reserved = student.submit(mine, mine, {"handle": "admin", "sample-0-title": "", "sample-0-url": ""}, status=400)
+    assert re.search(r'id="f-handle-error">.*?kept for Stint', reserved.get_data(as_text=True), re.S)
+    handle = f"asha-{uuid.uuid4().hex[:6]}"
+    student.submit(
+        mine,
+        mine,
+        {
+            "handle": handle,
+            "headline": "I write about payments",
+            "credential_ids": f"urn:uuid:{credential_id}",
+            "sample-0-title": "My blog",
+            "sample-0-url": "https://asha.example.in/blog",
+            "published": "yes",
+        },
+    )
+    shared = Visitor(web).get(f"/portfolios/{handle}")
+    assert '<meta property="og:title" content="Asha Student — portfolio on Stint">' in shared
+    assert "Write five blog posts about UPI payments" in shared and "Add to LinkedIn profile" in text_of(shared)
+    assert "My blog" in shared and "@example.in" not in shared
+
+    # An admin revokes the credential: its page says so, and so does the student's list; the portfolio drops it.
     admin.submit(
         "/admin/revoke", "/admin/revoke", {"credential_id": f"urn:uuid:{credential_id}", "reason": "Plagiarised"}
     )
     assert "revoked" in admin.read(f"/verify/{credential_id}")
     assert "Revoked Plagiarised" in student.read("/student/credentials")
+    assert "Write five blog posts" not in Visitor(web).read(f"/portfolios/{handle}")
 
 
 def test_a_student_withdraws_reads_the_inbox_and_chooses_how_to_hear(web, platform):
