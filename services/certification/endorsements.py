@@ -316,6 +316,7 @@ def page_entries(runtime: Runtime, credential_uuid: str) -> list[dict]:
             "issuer": entry["issuer"],
             "comment": entry["comment"],
             "issued": f"{entry['issued_at']:%Y-%m-%d}",
+            "issued_at": entry["issued_at"].replace(tzinfo=UTC).isoformat(),
             "url": entry["url"],
             "verified": entry["verification"]["verified"],
             "checks": entry["verification"]["checks"],

@@ -228,6 +228,14 @@ class CertificationClient(ServiceClient):
     def export_csv(self) -> requests.Response:
         return self.call("GET", "/credit-decisions/export", raw=True, accept="text/csv")
 
+    def endorse(self, application_id: str, comment: str) -> dict:
+        return self.call("POST", "/endorsements", json={"application_id": application_id, "comment": comment})
+
+    def endorsements(self, application_id: str | None = None, credential_ids: Iterable[str] = ()) -> dict:
+        if application_id is not None:
+            return self.call("GET", "/endorsements", params={"application_id": application_id})
+        return self.call("GET", "/endorsements", params={"credential_id": list(credential_ids)})
+
     def my_portfolio(self) -> dict:
         return self.call("GET", "/portfolios/me")
 

@@ -10,6 +10,7 @@ from services.web import auth
 from services.web.problems import ApiProblem
 from services.web.templating import IST
 from services.web.views.common import api, form_page, items, lines, number
+from services.web.views.endorsements import endorsement_of
 
 blp = Blueprint("employer", __name__, url_prefix="/employer")
 ORG_LABELS = {
@@ -250,7 +251,7 @@ def applicants(listing_id):
 def application(application_id):
     """One applicant: cover note, answers, history, submitted work; shortlist, accept, reject or review."""
     found = api("application").application(application_id)
-    return form_page("employer/application.html", REVIEW_LABELS, application=found, values={})
+    return form_page("employer/application.html", REVIEW_LABELS, application=found, values={}, **endorsement_of(found))
 
 
 @blp.post("/applications/<application_id>/<any(shortlist, accept, reject):action>")

@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from services.web import auth
 from services.web.problems import ApiProblem
 from services.web.views.common import api, form_page, lines, number
+from services.web.views.endorsements import endorsements_by_credential
 
 blp = Blueprint("student", __name__, url_prefix="/student")
 APPLY_LABELS = {
@@ -131,7 +132,8 @@ def submit_work(application_id):
 def credentials():
     """My credentials: each with its certificate (PDF), verification link to share, LinkedIn link, and status."""
     page = api("certification").my_credentials(cursor=request.args.get("cursor"))
-    return render_template("student/credentials.html", page=page)
+    endorsed = endorsements_by_credential(page["items"])
+    return render_template("student/credentials.html", page=page, endorsements=endorsed)
 
 
 # ---- portfolio ---------------------------------------------------------------------------------
