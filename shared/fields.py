@@ -58,3 +58,12 @@ class DateOrTimestamp(fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else value.isoformat()
+
+
+class JsonBoolean(fields.Boolean):
+    """A boolean that must arrive as JSON true or false (marshmallow alone would also take 0, 1, "yes", "off"...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

@@ -8,6 +8,7 @@ from marshmallow import validate as v
 
 from services.certification.domain import AISHE_CODE, APAAR_ID
 from services.certification.linkedin import add_to_profile_url
+from shared.fields import JsonBoolean
 from shared.pagination import PageQuerySchema, page_schema
 
 MAX_BATCH = 500
@@ -311,7 +312,9 @@ class PortfolioRequestSchema(ma.Schema):
         metadata={"description": "3 to 30 letters, digits or single hyphens; unique whatever the letter case"},
     )
     headline = f.String(load_default="", validate=v.Length(max=160))
-    published = f.Boolean(load_default=False, metadata={"description": "opt in: the public page exists only when true"})
+    published = JsonBoolean(
+        load_default=False, metadata={"description": "opt in: the public page exists only when true"}
+    )
     credential_ids = f.List(
         f.String(validate=v.Length(min=1, max=200)),
         load_default=list,

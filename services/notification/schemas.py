@@ -8,6 +8,7 @@ from marshmallow import validate as v
 
 from services.notification.domain import ANY_EVENT_TYPE
 from shared.events import CATALOG
+from shared.fields import JsonBoolean
 from shared.pagination import PageQuerySchema, page_schema
 
 SUBSCRIBABLE_TYPES = [*sorted(CATALOG), ANY_EVENT_TYPE]
@@ -35,15 +36,6 @@ class NotificationSchema(ma.Schema):
 
 
 NotificationPageSchema = page_schema(NotificationSchema, "NotificationPage")
-
-
-class JsonBoolean(fields.Boolean):
-    """A boolean that must arrive as JSON true or false (marshmallow alone would also take 0, 1, "yes", "off"...)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
 
 
 class PreferencesSchema(ma.Schema):

@@ -81,6 +81,7 @@ def test_nothing_is_public_until_the_student_opts_in_and_then_never_their_email(
         ({"credential_ids": ["urn:uuid:00000000-0000-4000-8000-000000000000"]}, 422, "credential_not_yours"),
         ({"work_samples": [{"title": "x", "url": "javascript:alert(1)"}]}, 422, "validation_failed"),
         ({"email": "asha@example.org"}, 422, "validation_failed"),
+        ({"published": 1}, 422, "validation_failed"),  # an opt-in is JSON true, nothing that merely looks like it
     ],
 )
 def test_a_refused_change_says_why_and_changes_nothing(client, issue, as_role, asha, change, status, code):
