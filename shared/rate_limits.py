@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +59,8 @@ ENDPOINTS = {
     "public.verification": "verification_page",
 }
 MARK = "stint_rate_limit"
+HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
+RESOLVE_SECONDS = 30
 
 
 def rate_limited(name: str) -> Callable:
@@ -78,7 +82,9 @@ class RateLimits:
     storage: str = "memory://"
     limits: Mapping[str, str] = field(default_factory=lambda: {name: value for name, (value, _) in LIMITS.items()})
     trusted_proxies: int = 0
-    exempt: tuple = ()  # networks (e.g. the web's, which limits its visitors itself) never counted
+    # Clients never counted: IP networks, or host names (resolved every RESOLVE_SECONDS), e.g. the web, which limits
+    # its visitors itself and whose calls to the APIs all come from its own address.
+    exempt: tuple[str, ...] = ()
 
     def item(self, name: str) -> RateLimitItem | None:
         """The parsed limit `name`, None when it is off."""
@@ -106,14 +112,10 @@ def load_rate_limits(environ: Mapping[str, str], env: str = "dev") -> RateLimits
     hops = environ.get("STINT_TRUSTED_PROXIES", "0").strip() or "0"
     if not hops.isdigit():
         raise ConfigError(f"STINT_TRUSTED_PROXIES must be a whole number of proxies (0 or more), not {hops!r}")
-    try:
-        exempt = tuple(
-            ipaddress.ip_network(part.strip())
-            for part in environ.get("STINT_RATE_LIMIT_EXEMPT", "").split(",")
-            if part.strip()
-        )
-    except ValueError as exc:
-        raise ConfigError(f"STINT_RATE_LIMIT_EXEMPT must list IP networks, comma-separated: {exc}") from None
+    exempt = tuple(part.strip() for part in environ.get("STINT_RATE_LIMIT_EXEMPT", "").split(",") if part.strip())
+    for entry in exempt:
+        if not _is_network(entry) and not HOST_NAME.fullmatch(entry):
+            raise ConfigError(f"STINT_RATE_LIMIT_EXEMPT lists IP networks or host names, not {entry!r}")
     return RateLimits(storage=storage or "memory://", limits=limits, trusted_proxies=int(hops), exempt=exempt)
 
 
@@ -160,12 +162,13 @@ def install(app: Flask, settings: RateLimits, service: str, refuse: Callable[[in
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     counter = Counter(settings, service)
+    exemptions = Exemptions(settings.exempt)
     app.extensions["stint_rate_limits"] = counter
 
     def check():
         name = limit_for(request.endpoint)
         client = request.remote_addr or "unknown"
-        if name is None or _exempt(client, settings.exempt):
+        if name is None or exemptions.cover(client):
             return None
         seconds = counter.retry_after(name, client)
         if seconds is None:
@@ -178,14 +181,43 @@ def install(app: Flask, settings: RateLimits, service: str, refuse: Callable[[in
     return counter
 
 
-def _exempt(client: str, networks: tuple) -> bool:
-    if not networks:
-        return False
+def _is_network(entry: str) -> bool:
     try:
-        address = ipaddress.ip_address(client)
+        ipaddress.ip_network(entry)
     except ValueError:
         return False
-    return any(address in network for network in networks)
+    return True
+
+
+class Exemptions:
+    """The clients never counted: networks as given, host names as they resolve now (a replica may come and go)."""
+
+    def __init__(self, entries: tuple[str, ...]):
+        self.networks = [ipaddress.ip_network(entry) for entry in entries if _is_network(entry)]
+        self.names = [entry for entry in entries if not _is_network(entry)]
+        self._addresses: set = set()
+        self._resolved_at = -math.inf
+
+    def cover(self, client: str) -> bool:
+        """True when `client` (an IP address) is exempt."""
+        if not (self.networks or self.names):
+            return False
+        try:
+            address = ipaddress.ip_address(client)
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks) or address in self._resolved()
+
+    def _resolved(self) -> set:
+        if self.names and time.monotonic() - self._resolved_at > RESOLVE_SECONDS:
+            addresses = set()
+            for name in self.names:
+                try:
+                    addresses |= {ipaddress.ip_address(info[4][0]) for info in socket.getaddrinfo(name, None)}
+                except OSError as exc:  # not up yet, or gone: nothing of it is exempt until it resolves
+                    log.warning("rate_limit_exempt_name_unresolved", name=name, error=str(exc)[:200])
+            self._addresses, self._resolved_at = addresses, time.monotonic()
+        return self._addresses
 
 
 def too_many_requests(seconds: int, name: str) -> Response:

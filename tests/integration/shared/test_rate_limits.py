@@ -64,6 +64,15 @@ def test_a_forwarded_for_header_counts_only_behind_a_trusted_proxy(settings_for,
         assert statuses == [200, 200, 200]  # the proxy's word on who asked is taken
 
 
+def test_an_exempt_caller_by_name_or_network_is_never_counted(settings_for, redis):
+    exempt = {"STINT_RATE_LIMIT_EXEMPT": "localhost, 10.9.0.0/16"}  # the web, by its compose name, in practice
+    with listing_app(settings_for, redis, STINT_RATE_LIMIT_SEARCH="1/minute", **exempt) as app:
+        client = app.test_client()
+        assert {search(client, "127.0.0.1").status_code for _ in range(3)} == {200}
+        assert {search(client, "10.9.3.4").status_code for _ in range(3)} == {200}
+        assert [search(client, "10.10.3.4").status_code for _ in range(2)] == [200, 429]
+
+
 def test_the_openapi_document_says_which_operations_answer_429(settings_for, redis):
     with listing_app(settings_for, redis) as app:
         paths = app.test_client().get("/openapi.json").json["paths"]
@@ -79,6 +88,8 @@ def test_production_refuses_to_count_in_process_memory(settings_for):
         load_rate_limits({}, "production")
     with pytest.raises(ConfigError, match="60/minute"):
         load_rate_limits({"STINT_RATE_LIMIT_VERIFY": "sixty"}, "test")
+    with pytest.raises(ConfigError, match="STINT_RATE_LIMIT_EXEMPT"):
+        load_rate_limits({"STINT_RATE_LIMIT_EXEMPT": "web, 10.0.0.0/33"}, "test")
 
 
 @pytest.fixture
