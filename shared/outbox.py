@@ -21,6 +21,7 @@ from kafka import KafkaProducer
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
+from pymongo.results import UpdateResult
 
 from shared import metrics
 from shared.events import encode_event, topic_for
@@ -55,13 +56,51 @@ def ensure_outbox_index(collection: Collection) -> None:
 def update_with_events(collection: Collection, query: dict, update: dict, events: list[dict], **kwargs):
     """update_one of an aggregate (its `_id` in `query`) and its events, under the document's lock."""
     with document_lock(collection, query["_id"]):
-        return collection.update_one(query, with_events(update, events), **kwargs)
+        if not _guard_holds(collection, query, kwargs):
+            return UpdateResult({"n": 0, "nModified": 0, "ok": 1}, acknowledged=True)
+        return collection.update_one(_write_filter(query, kwargs), with_events(update, events), **kwargs)
 
 
 def find_one_and_update_with_events(collection: Collection, query: dict, update: dict, events: list[dict], **kwargs):
     """find_one_and_update of an aggregate (its `_id` in `query`) and its events, under the document's lock."""
     with document_lock(collection, query["_id"]):
-        return collection.find_one_and_update(query, with_events(update, events), **kwargs)
+        if not _guard_holds(collection, query, kwargs):
+            return None
+        return collection.find_one_and_update(_write_filter(query, kwargs), with_events(update, events), **kwargs)
+
+
+# FerretDB 1.24 pushes down to SQLite only a filter that is exactly {_id: ...}; `{_id, version}` is matched in Go over
+# the whole collection. Under the document's lock no other writer can change the document (every write holds it),
+# so a plain equality guard is checked on the document read by `_id`, and the write is then by `_id` alone.
+
+
+def _plain_guard(query: dict, kwargs: dict) -> dict | None:
+    """The conditions of `query` besides `_id` when all are top-level equalities to scalars (None otherwise)."""
+    guard = {name: value for name, value in query.items() if name != "_id"}
+    plain = not kwargs.get("upsert") and all(
+        not name.startswith("$") and "." not in name and isinstance(value, (str, int, float, bool))
+        for name, value in guard.items()
+    )
+    return guard if plain else None
+
+
+def _guard_holds(collection: Collection, query: dict, kwargs: dict) -> bool:
+    """False only when a plain guard is known not to hold for the stored document (read by `_id`)."""
+    guard = _plain_guard(query, kwargs)
+    if not guard:
+        return True  # no guard, or one left to the server's filter
+    stored = collection.find_one({"_id": query["_id"]}, dict.fromkeys(guard, 1))
+    return stored is not None and all(_same(stored.get(name), value) for name, value in guard.items())
+
+
+def _same(stored, wanted) -> bool:
+    """Equality as a MongoDB filter means it for the scalars guards hold (True is not 1, 2 is 2.0)."""
+    return type(stored) is type(wanted) and stored == wanted if isinstance(wanted, bool) else stored == wanted
+
+
+def _write_filter(query: dict, kwargs: dict) -> dict:
+    """`{_id}` alone when the guard was checked above; the whole query when it is the server's to check."""
+    return {"_id": query["_id"]} if _plain_guard(query, kwargs) is not None else query
 
 
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
@@ -128,11 +167,15 @@ class Relay:
         if self.after_publish:
             self.after_publish(document, events)
         with document_lock(collection, document_id):
-            # $pullAll of the exact documents read: FerretDB 1.24 ignores $pull with a condition.
-            if events:
-                collection.update_one({"_id": document_id}, {"$pullAll": {OUTBOX_FIELD: events}})
-            # Only clear the flag if nothing new was pushed meanwhile.
-            collection.update_one({"_id": document_id, OUTBOX_FIELD: {"$size": 0}}, {"$set": {PENDING_FIELD: False}})
+            # $pullAll of the exact documents read: FerretDB 1.24 ignores $pull with a condition. The flag is cleared
+            # in the same write when nothing new was pushed meanwhile, which the lock makes safe to check on a read
+            # by `_id` (a filter on `outbox` would make FerretDB scan the collection).
+            current = collection.find_one({"_id": document_id}, {OUTBOX_FIELD: 1}) or {}
+            update: dict = {"$pullAll": {OUTBOX_FIELD: events}} if events else {}
+            if all(event in events for event in current.get(OUTBOX_FIELD) or []):
+                update["$set"] = {PENDING_FIELD: False}
+            if update:
+                collection.update_one({"_id": document_id}, update)
         for event in events:
             metrics.EVENTS_PUBLISHED.labels(type=event["type"]).inc()
             log.info("event_published", event_id=event["id"], event_type=event["type"], subject=event["subject"])

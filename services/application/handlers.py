@@ -44,10 +44,14 @@ def apply(
     paired_answers = domain.check_answers(listing.get("screening_questions", []), answers)
     known = store.find_credentials(db, list(credential_ids))
     highlighted = domain.check_highlighted_credentials(credential_ids, known, actor.id)
-    if store.student_has_applied(db, actor.id, listing_id):
-        raise _already_applied()
     app = domain.new_application(str(uuid.uuid4()), listing, actor, cover_note, paired_answers, now, highlighted)
-    places.take_open_place(db, limits, actor.id, app["_id"], now)
+    try:
+        places.take_open_place(db, limits, actor.id, app["_id"], now)
+    except Conflict:
+        # Said before the limit, as it was when asked first; asked only now, since finding it scans on FerretDB.
+        if store.student_has_applied(db, actor.id, listing_id):
+            raise _already_applied() from None
+        raise
     try:
         store.insert_application(db, new_document_with_events(app, [application_event(app, None, traceparent)]))
     except store.AlreadyApplied:

@@ -23,7 +23,8 @@ def take_seat(db: Database, listing: dict, application_id: str, now: datetime) -
 def take_open_place(db: Database, limits: Limits, student_id: str, application_id: str, now: datetime) -> None:
     """Count a new application against the student's open ones; else 409 too_many_open_applications."""
     capacity = limits.max_open_applications
-    if not _take(db, store.OPEN_PLACES, student_id, capacity, application_id, now, domain.open_place_left_behind):
+    left_behind = domain.open_place_left_behind
+    if not _take(db, store.OPEN_PLACES, student_id, capacity, application_id, now, left_behind, new_holder=True):
         raise domain.too_many_open_applications(limits)
 
 
@@ -36,12 +37,12 @@ def give_back(db: Database, application_id: str, status: str, has_work: bool = F
         store.give_back_place(db, store.SEATS, application_id)
 
 
-def _take(db, kind: str, owner: str, capacity: int, application_id: str, now: datetime, left_behind: LeftBehind):
+def _take(db, kind: str, owner: str, capacity: int, application_id: str, now: datetime, left_behind: LeftBehind, **how):
     """Take a place; when all are taken, first free those a crash left behind and try once more."""
-    if store.take_place(db, kind, owner, capacity, application_id, now):
+    if store.take_place(db, kind, owner, capacity, application_id, now, **how):
         return True
     return _reclaim(db, kind, owner, now, left_behind) > 0 and store.take_place(
-        db, kind, owner, capacity, application_id, now
+        db, kind, owner, capacity, application_id, now, **how
     )
 
 

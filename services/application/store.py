@@ -88,22 +88,28 @@ def applications_by_ids(db: Database, ids: list[str]) -> list[dict]:
 # application at most.
 
 
-def take_place(db: Database, kind: str, owner: str, capacity: int, application_id: str, now: datetime) -> bool:
+def take_place(
+    db: Database, kind: str, owner: str, capacity: int, application_id: str, now: datetime, new_holder: bool = False
+) -> bool:
     """Take a free place of `owner` (a listing's seat, a student's open slot) for the application.
 
-    True when taken now or already held by it; False when all `capacity` places are taken.
+    True when taken now or already held by it; False when all `capacity` places are taken. A `new_holder` (an
+    application being made) cannot hold one yet, and its capacity is a setting, so it only tries the inserts: no
+    filter but `_id`, which FerretDB would otherwise answer by scanning the collection. Lowering that setting lets
+    a student keep the places numbered above it until those applications close.
     """
-    if db[kind].find_one({"application_id": application_id}, {"_id": 1}):
-        return True  # a retry after a crash, or a concurrent attempt for the same application
-    if db[kind].count_documents({"owner": owner}) >= capacity:
-        return False  # also when the capacity shrank below the places already taken
+    if not new_holder:
+        if db[kind].find_one({"application_id": application_id}, {"_id": 1}):
+            return True  # a retry after a crash, or a concurrent attempt for the same application
+        if db[kind].count_documents({"owner": owner}) >= capacity:
+            return False  # also when the capacity shrank below the places already taken
     for number in range(1, capacity + 1):
         place = {"_id": f"{owner}#{number}", "owner": owner, "application_id": application_id, "taken_at": now}
         try:
             db[kind].insert_one(place)
             return True
         except DuplicateKeyError:
-            if db[kind].find_one({"application_id": application_id}, {"_id": 1}):
+            if not new_holder and db[kind].find_one({"application_id": application_id}, {"_id": 1}):
                 return True
     return False
 

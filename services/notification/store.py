@@ -12,6 +12,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notification.domain import OPEN_APPLICATION_STATUSES
 from shared.locks import release_lease, take_lease
+from shared.outbox import find_one_and_update_with_events
 from shared.pagination import paginate
 
 INBOX = "inbox"
@@ -131,13 +132,21 @@ def inbox_page(db: Database, owners: list[str], unread: bool, limit: int, cursor
 
 
 def mark_read(db: Database, entry_id: str, owners: list[str], now: datetime) -> dict | None:
-    """Mark an entry read (once); None when it is not one of these recipients'."""
-    entry = db[INBOX].find_one_and_update(
-        {"_id": entry_id, "recipient": {"$in": owners}, "read": False},
-        {"$set": {"read": True, "read_at": now}},
-        return_document=ReturnDocument.AFTER,
+    """Mark an entry read (once); None when it is not one of these recipients'.
+
+    Under the entry's document lock (shared/locks.py): on FerretDB a conditional update is read-modify-write, so
+    two requests marking the same entry would both win and the second `read_at` would overwrite the first.
+    """
+    entry = db[INBOX].find_one({"_id": entry_id})
+    if entry is None or entry.get("recipient") not in owners:
+        return None
+    if entry.get("read"):
+        return entry
+    changes = {"$set": {"read": True, "read_at": now}}
+    updated = find_one_and_update_with_events(
+        db[INBOX], {"_id": entry_id, "read": False}, changes, [], return_document=ReturnDocument.AFTER
     )
-    return entry or db[INBOX].find_one({"_id": entry_id, "recipient": {"$in": owners}})
+    return updated or db[INBOX].find_one({"_id": entry_id})
 
 
 # ---- webhooks -------------------------------------------------------------------------
@@ -180,10 +189,16 @@ def webhooks_listening(db: Database, org_id: str, event_type: str) -> list[dict]
 
 
 def disable_webhook(db: Database, webhook_id: str, reason: str, now: datetime) -> dict | None:
-    """Switch an endpoint off; return it only to the one caller that actually switched it."""
-    return db[WEBHOOKS].find_one_and_update(
+    """Switch an endpoint off; return it only to the one caller that actually switched it.
+
+    Under the endpoint's document lock (shared/locks.py): on FerretDB a conditional update is read-modify-write, so
+    without it two dispatchers failing at once would both "switch it off" and both report it.
+    """
+    return find_one_and_update_with_events(
+        db[WEBHOOKS],
         {"_id": webhook_id, "enabled": True},
         {"$set": {"enabled": False, "disabled_at": now, "disabled_reason": reason}},
+        [],
         return_document=ReturnDocument.AFTER,
     )
 

@@ -285,6 +285,24 @@ def test_concurrent_writers_and_a_running_relay_lose_no_write_and_no_event(setti
     assert db.handled_events.count_documents({"subject": org_id}) == 21  # the registration and 20 renames
 
 
+def test_writers_racing_on_one_version_make_exactly_one_change(db):
+    org_id = register_org(db, "Raced")
+    db.orgs.update_one({"_id": org_id}, {"$set": {"version": 1}})
+    outcomes = []
+
+    def change_from_version_1(n: int) -> None:
+        guard = {"_id": org_id, "version": 1}
+        outcomes.append(update_with_events(db.orgs, guard, {"$set": {"version": 2, "by": n}}, []).matched_count)
+
+    threads = [threading.Thread(target=change_from_version_1, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [0] * 7 + [1]
+    assert db.orgs.find_one({"_id": org_id})["version"] == 2
+
+
 def test_a_document_left_locked_by_a_dead_process_is_waited_for_not_dead_lettered(settings, db):
     org_id = register_org(db, "Locked")
     publish_pending(settings, [db.orgs])
