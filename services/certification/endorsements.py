@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 from services.certification import dataintegrity as di
 from services.certification import store
 from services.certification.credential import CONTEXTS, utc_timestamp
-from services.certification.keys import KeyRing, describe_key
+from services.certification.keys import KeyRing, describe_key, did_document
 from services.certification.runtime import Runtime
 from services.certification.verification import Check, parse_time, result
 from shared.auth import Principal
@@ -105,25 +105,10 @@ def rotate_org_keys(runtime: Runtime) -> list[dict]:
 def org_did_document(runtime: Runtime, org_id: str) -> dict:
     """The organisation's DID document: its current and retired keys (never a revoked one); 404 before its first
     endorsement."""
-    records = [r for r in org_key_records(runtime, org_id) if r["status"] != "revoked"]
-    if not records:
+    records = org_key_records(runtime, org_id)
+    if not any(record["status"] != "revoked" for record in records):
         raise NotFound("this organisation has endorsed nothing yet, so it has no DID", code="org_did_not_found")
-    did = org_did(runtime.did, org_id)
-    methods = [
-        {
-            "id": f"{did}#{record['key_id']}",
-            "type": "Multikey",
-            "controller": did,
-            "publicKeyMultibase": record["public_key_multibase"],
-        }
-        for record in records
-    ]
-    return {
-        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
-        "id": did,
-        "verificationMethod": methods,
-        "assertionMethod": [method["id"] for method in methods],
-    }
+    return did_document(org_did(runtime.did, org_id), records)
 
 
 # ---- endorsing ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.certification import dataintegrity as di
-from services.certification import endorsements, store
+from services.certification import endorsements, keys, store
 from services.certification.credential import (
     SKILL_FRAMEWORK,
     StatusEntry,
@@ -243,22 +243,7 @@ def did_document(runtime: Runtime) -> dict:
     """The issuer's DID document: every current and retired key as a Multikey assertion method (revoked keys are
     left out, so no verifier trusts them)."""
     runtime.keyring.current()  # publish at least one key
-    methods = [
-        {
-            "id": f"{runtime.did}#{record['_id']}",
-            "type": "Multikey",
-            "controller": runtime.did,
-            "publicKeyMultibase": record["public_key_multibase"],
-        }
-        for record in store.signing_keys(runtime.db)
-        if record["status"] != "revoked"  # a key revoked as compromised verifies nothing, anywhere
-    ]
-    return {
-        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
-        "id": runtime.did,
-        "verificationMethod": methods,
-        "assertionMethod": [method["id"] for method in methods],
-    }
+    return keys.did_document(runtime.did, store.signing_keys(runtime.db))
 
 
 def rotate_signing_key(runtime: Runtime) -> dict:

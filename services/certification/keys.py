@@ -175,3 +175,24 @@ def describe_key(record: dict) -> str:
         return "a revoked key"
     retired = record.get("retired_at")
     return f"a retired key, retired {retired:%Y-%m-%d}" if retired else "a retired key"
+
+
+def did_document(did: str, records: list[dict]) -> dict:
+    """A DID document listing every current and retired key of `records` as a Multikey assertion method (revoked keys
+    are left out, so no verifier trusts them)."""
+    methods = [
+        {
+            "id": f"{did}#{record.get('key_id', record['_id'])}",
+            "type": "Multikey",
+            "controller": did,
+            "publicKeyMultibase": record["public_key_multibase"],
+        }
+        for record in records
+        if record["status"] != "revoked"  # a key revoked as compromised verifies nothing, anywhere
+    ]
+    return {
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": [method["id"] for method in methods],
+    }

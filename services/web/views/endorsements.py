@@ -16,7 +16,12 @@ def endorsement_of(application: dict) -> dict:
     """What the employer's application page needs: `endorsement` (theirs, or None) once the work is approved."""
     if application.get("status") != "approved":
         return {}
-    found = api("certification").endorsements(application_id=application["id"])["items"]
+    try:
+        found = api("certification").endorsements(application_id=application["id"])["items"]
+    except ApiProblem as problem:
+        if problem.status < 500:
+            raise
+        return {}  # the certification service is not answering: the rest of the page still shows
     return {"endorsement": found[0] if found else None, "endorsable": not found}
 
 
