@@ -40,7 +40,7 @@ LIMITS = {
     "verify_batch": ("20/minute", "verifying a batch of up to 500 credentials (POST /verify/batch)"),
     "verification_page": ("300/minute", "a credential's public verification page (GET /verify/<id>)"),
     "pdf": ("60/minute", "a credential's printable PDF certificate"),
-    "portfolio": ("300/minute", "a student's public portfolio page"),
+    "portfolio": ("300/minute", "a student's public portfolio (GET /portfolios/<handle>, the web's page)"),
     "sign_in": ("30/minute", "the web's sign-in, sign-up and sign-in callback"),
 }
 # Flask endpoint (blueprint.view) -> limit name, for every app; endpoints an app lacks are simply never requested.
@@ -51,12 +51,14 @@ ENDPOINTS = {
     "verify.verify_batch": "verify_batch",
     "verify.verification_page": "verification_page",
     "credentials.credential_pdf": "pdf",
+    "portfolios.public_portfolio": "portfolio",
     "auth.sign_in": "sign_in",
     "auth.sign_up": "sign_in",
     "auth.callback": "sign_in",
     "public.home": "search",
     "public.verify": "verify",
     "public.verification": "verification_page",
+    "public.portfolio": "portfolio",
 }
 MARK = "stint_rate_limit"
 HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")

@@ -73,6 +73,21 @@ def test_an_exempt_caller_by_name_or_network_is_never_counted(settings_for, redi
         assert [search(client, "10.10.3.4").status_code for _ in range(2)] == [200, 429]
 
 
+def test_every_endpoint_the_table_limits_exists_in_an_app(settings_for, tmp_path):
+    from services.certification.app import create_app as create_certification_app
+    from services.web.app import create_app as create_web_app
+    from shared.rate_limits import ENDPOINTS
+
+    web = create_web_app(dict(environ={}, env="test", session_secret="s", client_secret="c"), session_collection={})
+    endpoints = set(web.view_functions)
+    with service_app(create_app, settings_for("listing")) as listing:
+        endpoints |= set(listing.view_functions)
+    certification = settings_for("certification", signing_key_dir=str(tmp_path / "keys"))
+    with service_app(create_certification_app, certification) as app:
+        endpoints |= set(app.view_functions)
+    assert set(ENDPOINTS) - endpoints == set()  # a renamed view would silently lose its limit
+
+
 def test_the_openapi_document_says_which_operations_answer_429(settings_for, redis):
     with listing_app(settings_for, redis) as app:
         paths = app.test_client().get("/openapi.json").json["paths"]

@@ -20,7 +20,7 @@ def client():
         client_secret="unit-test-client-secret",
         keycloak_url=UNREACHABLE,
         service_urls={name: UNREACHABLE for name in ("listing", "application", "certification", "notification")},
-        rate_limits=RateLimits(limits={"sign_in": "2/minute", "verification_page": "1/minute"}),
+        rate_limits=RateLimits(limits={"sign_in": "2/minute", "verification_page": "1/minute", "portfolio": "1/hour"}),
     )
     return create_app(config, session_collection=FakeSessionCollection()).test_client()
 
@@ -37,7 +37,8 @@ def test_a_third_sign_in_within_the_minute_gets_a_page_saying_how_long_to_wait(c
     assert client.get("/auth/sign-in", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code != 429
 
 
-def test_the_public_verification_page_is_limited_too(client):
-    assert client.get("/verify/abc").status_code != 429
-    assert client.get("/verify/abc").status_code == 429
+@pytest.mark.parametrize("page", ["/verify/abc", "/portfolios/asha"])
+def test_the_public_verification_and_portfolio_pages_are_limited_too(client, page):
+    assert client.get(page).status_code != 429
+    assert client.get(page).status_code == 429
     assert client.get("/healthz").status_code == 200  # not limited
