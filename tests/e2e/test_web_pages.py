@@ -581,3 +581,32 @@ def test_an_employer_records_the_stipend_and_the_student_disputes_then_confirms_
     # Confirming twice is refused in a sentence on the application's page.
     twice = student.submit(student_path, f"{student_path}/payment/confirm", {}, status=400)
     assert "You already confirmed this payment." in text_of(twice.get_data(as_text=True))
+
+
+def test_an_employer_recommends_approved_work_once_and_everyone_sees_it_verified(web):
+    student = Visitor(web, token("student", "Ira Student"))
+    application_id, employer = _approved_application(web, student)
+    employer_path = f"/employer/applications/{application_id}"
+    endorse_path = f"{employer_path}/endorsement"
+    assert "Recommend the student" in employer.read(employer_path)
+
+    # An empty recommendation is refused beside its field; a real one is signed once the credential is issued.
+    empty = employer.submit(employer_path, endorse_path, {"comment": "  "}, status=400)
+    assert 'id="f-comment-error"' in empty.get_data(as_text=True)
+
+    def endorsed():
+        comment = "Ira called all 20 shops & wrote it up."
+        form = {"csrf_token": csrf_token(employer.get(employer_path)), "comment": comment}
+        return employer.client.post(endorse_path, data=form).status_code == 302
+
+    eventually(endorsed, "the credential is issued and the recommendation signed")
+    written = employer.read(employer_path)
+    assert "Your recommendation Signed by" in written and "Sign and publish" not in written
+
+    # The student's credentials and the public verification page show it, with its signature verified.
+    credentials = eventually(lambda: page_with(student, "/student/credentials", "Recommended by"), "it shows")
+    assert "Ira called all 20 shops &amp; wrote it up." in credentials
+    credential_id = re.search(r"/verify/([0-9a-f-]{36})", credentials).group(1)
+    verification = Visitor(web).read(f"/verify/{credential_id}")
+    assert "Recommended by Org org-" in verification and "Signature verified" in verification
+    eventually(lambda: "endorsed your work" in student.get("/inbox"), "the student is told")
