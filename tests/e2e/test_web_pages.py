@@ -279,6 +279,7 @@ def test_an_employer_posts_a_listing_a_student_applies_works_and_gets_a_credenti
     # The student shows it on a public portfolio (a reserved handle is refused beside its field); anyone sees the page
     # with link-preview tags and LinkedIn's link, never the student's email.
     mine = "/student/portfolio"
+    assert '<option value="https://docs.example.in/upi-posts-v2">' in student.get(mine)  # the approved work's link
     reserved = student.submit(mine, mine, {"handle": "admin", "sample-0-title": "", "sample-0-url": ""}, status=400)
     assert re.search(r'id="f-handle-error">.*?kept for Stint', reserved.get_data(as_text=True), re.S)
     handle = f"asha-{uuid.uuid4().hex[:6]}"

@@ -145,6 +145,7 @@ PORTFOLIO_LABELS = {
     "credential_ids": "the credentials to show",
 }
 SAMPLE_FIELDS = ("title", "url", "description")
+APPROVED_OFFERED = 20  # the newest approved applications whose links are suggested as work samples
 
 
 @blp.route("/portfolio", methods=["GET", "POST"])
@@ -152,7 +153,7 @@ SAMPLE_FIELDS = ("title", "url", "description")
 def portfolio():
     """My portfolio: a handle, a headline, the credentials and work samples to show, and whether anyone may see it."""
     cert = api("certification")
-    credentials = _highlightable_credentials()
+    offered = {"credentials": _highlightable_credentials(), "work_links": _approved_work_links()}
     if request.method == "GET":
         try:
             saved = cert.my_portfolio()
@@ -161,7 +162,7 @@ def portfolio():
                 raise
             saved = {}
         samples = [{key: sample.get(key, "") for key in SAMPLE_FIELDS} for sample in saved.get("work_samples", [])]
-        return _portfolio_form(credentials, saved, saved.get("credential_ids", []), samples)
+        return _portfolio_form(offered, saved, saved.get("credential_ids", []), samples)
     samples = sample_rows(request.form)
     filled = [(row, sample) for row, sample in enumerate(samples) if any(sample.values())]
     body = {
@@ -180,14 +181,15 @@ def portfolio():
             problem.details["work_samples"] = {rows[int(k)] if k.isdigit() else k: v for k, v in refused.items()}
         if problem.code.startswith("credential_"):  # not yours, revoked, replaced: said beside the choice
             problem.details["credential_ids"] = True
-        return _portfolio_form(credentials, body, body["credential_ids"], samples, problem)
+        return _portfolio_form(offered, body, body["credential_ids"], samples, problem)
     where = "Anyone with its link can see it." if saved["published"] else "Only you can see it until you publish it."
     flash(f"Your portfolio is saved. {where}", "success")
     return redirect(url_for("student.portfolio"))
 
 
-def _portfolio_form(credentials: list, portfolio: dict, chosen: list, samples: list, problem=None):
-    """The portfolio form: its fields, the credentials to pick, the work samples and one empty row to add one."""
+def _portfolio_form(offered: dict, portfolio: dict, chosen: list, samples: list, problem=None):
+    """The portfolio form: its fields, the credentials to pick (offered["credentials"]), the work samples and one
+    empty row to add one, with the links of approved work as suggestions (offered["work_links"])."""
     samples = [*samples, dict.fromkeys(SAMPLE_FIELDS, "")]
     labels, values = (
         dict(PORTFOLIO_LABELS),
@@ -207,10 +209,25 @@ def _portfolio_form(credentials: list, portfolio: dict, chosen: list, samples: l
         values=values,
         published=bool(portfolio.get("published")),
         public_url=url_for("public.portfolio", handle=portfolio["handle"]) if portfolio.get("url") else None,
-        credentials=credentials,
         chosen=chosen,
         samples=samples,
+        **offered,
     )
+
+
+def _approved_work_links() -> list[dict]:
+    """The links the student sent with work an employer approved, to suggest as work samples (none when the
+    application service does not answer: the portfolio does not depend on it)."""
+    try:
+        page = api("application").applications(status="approved", limit=APPROVED_OFFERED)
+    except ApiProblem:
+        return []
+    links: dict[str, str] = {}
+    for application in page.get("items", []):
+        approved = (application.get("submissions") or [{}])[-1]
+        for link in approved.get("links", []):
+            links.setdefault(link, application.get("listing_title", ""))
+    return [{"url": url, "title": title} for url, title in links.items()]
 
 
 def sample_rows(form) -> list[dict]:

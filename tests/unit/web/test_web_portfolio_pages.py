@@ -88,18 +88,24 @@ def test_a_refused_handle_and_link_are_said_beside_their_fields(app):
             (taken, "handle", "The handle “asha” is taken: choose another."),
             (link, "work_samples-0-url", "The link of work sample 1: not a valid URL."),
         ):
-            html, status = _portfolio_form([], {"handle": "asha"}, [], samples, problem)
+            html, status = _portfolio_form({"credentials": []}, {"handle": "asha"}, [], samples, problem)
             assert status == 400
             assert re.search(rf'id="f-{field}-error">.*?{re.escape(words)}', html, re.S), text_of(html)
 
 
-def test_the_form_offers_each_credential_with_the_shown_ones_ticked_and_one_empty_sample_row(app):
+def test_the_form_offers_each_credential_with_the_shown_ones_ticked_one_empty_row_and_approved_work_links(app):
     offered = [
         {"id": "urn:uuid:1", "listing_title": "Survey", "org_name": "Acme", "hours": 45},
         {"id": "urn:uuid:2", "listing_title": "Blog posts", "org_name": "Acme", "hours": 30},
     ]
     with app.test_request_context("/student/portfolio"):
-        html, status = _portfolio_form(offered, {"handle": "asha"}, ["urn:uuid:1"], [])
+        html, status = _portfolio_form(
+            {"credentials": offered, "work_links": [{"url": "https://github.com/asha/survey", "title": "Survey"}]},
+            {"handle": "asha"},
+            ["urn:uuid:1"],
+            [],
+        )
 
     assert status == 200 and 'value="urn:uuid:1" checked' in html and 'value="urn:uuid:2">' in html
     assert 'name="sample-0-url"' in html and 'name="sample-1-url"' not in html
+    assert 'list="f-work-links"' in html and '<option value="https://github.com/asha/survey">Survey</option>' in html
