@@ -185,17 +185,23 @@ def student_tokens(path: Path, count: int) -> Path:
 def run(
     platform: Platform,
     minimal_url: str,
+    floor_database: str,
     listing_id: str,
     credential: dict,
     duration: float,
     connections: int,
     word: str = "dashboard",
 ) -> list[LoadResult]:
-    """Load the floor, each target, and the bare Flask app first and last; return the results, floor first."""
+    """Load the floor, then each target followed by the floor again; each floor starts from an empty collection.
+
+    The machine is shared, so a target is compared with the floors measured just before and just after it
+    (`floor_around`), and the floor's own collection is emptied before each of its runs: FerretDB's by-`_id`
+    read slows as a collection grows, and the floor should not drift for that reason.
+    """
+    floor = ("floor: insert + read by _id (POST /floor)", f"{minimal_url}/floor", fixed("POST", {}, 201))
     with tempfile.TemporaryDirectory(prefix="stint-bench-wrk-") as tmp:
         tokens = student_tokens(Path(tmp) / "students", int(TOKENS_PER_CONNECTION_SECOND * connections * duration))
-        plan = [
-            ("floor: insert + read by _id (POST /floor)", f"{minimal_url}/floor", fixed("POST", {}, 201)),
+        targets = [
             ("Flask + gunicorn alone: GET /ping", f"{minimal_url}/ping", fixed("GET", None, 200)),
             (
                 f"listing: GET /listings?q={word}",
@@ -208,6 +214,26 @@ def run(
                 applying(listing_id, tokens, 201),
             ),
             ("certification: POST /verify", platform.url("certification", "/verify"), fixed("POST", credential, 200)),
-            ("floor, again last", f"{minimal_url}/floor", fixed("POST", {}, 201)),
         ]
-        return [load(name, url, script, duration, connections) for name, url, script in plan]
+        results = [_floor(platform, floor_database, floor, duration, connections)]
+        for name, url, script in targets:
+            results.append(load(name, url, script, duration, connections))
+            results.append(_floor(platform, floor_database, floor, duration, connections))
+        return results
+
+
+def _floor(platform: Platform, database: str, floor: tuple, duration: float, connections: int) -> LoadResult:
+    """The floor measured on an empty collection."""
+    client = MongoClient(platform.mongo_url)
+    try:
+        client[database].drop_collection("floor")
+    finally:
+        client.close()
+    name, url, script = floor
+    return load(name, url, script, duration, connections)
+
+
+def floor_around(results: list[LoadResult], index: int) -> float:
+    """The floor's throughput around the result at `index`: the mean of the floors measured just before and after."""
+    around = [r.requests_per_second for r in results[max(0, index - 1) : index + 2] if r.name.startswith("floor")]
+    return sum(around) / len(around) if around else float("nan")
