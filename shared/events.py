@@ -248,7 +248,7 @@ class CertificateReissuedData(CertificateIssuedData):
     reason = f.String(required=True)
 
 
-class CertificateEndorsedData(CertificateData):
+class EndorsementIssuedData(CertificateData):
     """The employer's organisation endorsed (recommended) a student's credential with a signed EndorsementCredential."""
 
     endorsement_id = f.String(required=True, validate=v.Regexp(r"^urn:uuid:[0-9a-f-]{36}$"))
@@ -290,7 +290,7 @@ CATALOG: dict[str, type[ma.Schema]] = {
     "stint.certificate.revoked.v1": CertificateRevokedData,
     "stint.certificate.credit_decided.v1": CreditDecidedData,
     "stint.certificate.reissued.v1": CertificateReissuedData,
-    "stint.certificate.endorsed.v1": CertificateEndorsedData,
+    "stint.endorsement.issued.v1": EndorsementIssuedData,
     "stint.university.registered.v1": UniversityData,
     "stint.university.verified.v1": UniversityData,
     "stint.credit.requested.v1": CreditRequestedData,
@@ -305,6 +305,7 @@ TOPIC_OF_AGGREGATE = {
     "work": TOPICS["application"],
     "payment": TOPICS["application"],
     "certificate": TOPICS["certification"],
+    "endorsement": TOPICS["certification"],
     "university": TOPICS["certification"],
     "credit": TOPICS["certification"],
     "key": TOPICS["certification"],

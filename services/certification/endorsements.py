@@ -164,7 +164,7 @@ def endorse(runtime: Runtime, principal: Principal, application_id: str, comment
         "key_id": signing.key_id,
     }
     endorsed = new_event(
-        "stint.certificate.endorsed.v1",
+        "stint.endorsement.issued.v1",
         SOURCE,
         record["credential_id"],
         {

@@ -171,9 +171,9 @@ ROUTES: dict[str, Route] = {
         "Stint re-issued your credential for {listing_title} because {reason}: share its new verification link.",
         link="verification_url",
     ),
-    "stint.certificate.endorsed.v1": Route(
+    "stint.endorsement.issued.v1": Route(
         STUDENT,
-        "certificate_endorsed",
+        "endorsement_issued",
         "{org_name} endorsed your work on {listing_title}",
         "{org_name} wrote a signed recommendation of your work on {listing_title}; it shows with your credential.",
         link="verification_url",

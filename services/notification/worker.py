@@ -39,7 +39,7 @@ HANDLERS = {
     "stint.certificate.revoked.v1": handlers.on_event,
     "stint.certificate.credit_decided.v1": handlers.on_event,
     "stint.certificate.reissued.v1": handlers.on_event,
-    "stint.certificate.endorsed.v1": handlers.on_event,
+    "stint.endorsement.issued.v1": handlers.on_event,
     # A university is an organisation to the notification service: its name and registrar's email are kept.
     "stint.university.registered.v1": handlers.on_org_event,
     "stint.university.verified.v1": handlers.on_org_event,

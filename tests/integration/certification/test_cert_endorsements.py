@@ -51,12 +51,12 @@ def test_an_employer_endorses_approved_work_and_the_credential_lists_it(client, 
     assert [(item["id"], item["verification"]["verified"]) for item in listed] == [(created["id"], True)]
 
 
-def test_the_student_is_told_through_an_endorsed_event(issue, endorse, runtime):
+def test_the_student_is_told_through_an_endorsement_issued_event(issue, endorse, runtime):
     record = issue()
     endorse(record["application_id"])
     [saved] = runtime.db[store.ENDORSEMENTS].find({"application_id": record["application_id"]})
     [event] = saved["outbox"]
-    assert event["type"] == "stint.certificate.endorsed.v1"
+    assert event["type"] == "stint.endorsement.issued.v1"
     assert event["data"]["student"] == record["student"]
     assert event["data"]["org_name"] == "Acme Analytics"
 

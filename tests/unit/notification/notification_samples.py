@@ -173,6 +173,12 @@ def sample_data(
     if aggregate == "work":
         return _approved(work) if action == "approved" else work
     certificate = _certificate(org_id, application_id, person)
+    if aggregate == "endorsement":
+        return certificate | {
+            "endorsement_id": "urn:uuid:2b1c0d9e-8f7a-4b6c-9d5e-4f3a2b1c0d9e",
+            "org_name": "Acme Analytics",
+            "endorsement_url": "https://cert.stint.test/endorsements/2b1c0d9e-8f7a-4b6c-9d5e-4f3a2b1c0d9e",
+        }
     if action == "issued":
         return certificate | {"hours": 36, "credits_recommended": 1}
     if action == "revoked":
@@ -183,12 +189,6 @@ def sample_data(
             "credits_recommended": 1,
             "reissue_of": "urn:uuid:7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d",
             "reason": "the key that signed it was revoked as compromised",
-        }
-    if action == "endorsed":
-        return certificate | {
-            "endorsement_id": "urn:uuid:2b1c0d9e-8f7a-4b6c-9d5e-4f3a2b1c0d9e",
-            "org_name": "Acme Analytics",
-            "endorsement_url": "https://cert.stint.test/endorsements/2b1c0d9e-8f7a-4b6c-9d5e-4f3a2b1c0d9e",
         }
     return certificate | {
         "university_org": UNIVERSITY_ORG,
@@ -209,6 +209,7 @@ def sample_event(event_type: str, **options) -> dict:
         "org": "listing",
         "listing": "listing",
         "certificate": certification,
+        "endorsement": certification,
         "university": certification,
         "credit": certification,
         "key": certification,
