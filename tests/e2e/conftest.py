@@ -4,7 +4,9 @@ mail (the services' and Keycloak's) goes to the session's one SMTP catcher."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +33,7 @@ class Platform:
     env: dict[str, str]
     run_dir: Path
     web_url: str
-    keycloak: TestKeycloak
+    keycloak: TestKeycloak | None
     http: requests.Session = field(default_factory=requests.Session)
 
     def url(self, service: str, path: str = "") -> str:
@@ -44,15 +46,20 @@ class Platform:
         process.start(wait=True, timeout=READY_TIMEOUT)
 
 
-@pytest.fixture(scope="session")
-def platform(servers, keycloak, mail, tmp_path_factory):
-    """Start every service's api and worker, and the web, once for the e2e tests; stop them at the end."""
+@contextlib.contextmanager
+def running_platform(
+    bootstrap: str, mongo_url: str, mail: MailCatcher, run_dir: Path, keycloak: TestKeycloak | None = None, **env_extra
+) -> Iterator[Platform]:
+    """Every service's api and worker on the given servers, with databases and topics of their own, and the web when
+    a Keycloak signs people in; `env_extra` adds settings. Stopped at the end."""
     namespace = "e2e" + uuid.uuid4().hex[:8]
-    run_dir = tmp_path_factory.mktemp("platform")
     ports = {name: free_port() for name in SERVICE_PORTS}
-    env = isolated_env(namespace, servers.bootstrap, servers.mongo_url, ports, run_dir, TEST_SECRET, mail.url)
-    env.update(keycloak.env(), STINT_WEBHOOK_BACKOFF_SECONDS="0.2", STINT_WEB_SESSION_SECRET=uuid.uuid4().hex * 2)
-    web_port = {"web": keycloak.web_port}  # the port Keycloak's realm lets stint-web redirect to
+    env = isolated_env(namespace, bootstrap, mongo_url, ports, run_dir, TEST_SECRET, mail.url)
+    env.update(STINT_WEBHOOK_BACKOFF_SECONDS="0.2", **env_extra)
+    web_port = {}
+    if keycloak is not None:
+        env.update(keycloak.env(), STINT_WEB_SESSION_SECRET=uuid.uuid4().hex * 2)
+        web_port = {"web": keycloak.web_port}  # the port Keycloak's realm lets stint-web redirect to
     processes = platform_processes(run_dir, env, ports | web_port, mail_catcher=False, owned_by_caller=True)
     with started(processes, READY_TIMEOUT) as by_name:
         yield Platform(
@@ -61,6 +68,14 @@ def platform(servers, keycloak, mail, tmp_path_factory):
             mail=mail,
             env=env,
             run_dir=run_dir,
-            web_url=keycloak.web_url,
+            web_url=keycloak.web_url if keycloak is not None else "",
             keycloak=keycloak,
         )
+
+
+@pytest.fixture(scope="session")
+def platform(servers, keycloak, mail, tmp_path_factory):
+    """Start every service's api and worker, and the web, once for the e2e tests; stop them at the end."""
+    run_dir = tmp_path_factory.mktemp("platform")
+    with running_platform(servers.bootstrap, servers.mongo_url, mail, run_dir, keycloak) as running:
+        yield running

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections import Counter
 from datetime import datetime
 
 import pytest
 from kafka.admin import KafkaAdminClient
 
-from devservers import free_port
-from devservers.platform_processes import SERVICE_PORTS, isolated_env, platform_processes, started
 from devservers.servers import FerretServer, KafkaCluster
-from tests.conftest import TEST_SECRET
-from tests.e2e.conftest import READY_TIMEOUT, Platform
+from tests.e2e.conftest import running_platform
 from tests.e2e.drill_support import (
     ISSUED,
     EmployerBurst,
@@ -71,22 +67,9 @@ def database(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cluster_platform(cluster, database, mail, tmp_path_factory):
     """Every service's api and worker on the cluster, their topics on all three brokers (no web: nobody signs in)."""
-    namespace = "drill" + uuid.uuid4().hex[:8]
     run_dir = tmp_path_factory.mktemp("platform")
-    ports = {name: free_port() for name in SERVICE_PORTS}
-    env = isolated_env(namespace, cluster.bootstrap, database.url, ports, run_dir, TEST_SECRET, mail.url)
-    env.update(cluster.topic_settings(), STINT_WEBHOOK_BACKOFF_SECONDS="0.2")
-    processes = platform_processes(run_dir, env, ports, mail_catcher=False, owned_by_caller=True)
-    with started(processes, READY_TIMEOUT) as by_name:
-        yield Platform(
-            urls={name: f"http://127.0.0.1:{port}" for name, port in ports.items()},
-            processes=by_name,
-            mail=mail,
-            env=env,
-            run_dir=run_dir,
-            web_url="",
-            keycloak=None,
-        )
+    with running_platform(cluster.bootstrap, database.url, mail, run_dir, **cluster.topic_settings()) as platform:
+        yield platform
 
 
 def partitions_of(cluster: KafkaCluster, prefix: str) -> list[dict]:
