@@ -1,8 +1,9 @@
-"""CLI: python -m devservers {build,up,down,status,user} [--run-dir .run].
+"""CLI: python -m devservers {build,up,down,status,user,cluster} [--run-dir .run].
 
 `up` prints STINT_KAFKA_BOOTSTRAP=... and STINT_MONGO_URL=... on stdout (everything else goes
 to stderr), so `export $(python -m devservers up)` works in a shell. With the services (the default)
 it also runs Keycloak on STINT_KEYCLOAK_URL's port and creates Stint's first admin account.
+`cluster` runs a local 3-broker KRaft cluster in the foreground until Ctrl-C, printing the settings that point at it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import contextlib
 import fcntl
 import json
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ from .keycloak import KeycloakServer
 from .keycloak_admin import ROLES, KeycloakAdmin, KeycloakAdminError, generated_password
 from .platform_processes import SERVICE_PORTS, WORKER_PORTS, ensure_dotenv, platform_processes, set_dotenv
 from .redis import RedisServer, redis_binary
-from .servers import KIND, FerretServer, KafkaServer, ServerError
+from .servers import KIND, FerretServer, KafkaCluster, KafkaServer, ServerError
 
 # Keycloak's master admin and Stint's first admin: for `up` and `user`, never handed to the services.
 ADMIN_PASSWORDS = ("STINT_KEYCLOAK_ADMIN_PASSWORD", "STINT_ADMIN_PASSWORD")
@@ -324,6 +326,30 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    """Run a local Kafka cluster (3 KRaft nodes, each broker and controller) until Ctrl-C or SIGTERM."""
+    cluster = KafkaCluster(Path(args.run_dir) / "cluster", size=args.brokers)
+    try:
+        cluster.start(args.timeout)
+    except ServerError as exc:
+        _say(f"error: {exc}")
+        return 1
+    print(f"STINT_KAFKA_BOOTSTRAP={cluster.bootstrap}")
+    for name, value in cluster.topic_settings().items():
+        print(f"{name}={value}")
+    sys.stdout.flush()
+    _say(f"{args.brokers} brokers running under {Path(args.run_dir) / 'cluster'}; Ctrl-C stops them")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the chosen subcommand."""
     parser = argparse.ArgumentParser(prog="python -m devservers", description=__doc__.splitlines()[0])
@@ -336,6 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--org", default="", help="organisation id (employers, universities)")
     user.add_argument("--name", default="", help='"First Last" (default: from the email)')
     user.set_defaults(func=cmd_user)
+    cluster = sub.add_parser("cluster", help=cmd_cluster.__doc__)
+    cluster.add_argument("--run-dir", default=".run", help="the nodes' data and logs go under RUN_DIR/cluster")
+    cluster.add_argument("--brokers", type=int, default=3)
+    cluster.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for every node")
+    cluster.set_defaults(func=cmd_cluster)
     for name, func in (("up", cmd_up), ("down", cmd_down), ("status", cmd_status)):
         p = sub.add_parser(name, help=func.__doc__)
         p.add_argument("--run-dir", default=".run", help="where data, logs and servers.json live")
