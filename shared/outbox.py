@@ -9,10 +9,18 @@ deduplicate by event id, so the effect still happens once.
 Every write to an aggregate document holds its `document_lock` (shared/locks.py explains why),
 the relay's `$pullAll` included. The relay's lease is a separate document, so publishing (which
 may wait on a dead broker) never blocks the API's writes.
+
+Finding the pending documents: FerretDB 1.24 answers `{outbox_pending: true}` by reading and parsing every
+document of the collection. So a write that stores events also inserts a pointer (`outbox_pointers`,
+`<collection>/<id>`; `insert_aggregate` and the `*_with_events` helpers do it, under the document's lock for
+updates), the relay of a collection named `pointed` reads those instead, and deletes a pointer under the same lock
+once the document has nothing left to publish. It still scans every SWEEP_SECONDS, for a writer that died between
+its write and its pointer and for writes made outside these helpers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -20,7 +28,7 @@ import structlog
 from kafka import KafkaProducer
 from pymongo import ASCENDING
 from pymongo.collection import Collection
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.results import UpdateResult
 
 from shared import metrics
@@ -32,6 +40,10 @@ log = structlog.get_logger(__name__)
 OUTBOX_FIELD = "outbox"
 PENDING_FIELD = "outbox_pending"
 LEASE_SECONDS = 30
+POINTERS = "outbox_pointers"
+# How often a relay that reads pointers still scans for pending documents: the safety net for a writer that died
+# between storing its events and pointing at them, and for writes made outside this module's helpers.
+SWEEP_SECONDS = 5.0
 
 
 def with_events(update: dict, events: list[dict]) -> dict:
@@ -48,6 +60,28 @@ def new_document_with_events(document: dict, events: list[dict]) -> dict:
     return {**document, OUTBOX_FIELD: list(events), PENDING_FIELD: bool(events)}
 
 
+def insert_aggregate(collection: Collection, document: dict) -> None:
+    """Insert a new aggregate document (from new_document_with_events) and point the relays at its events."""
+    collection.insert_one(document)
+    if document.get(PENDING_FIELD):
+        point_to(collection, document["_id"])
+
+
+def point_to(collection: Collection, document_id) -> None:
+    """Tell the relays that a document has events waiting (a no-op when they were told already).
+
+    A relay then reads the small `outbox_pointers` collection instead of scanning the aggregates for
+    `outbox_pending` (FerretDB scans and parses every document for that); see Relay.run_forever.
+    """
+    pointer = {"_id": _pointer_id(collection, document_id), "collection": collection.name, "document_id": document_id}
+    with contextlib.suppress(DuplicateKeyError):
+        collection.database[POINTERS].insert_one(pointer)
+
+
+def _pointer_id(collection: Collection, document_id) -> str:
+    return f"{collection.name}/{document_id}"
+
+
 def ensure_outbox_index(collection: Collection) -> None:
     """The relay finds pending documents through this index."""
     collection.create_index([(PENDING_FIELD, ASCENDING)], name="outbox_pending")
@@ -58,7 +92,10 @@ def update_with_events(collection: Collection, query: dict, update: dict, events
     with document_lock(collection, query["_id"]):
         if not _guard_holds(collection, query, kwargs):
             return UpdateResult({"n": 0, "nModified": 0, "ok": 1}, acknowledged=True)
-        return collection.update_one(_write_filter(query, kwargs), with_events(update, events), **kwargs)
+        result = collection.update_one(_write_filter(query, kwargs), with_events(update, events), **kwargs)
+        if events and (result.matched_count or result.upserted_id is not None):
+            point_to(collection, query["_id"])
+        return result
 
 
 def find_one_and_update_with_events(collection: Collection, query: dict, update: dict, events: list[dict], **kwargs):
@@ -66,7 +103,10 @@ def find_one_and_update_with_events(collection: Collection, query: dict, update:
     with document_lock(collection, query["_id"]):
         if not _guard_holds(collection, query, kwargs):
             return None
-        return collection.find_one_and_update(_write_filter(query, kwargs), with_events(update, events), **kwargs)
+        result = collection.find_one_and_update(_write_filter(query, kwargs), with_events(update, events), **kwargs)
+        if events and (result is not None or kwargs.get("upsert")):
+            point_to(collection, query["_id"])
+        return result
 
 
 # FerretDB 1.24 pushes down to SQLite only a filter that is exactly {_id: ...}; `{_id, version}` is matched in Go over
@@ -122,8 +162,18 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
 class Relay:
     """Publishes the events waiting in the given collections and marks them sent."""
 
-    def __init__(self, collections: list[Collection], producer_factory, batch_size: int = 100, topic_prefix: str = ""):
+    def __init__(
+        self,
+        collections: list[Collection],
+        producer_factory,
+        batch_size: int = 100,
+        topic_prefix: str = "",
+        pointed: tuple[str, ...] = (),
+    ):
         self.collections = collections
+        # Collections every event-carrying write of which points at its document (insert_aggregate and the
+        # *_with_events helpers): between sweeps the relay reads their pointers instead of scanning them.
+        self.pointed = set(pointed)
         self.topic_prefix = topic_prefix
         self._producer_factory = producer_factory
         self._producer = None
@@ -138,19 +188,26 @@ class Relay:
             self._producer = self._producer_factory()
         return self._producer
 
-    def run_once(self) -> int:
-        """Publish what is pending now; return how many events were published."""
+    def run_once(self, sweep: bool = True) -> int:
+        """Publish what is pending now (found by a scan, or from the pointers when not `sweep`); the count."""
         published = 0
         for collection in self.collections:
-            for candidate in collection.find({PENDING_FIELD: True}, {"_id": 1}).limit(self.batch_size):
-                lease = take_lease(collection, candidate["_id"], LEASE_SECONDS, purpose="outbox")
+            for document_id in self._waiting(collection, sweep):
+                lease = take_lease(collection, document_id, LEASE_SECONDS, purpose="outbox")
                 if lease is None:
                     continue  # another relay is publishing this document
                 try:
-                    published += self._publish_document(collection, candidate["_id"])
+                    published += self._publish_document(collection, document_id)
                 finally:
                     release_lease(lease)
         return published
+
+    def _waiting(self, collection: Collection, sweep: bool) -> list:
+        """Ids of documents with events waiting: from the pointers of a pointed collection between sweeps."""
+        if sweep or collection.name not in self.pointed:
+            return [d["_id"] for d in collection.find({PENDING_FIELD: True}, {"_id": 1}).limit(self.batch_size)]
+        pointers = collection.database[POINTERS].find({"collection": collection.name}).limit(self.batch_size)
+        return [pointer["document_id"] for pointer in pointers]
 
     def _publish_document(self, collection: Collection, document_id) -> int:
         document = collection.find_one({"_id": document_id}) or {}
@@ -172,10 +229,13 @@ class Relay:
             # by `_id` (a filter on `outbox` would make FerretDB scan the collection).
             current = collection.find_one({"_id": document_id}, {OUTBOX_FIELD: 1}) or {}
             update: dict = {"$pullAll": {OUTBOX_FIELD: events}} if events else {}
-            if all(event in events for event in current.get(OUTBOX_FIELD) or []):
+            done = all(event in events for event in current.get(OUTBOX_FIELD) or [])
+            if done:
                 update["$set"] = {PENDING_FIELD: False}
             if update:
                 collection.update_one({"_id": document_id}, update)
+            if done:  # under the lock: a writer adding events now points again after this
+                collection.database[POINTERS].delete_one({"_id": _pointer_id(collection, document_id)})
         for event in events:
             metrics.EVENTS_PUBLISHED.labels(type=event["type"]).inc()
             log.info("event_published", event_id=event["id"], event_type=event["type"], subject=event["subject"])
@@ -191,11 +251,14 @@ class Relay:
 
     def run_forever(self, stop: threading.Event, idle_seconds: float = 0.2, max_backoff: float = 5.0) -> None:
         """Relay until `stop` is set; back off while the broker or database is down."""
-        backoff = idle_seconds
+        backoff, next_sweep = idle_seconds, 0.0
         while not stop.is_set():
             try:
-                published = self.run_once()
+                sweep = time.monotonic() >= next_sweep
+                published = self.run_once(sweep=sweep)
                 backoff = idle_seconds
+                if sweep and not published:  # a sweep that found work is repeated until it finds none
+                    next_sweep = time.monotonic() + SWEEP_SECONDS
                 if not published:
                     stop.wait(idle_seconds)
             except PyMongoError as exc:

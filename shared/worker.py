@@ -27,6 +27,7 @@ def run_worker(
     handlers: dict[str, Handler],
     consumes: list[str],
     outbox_collections: Callable[[Database], list[Collection]],
+    pointed_outboxes: tuple[str, ...] = (),
     prepare: Callable[[Database], None] | None = None,
     periodic: list[tuple[Callable[[Database], object], float]] | None = None,
 ) -> None:
@@ -36,6 +37,9 @@ def run_worker(
     runs when it is not empty, the relay when `outbox_collections` returns collections.
     `periodic` lists (job, seconds): each job(db) runs in its own thread at that interval
     (deadlines, scheduled webhook retries), so a slow job never holds up the consumer.
+    `pointed_outboxes` names the outbox collections whose every event-carrying write points the relay at its
+    document (shared.outbox.insert_aggregate and the *_with_events helpers): the relay reads their pointers
+    instead of scanning them, with a sweep every few seconds as the safety net.
     With STINT_WORKER_PORT set, /healthz, /readyz and /metrics answer on that port.
     """
     topics = [settings.topic(service) for service in consumes]
@@ -55,6 +59,7 @@ def run_worker(
             collections,
             lambda: make_producer(settings.kafka_bootstrap, f"stint-{settings.service}-relay"),
             topic_prefix=settings.topic_prefix,
+            pointed=pointed_outboxes,
         )
         threads.append(threading.Thread(target=relay.run_forever, args=(stop,), name="relay"))
     if topics:

@@ -8,7 +8,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from shared.outbox import OUTBOX_FIELD, PENDING_FIELD, ensure_outbox_index, update_with_events
+from shared.outbox import OUTBOX_FIELD, PENDING_FIELD, ensure_outbox_index, insert_aggregate, update_with_events
 from shared.pagination import paginate
 
 APPLICATIONS = "applications"
@@ -51,7 +51,7 @@ def find_application(db: Database, application_id: str) -> dict | None:
 def insert_application(db: Database, document: dict) -> None:
     """Store a new application; AlreadyApplied when the student applied to this listing before."""
     try:
-        db[APPLICATIONS].insert_one(document)
+        insert_aggregate(db[APPLICATIONS], document)
     except DuplicateKeyError:
         raise AlreadyApplied() from None
 

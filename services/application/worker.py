@@ -44,6 +44,7 @@ def main() -> None:
         handlers=handlers_for(connect(settings)),
         consumes=CONSUMES,
         outbox_collections=lambda db: [db[store.APPLICATIONS]],
+        pointed_outboxes=(store.APPLICATIONS,),
         prepare=store.ensure_indexes,
     )
 

@@ -1,11 +1,12 @@
 """Search answered from memory: each process keeps the published listings and refreshes them when they change.
 
 FerretDB 1.24 (SQLite) pushes down only a filter that is exactly `{_id: ...}`: a search filter made FerretDB read
-and parse every listing in Go, per request. Here a search costs one read by `_id` (the listings' generation, a
-marker that every listing write in store.py replaces with a fresh value after writing) and, only when the marker
-changed, one reload of the published listings. A reader that sees an unchanged marker has every write made before
-it; a write that races the reload leaves a new marker, so the next search reloads again. That holds across gunicorn
-workers and replicas alike, and on MongoDB as on FerretDB.
+and parse every listing in Go, per request. Here a search costs one read by `_id` of the listings' marker, which
+every listing write in store.py renews after writing (a fresh generation, and the listing's id in a list of recent
+changes). When the marker changed, the process re-reads by `_id` only the listings changed since its own
+generation, or reloads them all when it is further behind than the list reaches. A reader that sees an unchanged
+marker has every write made before it; a write that races the re-read leaves a newer marker, so the next search
+looks again. That holds across gunicorn workers and replicas alike, and on MongoDB as on FerretDB.
 
 The filters below are the search's rules (every word, skill, category, stipend, currency, length), kept in one
 place; the order is newest first by (`published_at`, `_id`) with the cursors of shared.pagination.
@@ -25,28 +26,55 @@ from shared.pagination import decode_cursor, encode_cursor
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The published listings as of one generation, newest first."""
+    """The published listings as of one generation: by id, and newest first."""
 
-    generation: str
-    listings: list[dict]
+    generation: str | None
+    by_id: dict[str, dict]
+    newest_first: list[dict]
 
 
+# Beyond this many changed listings, one reload of them all costs less than reading each by `_id`.
+MAX_REREAD = 50
 _snapshots: dict[str, Snapshot] = {}
 _lock = threading.Lock()
 
 
 def published(db: Database) -> list[dict]:
     """The published listings, newest first, from memory unless they changed since the last look."""
-    generation = store.listings_generation(db)
+    marker = store.listings_marker(db)
     key = f"{db.client.address}/{db.name}"
     snapshot = _snapshots.get(key)
-    if snapshot is None or snapshot.generation != generation:
-        listings = store.published_listings(db)  # read after the marker: a later write leaves a newer marker
-        listings.sort(key=lambda x: (x["published_at"], x["_id"]), reverse=True)
-        snapshot = Snapshot(generation, listings)
-        with _lock:
-            _snapshots[key] = snapshot
-    return snapshot.listings
+    if snapshot is not None and snapshot.generation == marker.get("generation"):
+        return snapshot.newest_first
+    # Read after the marker: a write made later leaves a newer marker, so the next look catches it.
+    changed = _changed_since(marker, snapshot.generation) if snapshot is not None else None
+    if changed is None:
+        by_id = {listing["_id"]: listing for listing in store.published_listings(db)}
+    else:
+        by_id = dict(snapshot.by_id)
+        for listing_id in changed:
+            listing = store.published_listing(db, listing_id)
+            if listing is None:
+                by_id.pop(listing_id, None)
+            else:
+                by_id[listing_id] = listing
+    newest_first = sorted(by_id.values(), key=lambda x: (x["published_at"], x["_id"]), reverse=True)
+    snapshot = Snapshot(marker.get("generation"), by_id, newest_first)
+    with _lock:
+        _snapshots[key] = snapshot
+    return snapshot.newest_first
+
+
+def _changed_since(marker: dict, generation: str | None) -> set[str] | None:
+    """The listings changed after `generation`, or None when the marker does not reach back that far."""
+    changes = marker.get("changes") or []
+    positions = [i for i, change in enumerate(changes) if change["generation"] == generation]
+    if not positions:
+        return None
+    changed = {change["listing_id"] for change in changes[positions[0] + 1 :]}
+    if None in changed or len(changed) > MAX_REREAD:
+        return None  # a bulk change, or so many that one reload costs less than reading each
+    return changed
 
 
 def matches(listing: dict, filters: dict, terms: list[str], now: datetime) -> bool:

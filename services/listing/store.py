@@ -8,15 +8,22 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
 
 from services.listing.domain import CATEGORIES, PUBLISHED
-from shared.outbox import ensure_outbox_index, find_one_and_update_with_events, update_with_events
+from shared.locks import document_lock
+from shared.outbox import (
+    ensure_outbox_index,
+    find_one_and_update_with_events,
+    insert_aggregate,
+    update_with_events,
+)
 from shared.pagination import paginate
 
 ORGS, LISTINGS, INVITATIONS = "orgs", "listings", "invitations"
-# One marker document per collection whose readers keep it in memory: {_id: "listings", generation: <uuid4 hex>}
+# One marker document per collection whose readers keep it in memory: {_id: "listings", generation, changes}
 SEARCH_GENERATION = "generations"
+# How many recent changes the marker lists: a reader further behind reloads everything.
+MARKED_CHANGES = 500
 # Per organisation, its students' open payment disputes (learnt from stint.application): {_id: org, open: {app: since}}
 DISPUTES = "payment_disputes"
 
@@ -84,7 +91,7 @@ def find_org(db: Database, org_id: str) -> dict | None:
 
 def insert_org(db: Database, org: dict) -> None:
     """Store a new organisation (DuplicateKeyError when it already exists)."""
-    orgs(db).insert_one(org)
+    insert_aggregate(orgs(db), org)
 
 
 def update_org(db: Database, org_id: str, guard: dict, changes: dict, events: list[dict]) -> dict | None:
@@ -109,7 +116,7 @@ def find_invitation(db: Database, invitation_id: str) -> dict | None:
 
 def insert_invitation(db: Database, invitation: dict) -> None:
     """Store a new invitation with its pending event."""
-    invitations(db).insert_one(invitation)
+    insert_aggregate(invitations(db), invitation)
 
 
 def update_invitation(db: Database, invitation: dict, changes: dict) -> dict | None:
@@ -138,8 +145,8 @@ def find_listing(db: Database, listing_id: str, public: bool = False) -> dict | 
 
 def insert_listing(db: Database, listing: dict) -> None:
     """Store a new listing."""
-    listings(db).insert_one(listing)
-    listings_changed(db)
+    insert_aggregate(listings(db), listing)
+    listings_changed(db, listing["_id"])
 
 
 def update_listing(db: Database, listing: dict, changes: dict, events: list[dict]) -> bool:
@@ -148,7 +155,7 @@ def update_listing(db: Database, listing: dict, changes: dict, events: list[dict
         listings(db), {"_id": listing["_id"], "version": listing["version"]}, {"$set": changes}, events
     )
     if result.matched_count:
-        listings_changed(db)
+        listings_changed(db, listing["_id"])
     return result.matched_count == 1
 
 
@@ -181,23 +188,31 @@ def public(listing: dict) -> dict:
     return {name: value for name, value in listing.items() if name not in PUBLIC_PROJECTION}
 
 
-def listings_generation(db: Database) -> str | None:
-    """The listings' generation: a marker that changes after every listing write (None before the first)."""
-    marker = db[SEARCH_GENERATION].find_one({"_id": LISTINGS})
-    return marker["generation"] if marker else None
+def listings_marker(db: Database) -> dict:
+    """The listings' change marker: {generation, changes: [{generation, listing_id}, ...]} (empty before any write)."""
+    return db[SEARCH_GENERATION].find_one({"_id": LISTINGS}) or {}
 
 
-def listings_changed(db: Database) -> None:
-    """Give the listings a new generation, after writing one: every process's search model reloads on its next look.
+def published_listing(db: Database, listing_id: str) -> dict | None:
+    """One listing with the fields the search matches on, when it is published."""
+    listing = listings(db).find_one({"_id": listing_id}, {"outbox": 0, "outbox_pending": 0})
+    return listing if listing and listing["status"] == PUBLISHED else None
 
-    A whole-document replace by `_id` (pushed down on FerretDB); two racing writers each leave a value no reader has
-    seen, so losing one of them is harmless.
+
+def listings_changed(db: Database, listing_id: str | None = None) -> None:
+    """Record that a listing changed (None: any number of them), after writing it: each process's search model
+    re-reads that listing (or reloads them all) on its next look.
+
+    The marker keeps the last MARKED_CHANGES changes under a fresh generation; it is rewritten under its own
+    document lock (shared/locks.py), so no change is lost to FerretDB's read-modify-write.
     """
-    marker = {"_id": LISTINGS, "generation": uuid.uuid4().hex}
-    try:
-        db[SEARCH_GENERATION].replace_one({"_id": LISTINGS}, marker, upsert=True)
-    except DuplicateKeyError:  # another writer created it at the same moment
-        db[SEARCH_GENERATION].replace_one({"_id": LISTINGS}, marker)
+    markers = db[SEARCH_GENERATION]
+    with document_lock(markers, LISTINGS):
+        changes = listings_marker(db).get("changes", [])
+        generation = uuid.uuid4().hex
+        changes = [*changes, {"generation": generation, "listing_id": listing_id}][-MARKED_CHANGES:]
+        marker = {"_id": LISTINGS, "generation": generation, "changes": changes}
+        markers.replace_one({"_id": LISTINGS}, marker, upsert=True)
 
 
 def org_page(db: Database, org_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:

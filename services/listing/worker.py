@@ -50,6 +50,7 @@ def main() -> None:
         handlers=handlers_for(connect(settings)),
         consumes=CONSUMES,
         outbox_collections=store.outbox_collections,
+        pointed_outboxes=(store.ORGS, store.LISTINGS, store.INVITATIONS),
         prepare=prepare,
         periodic=[(handlers.close_expired_listings, DEADLINE_CHECK_SECONDS)],
     )

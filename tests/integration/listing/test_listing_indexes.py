@@ -52,3 +52,18 @@ def test_a_listing_leaves_search_when_its_deadline_passes_with_nothing_written(p
     before, at = deadline - timedelta(seconds=1), deadline
     assert [x["_id"] for x in search_model.search_page(db, {}, ["invoice"], before, 20, None)[0]] == [listing["id"]]
     assert search_model.search_page(db, {}, ["invoice"], at, 20, None)[0] == []
+
+
+def test_a_search_further_behind_than_it_rereads_reloads_every_listing(platform, settings, verified_org, monkeypatch):
+    first, second = (platform.published_listing(title=f"Invoice parser {n}")["id"] for n in (1, 2))
+    assert set(ids(platform.search(q="invoice"))) == {first, second}
+    monkeypatch.setattr(search_model, "MAX_REREAD", 1)
+
+    elsewhere = connect(settings)
+    for listing_id in (first, second):
+        stored = store.find_listing(elsewhere, listing_id)
+        assert store.update_listing(elsewhere, stored, {"search_terms": ["parser", "receipt"]}, [])
+    elsewhere.client.close()
+
+    assert ids(platform.search(q="invoice")) == []
+    assert set(ids(platform.search(q="receipt"))) == {first, second}

@@ -13,7 +13,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from shared.consumer import InfrastructureDown
 from shared.events import new_event
 from shared.locks import DocumentBusy
-from shared.outbox import update_with_events, with_events
+from shared.outbox import insert_aggregate, new_document_with_events, update_with_events, with_events
 from tests.support.pipeline import consume_until, consumer_for, publish_pending, relay_for
 from tests.support.samples import register_org
 
@@ -283,6 +283,34 @@ def test_concurrent_writers_and_a_running_relay_lose_no_write_and_no_event(setti
     finally:
         consumer.close()
     assert db.handled_events.count_documents({"subject": org_id}) == 21  # the registration and 20 renames
+
+
+def test_a_relay_reading_pointers_publishes_what_the_helpers_stored_and_its_sweep_the_rest(settings, db):
+    left_unpointed = register_org(db, "Written directly")  # an insert that did not point the relay at it
+    pointed = register_org(db, "Written through the helpers")
+    db.orgs.delete_one({"_id": pointed})
+    insert_aggregate(db.orgs, _org_document(pointed, "Written through the helpers"))
+    relay = relay_for(settings, [db.orgs])
+    relay.pointed = {"orgs"}
+    try:
+        assert relay.run_once(sweep=False) == 1  # only the pointed one, found without a scan
+        data = {"org_id": pointed, "name": "Renamed", "status": "pending"}
+        rename = new_event("stint.org.registered.v1", "listing", pointed, data)
+        update_with_events(db.orgs, {"_id": pointed}, {"$set": {"name": "Renamed"}}, [rename])
+        assert relay.run_once(sweep=False) == 1
+        assert relay.run_once(sweep=False) == 0
+        assert db.orgs.find_one({"_id": left_unpointed})["outbox_pending"] is True
+        assert relay.run_once(sweep=True) == 1  # the safety net
+    finally:
+        relay.close()
+    assert db.outbox_pointers.count_documents({}) == 0
+    assert not db.orgs.find_one({"_id": left_unpointed})["outbox_pending"]
+
+
+def _org_document(org_id: str, name: str) -> dict:
+    data = {"org_id": org_id, "name": name, "status": "pending"}
+    event = new_event("stint.org.registered.v1", "listing", org_id, data)
+    return new_document_with_events({"_id": org_id, "name": name, "status": "pending"}, [event])
 
 
 def test_writers_racing_on_one_version_make_exactly_one_change(db):
