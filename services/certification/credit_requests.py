@@ -24,7 +24,7 @@ from services.certification.runtime import Runtime
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.events import new_event
-from shared.outbox import new_document_with_events
+from shared.outbox import insert_aggregate, new_document_with_events
 from shared.pagination import paginate
 
 log = structlog.get_logger(__name__)
@@ -85,7 +85,7 @@ def request_credit(runtime: Runtime, principal: Principal, body: dict, tracepare
         traceparent,
     )
     try:
-        runtime.db[store.CREDIT_REQUESTS].insert_one(new_document_with_events(request, [event]))
+        insert_aggregate(runtime.db[store.CREDIT_REQUESTS], new_document_with_events(request, [event]))
     except DuplicateKeyError:
         existing = store.credit_request(runtime.db, request_id) or {}
         raise CreditRequestExists(

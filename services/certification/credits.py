@@ -21,7 +21,7 @@ from services.certification.handlers import SOURCE, credential_record
 from services.certification.runtime import Runtime
 from shared.auth import Principal
 from shared.events import new_event
-from shared.outbox import new_document_with_events
+from shared.outbox import insert_aggregate, new_document_with_events
 from shared.pagination import paginate
 
 EXPORT_COLUMNS = [
@@ -123,7 +123,7 @@ def decide_credit(runtime: Runtime, principal: Principal, credential_id: str, de
         "hours_per_credit": policy.hours_per_credit,
     }
     try:
-        runtime.db[store.CREDIT_DECISIONS].insert_one(new_document_with_events(document, [event]))
+        insert_aggregate(runtime.db[store.CREDIT_DECISIONS], new_document_with_events(document, [event]))
     except DuplicateKeyError:
         raise DecisionExists("your university already decided on this credit request") from None
     store.close_credit_request(runtime.db, request_id, document)

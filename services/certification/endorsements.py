@@ -21,7 +21,7 @@ from services.certification.verification import Check, parse_time, result
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import new_event
-from shared.outbox import new_document_with_events
+from shared.outbox import insert_aggregate, new_document_with_events
 
 log = structlog.get_logger(__name__)
 SOURCE = "certification"
@@ -182,7 +182,7 @@ def endorse(runtime: Runtime, principal: Principal, application_id: str, comment
     )
     document = {"_id": endorsement_uuid, **summary, "json": json.dumps(signed, ensure_ascii=False)}
     try:
-        runtime.db[store.ENDORSEMENTS].insert_one(new_document_with_events(document, [endorsed]))
+        insert_aggregate(runtime.db[store.ENDORSEMENTS], new_document_with_events(document, [endorsed]))
     except DuplicateKeyError:  # a concurrent endorsement of the same application won
         raise AlreadyEndorsed("your organisation already endorsed this work") from None
     log.info("credential_endorsed", endorsement_id=endorsement_id, credential_id=record["credential_id"])

@@ -35,7 +35,7 @@ from services.certification.statuslist import (
 )
 from shared.errors import NotFound
 from shared.events import new_event
-from shared.outbox import find_one_and_update_with_events, new_document_with_events
+from shared.outbox import find_one_and_update_with_events, insert_aggregate, new_document_with_events
 
 log = structlog.get_logger(__name__)
 SOURCE = "certification"
@@ -56,7 +56,7 @@ def issue_credential(runtime: Runtime, event: dict) -> dict:
         record, signed = _signed_record(runtime, work, event.get("traceparent"))
         store.save_signed_document(runtime.db, record["_id"], signed)
         try:
-            runtime.db[store.CREDENTIALS].insert_one(record)
+            insert_aggregate(runtime.db[store.CREDENTIALS], record)
         except DuplicateKeyError:
             store.forget_signed_document(runtime.db, record["_id"])
             existing = store.credential_for_application(runtime.db, work["application_id"])

@@ -29,7 +29,7 @@ from services.certification.statuslist import random_index
 from shared.errors import Conflict, NotFound
 from shared.events import new_event
 from shared.locks import DocumentBusy, release_lease, take_lease
-from shared.outbox import find_one_and_update_with_events, new_document_with_events
+from shared.outbox import find_one_and_update_with_events, insert_aggregate, new_document_with_events
 
 log = structlog.get_logger(__name__)
 # A process keeps signing with the key it last read for CURRENT_KEY_TTL_SECONDS: a key retired more recently may
@@ -130,7 +130,7 @@ def _issue_successor(runtime: Runtime, old: dict, successor_uuid: str, tracepare
         store.forget_signed_document(runtime.db, successor_uuid)  # what a run that died before its insert left
         store.save_signed_document(runtime.db, successor_uuid, signed)
         try:
-            runtime.db[store.CREDENTIALS].insert_one(document)
+            insert_aggregate(runtime.db[store.CREDENTIALS], document)
             return
         except DuplicateKeyError:
             if store.credential_by_id(runtime.db, successor_uuid) is not None:

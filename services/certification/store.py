@@ -84,6 +84,11 @@ def ensure_indexes(db: Database) -> None:
     db[ORG_SIGNING_KEYS].create_index([("owner", ASCENDING), ("seq", ASCENDING)], unique=True, name="org_key_sequence")
 
 
+# Every event-carrying write to these goes through shared.outbox (insert_aggregate, *_with_events), which points the
+# relay at the document: the relay reads the pointers instead of scanning them (shared/outbox.py).
+POINTED_OUTBOXES = (CREDENTIALS, CREDIT_DECISIONS, UNIVERSITIES, CREDIT_REQUESTS, SIGNING_KEYS, ENDORSEMENTS)
+
+
 def outbox_collections(db: Database) -> list[Collection]:
     """The collections whose documents carry pending events."""
     return [

@@ -20,7 +20,7 @@ from services.certification.domain import (
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.events import new_event
-from shared.outbox import find_one_and_update_with_events, new_document_with_events
+from shared.outbox import find_one_and_update_with_events, insert_aggregate, new_document_with_events
 from shared.pagination import paginate
 
 log = structlog.get_logger(__name__)
@@ -57,7 +57,7 @@ def register_university(db: Database, principal: Principal, profile: dict, trace
         }
         event = new_event("stint.university.registered.v1", SOURCE, principal.org, _snapshot(university), traceparent)
         try:
-            db[store.UNIVERSITIES].insert_one(new_document_with_events(university, [event]))
+            insert_aggregate(db[store.UNIVERSITIES], new_document_with_events(university, [event]))
         except DuplicateKeyError as exc:
             if store.university(db, principal.org) is None:  # not our _id: the AISHE code is someone else's
                 raise _aishe_taken(profile["aishe_code"]) from exc

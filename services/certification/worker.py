@@ -63,6 +63,7 @@ def main() -> None:
         handlers=late.handlers(),
         consumes=CONSUMES,
         outbox_collections=store.outbox_collections,
+        pointed_outboxes=store.POINTED_OUTBOXES,
         prepare=late.prepare,
     )
 
