@@ -19,6 +19,7 @@ from services.web.app import create_app
 from shared.auth import mint_token
 from tests.conftest import TEST_SECRET
 from tests.support.keycloak import create_user, unique_email
+from tests.support.samples import today_in_india
 from tests.support.web_pages import csrf_token, text_of
 
 WAIT_SECONDS = 30
@@ -555,12 +556,12 @@ def test_an_employer_records_the_stipend_and_the_student_disputes_then_confirms_
 
     # A day in the future is refused beside its field; then the payment is recorded.
     assert "Record the payment" in employer.read(employer_path)
-    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    tomorrow = (today_in_india() + timedelta(days=2)).isoformat()
     future = employer.submit(
         employer_path, pay_path, {"amount": "2,000", "paid_on": tomorrow, "reference": "UPI-1"}, status=400
     )
     assert re.search(r'id="f-paid_on-error">.*?The day paid is in the future', future.get_data(as_text=True), re.S)
-    today = date.today().isoformat()
+    today = today_in_india().isoformat()
     employer.submit(employer_path, pay_path, {"amount": "1,500", "paid_on": today, "reference": "UPI-1"})
     recorded = student.read(student_path)
     assert "Your stipend Paid, waiting for the student Amount paid ₹1,500" in recorded and "UPI-1" in recorded

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from shared.events import new_event
+from shared.fields import day_in_india
 from shared.outbox import new_document_with_events
+
+
+def today_in_india() -> date:
+    """Today as people in India write it: the day a payment made now is dated (after 18:30 UTC it is tomorrow's
+    date in UTC terms)."""
+    return day_in_india(datetime.now(UTC))
 
 
 def listing_body(**overrides) -> dict:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from tests.integration.application.app_support import OTHER_ORG, auth_header, outbox_types
+from tests.support.samples import today_in_india
 
-TODAY = datetime.now(UTC).date().isoformat()
+TODAY = today_in_india().isoformat()
 
 
 def pay(calls, bearer, application_id, **overrides):
@@ -87,14 +88,14 @@ def _state(db, application_id):
         (
             "employer",
             "payment",
-            {"amount": 500, "paid_on": (date.today() + timedelta(days=3)).isoformat(), "reference": "r"},
+            {"amount": 500, "paid_on": (today_in_india() + timedelta(days=3)).isoformat(), "reference": "r"},
             422,
             "paid_on_in_future",
         ),
         (
             "employer",
             "payment",
-            {"amount": 500, "paid_on": (date.today() - timedelta(days=30)).isoformat(), "reference": "r"},
+            {"amount": 500, "paid_on": (today_in_india() - timedelta(days=30)).isoformat(), "reference": "r"},
             422,
             "paid_on_before_application",
         ),
