@@ -89,17 +89,15 @@ class Applications(MethodView):
     def post(self, body):
         """Apply to a published listing (student), highlighting earlier credentials; the application starts
         `applied`."""
-        return _shown(
-            handlers.apply(
-                _db(),
-                _limits(),
-                _actor(),
-                body["listing_id"],
-                body["cover_note"],
-                body["answers"],
-                _traceparent(),
-                body["credential_ids"],
-            )
+        return handlers.apply(
+            _db(),
+            _limits(),
+            _actor(),
+            body["listing_id"],
+            body["cover_note"],
+            body["answers"],
+            _traceparent(),
+            body["credential_ids"],
         )
 
     @require("student", "employer")

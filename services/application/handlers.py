@@ -33,7 +33,11 @@ def apply(
     credential_ids: list[str] = (),
 ) -> dict:
     """A student applies to a published listing (highlighting earlier credentials): the application starts
-    `applied`."""
+    `applied`; returned as its readers see it.
+
+    Round trips: the listing read by `_id`, each highlighted credential read by `_id`, then inserts only (an open
+    place, the application with its event, the outbox pointer); nothing is read back.
+    """
     listing = store.find_listing(db, listing_id)
     if listing is None:
         raise Unprocessable(
@@ -44,7 +48,8 @@ def apply(
     paired_answers = domain.check_answers(listing.get("screening_questions", []), answers)
     known = store.find_credentials(db, list(credential_ids))
     highlighted = domain.check_highlighted_credentials(credential_ids, known, actor.id)
-    app = domain.new_application(str(uuid.uuid4()), listing, actor, cover_note, paired_answers, now, highlighted)
+    stored_now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as the database keeps it (milliseconds)
+    app = domain.new_application(str(uuid.uuid4()), listing, actor, cover_note, paired_answers, stored_now, highlighted)
     try:
         places.take_open_place(db, limits, actor.id, app["_id"], now)
     except Conflict:
@@ -57,7 +62,8 @@ def apply(
     except store.AlreadyApplied:
         store.give_back_place(db, store.OPEN_PLACES, app["_id"])
         raise _already_applied() from None
-    return store.find_application(db, app["_id"])
+    # The document as stored, not read back: a read by _id walks the whole collection on FerretDB's SQLite backend.
+    return shown_with(app, known)
 
 
 def shown(db: Database, app: dict) -> dict:
@@ -69,16 +75,18 @@ def shown_all(db: Database, apps: list[dict]) -> list[dict]:
     """Applications as their readers see them (credentials looked up once for the whole page)."""
     ids = [h["credential_id"] for app in apps for h in app.get("highlighted_credentials", [])]
     known = store.find_credentials(db, ids) if ids else {}
-    return [
-        {
-            **app,
-            "highlighted_credentials": [
-                {**h, "verified": domain.credential_verified(h, known.get(h["credential_id"]), app["student_id"])}
-                for h in app.get("highlighted_credentials", [])
-            ],
-        }
-        for app in apps
-    ]
+    return [shown_with(app, known) for app in apps]
+
+
+def shown_with(app: dict, known: dict[str, dict]) -> dict:
+    """An application as its readers see it, given the credentials read model's entries it highlights (`known`)."""
+    return {
+        **{name: value for name, value in app.items() if name not in store.HIDE_OUTBOX},
+        "highlighted_credentials": [
+            {**h, "verified": domain.credential_verified(h, known.get(h["credential_id"]), app["student_id"])}
+            for h in app.get("highlighted_credentials", [])
+        ],
+    }
 
 
 def _already_applied() -> Conflict:
