@@ -15,6 +15,7 @@ from services.certification import (
     key_revocation,
     pages,
     schemas,
+    store,
     universities,
     verifying,
 )
@@ -23,7 +24,7 @@ from services.certification.runtime import Runtime
 from services.certification.verification import vc_api_result
 from shared.auth import current_principal, optional_principal, require
 from shared.errors import BadRequest, ErrorSchema, NotFound
-from shared.pagination import PageQuerySchema, paginate
+from shared.pagination import PageQuerySchema
 
 credentials_blp = Blueprint("credentials", __name__, description="Issued credentials, revocation and certificates")
 verify_blp = Blueprint("verify", __name__, description="Verifying credentials")
@@ -82,15 +83,8 @@ def wants_json() -> bool:
 def list_credentials(query):
     """A student's own credentials (admins see all), newest first."""
     principal = current_principal()
-    scope = {"student.id": principal.sub} if principal.role == "student" else {}
-    items, cursor = paginate(
-        runtime().db["credentials"],
-        scope,
-        query["limit"],
-        query["cursor"],
-        sort_field="issued_at",
-        projection={"outbox": 0},
-    )
+    student_id = principal.sub if principal.role == "student" else None
+    items, cursor = store.credentials_page(runtime().db, student_id, query["limit"], query["cursor"])
     return {"items": items, "next_cursor": cursor}
 
 

@@ -55,9 +55,11 @@ def issue_credential(runtime: Runtime, event: dict) -> dict:
     for _ in range(ISSUE_ATTEMPTS):
         record, signed = _signed_record(runtime, work, event.get("traceparent"))
         store.save_signed_document(runtime.db, record["_id"], signed)
+        store.list_student_credential(runtime.db, record)  # first, so it is listed as soon as anyone can learn of it
         try:
             insert_aggregate(runtime.db[store.CREDENTIALS], record)
         except DuplicateKeyError:
+            store.unlist_student_credential(runtime.db, record)
             store.forget_signed_document(runtime.db, record["_id"])
             existing = store.credential_for_application(runtime.db, work["application_id"])
             if existing is not None:  # a concurrent delivery issued it first

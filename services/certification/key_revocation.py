@@ -129,12 +129,14 @@ def _issue_successor(runtime: Runtime, old: dict, successor_uuid: str, tracepare
         signed, document = _successor(runtime, old, original, successor_uuid, traceparent)
         store.forget_signed_document(runtime.db, successor_uuid)  # what a run that died before its insert left
         store.save_signed_document(runtime.db, successor_uuid, signed)
+        store.list_student_credential(runtime.db, document)
         try:
             insert_aggregate(runtime.db[store.CREDENTIALS], document)
             return
         except DuplicateKeyError:
             if store.credential_by_id(runtime.db, successor_uuid) is not None:
                 return
+            store.unlist_student_credential(runtime.db, document)
             store.forget_signed_document(runtime.db, successor_uuid)  # the random status bit was taken: draw again
     raise RuntimeError("no free status list position found")
 
