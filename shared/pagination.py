@@ -83,9 +83,13 @@ def paginate(
     documents = list(
         collection.find(query, projection).sort([(sort_field, direction), ("_id", direction)]).limit(limit + 1)
     )
-    next_cursor = None
-    if len(documents) > limit:
-        documents = documents[:limit]
-        last = documents[-1]
-        next_cursor = encode_cursor([last.get(sort_field), last["_id"]])
-    return documents, next_cursor
+    return cut_page(documents, limit, sort_field)
+
+
+def cut_page(documents: list[dict], limit: int, sort_field: str) -> tuple[list[dict], str | None]:
+    """The first `limit` of up to `limit + 1` documents in page order, and the next page's cursor (None when the
+    extra one is not there, so this page is the last)."""
+    if len(documents) <= limit:
+        return documents, None
+    page = documents[:limit]
+    return page, encode_cursor([page[-1].get(sort_field), page[-1]["_id"]])

@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.locks import document_lock
 from shared.outbox import ensure_outbox_index
-from shared.pagination import decode_cursor, encode_cursor, paginate
+from shared.pagination import cut_page, decode_cursor, paginate
 
 CREDENTIALS = "credentials"
 # The signed JSON lives apart from the record, read only by _id, so scans of records stay small.
@@ -259,11 +259,7 @@ def credentials_page(
             page.append(record)
             if len(page) > limit:
                 break
-    next_cursor = None
-    if len(page) > limit:
-        page = page[:limit]
-        next_cursor = encode_cursor([page[-1]["issued_at"], page[-1]["_id"]])
-    return page, next_cursor
+    return cut_page(page, limit, "issued_at")
 
 
 def revoked_indexes(db: Database, list_id: str) -> list[int] | None:

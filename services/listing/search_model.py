@@ -21,7 +21,7 @@ from datetime import datetime
 from pymongo.database import Database
 
 from services.listing import store
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import cut_page, decode_cursor
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,5 @@ def search_page(
             page.append(listing)
             if len(page) > limit:
                 break
-    next_cursor = None
-    if len(page) > limit:
-        page = page[:limit]
-        next_cursor = encode_cursor([page[-1]["published_at"], page[-1]["_id"]])
+    page, next_cursor = cut_page(page, limit, "published_at")
     return [store.public(listing) for listing in page], next_cursor
