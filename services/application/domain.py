@@ -115,13 +115,6 @@ def seat_left_behind(status: str | None, has_work: bool, held_for: timedelta) ->
     return status not in TRANSITIONS["accept"][0] or held_for > UNFINISHED_CHANGE
 
 
-def open_place_left_behind(status: str | None, has_work: bool, held_for: timedelta) -> bool:
-    """True for a student's open place whose application is closed, or was never stored (a crash mid-apply)."""
-    if status is None:
-        return held_for > UNFINISHED_CHANGE
-    return status not in OPEN_STATUSES
-
-
 # ---- applying ------------------------------------------------------------------------------
 
 

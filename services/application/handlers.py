@@ -35,8 +35,9 @@ def apply(
     """A student applies to a published listing (highlighting earlier credentials): the application starts
     `applied`; returned as its readers see it.
 
-    Round trips: the listing read by `_id`, each highlighted credential read by `_id`, then inserts only (an open
-    place, the application with its event, the outbox pointer); nothing is read back.
+    Round trips: the listing read by `_id`, each highlighted credential read by `_id`, then the application (with
+    its event and the first of the student's open places that is free: unique indexes decide both rules) and the
+    outbox pointer, inserts; a student with n open applications tries n places first. Nothing is read back.
     """
     listing = store.find_listing(db, listing_id)
     if listing is None:
@@ -50,20 +51,19 @@ def apply(
     highlighted = domain.check_highlighted_credentials(credential_ids, known, actor.id)
     stored_now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as the database keeps it (milliseconds)
     app = domain.new_application(str(uuid.uuid4()), listing, actor, cover_note, paired_answers, stored_now, highlighted)
-    try:
-        places.take_open_place(db, limits, actor.id, app["_id"], now)
-    except Conflict:
-        # Said before the limit, as it was when asked first; asked only now, since finding it scans on FerretDB.
-        if store.student_has_applied(db, actor.id, listing_id):
-            raise _already_applied() from None
-        raise
-    try:
-        store.insert_application(db, new_document_with_events(app, [application_event(app, None, traceparent)]))
-    except store.AlreadyApplied:
-        store.give_back_place(db, store.OPEN_PLACES, app["_id"])
-        raise _already_applied() from None
-    # The document as stored, not read back: a read by _id walks the whole collection on FerretDB's SQLite backend.
-    return shown_with(app, known)
+    event = application_event(app, None, traceparent)
+    for number in range(1, limits.max_open_applications + 1):
+        app[store.OPEN_PLACE] = store.open_place(actor.id, number)
+        try:
+            store.insert_application(db, new_document_with_events(app, [event]))
+        except store.Refused:
+            continue  # that place is taken, or the student applied to this listing before
+        # The document as stored, not read back: a read by _id walks the whole collection on FerretDB's SQLite.
+        return shown_with(app, known)
+    # Said before the limit, as it was when asked first; asked only now, since finding it scans on FerretDB.
+    if store.student_has_applied(db, actor.id, listing_id):
+        raise _already_applied()
+    raise domain.too_many_open_applications(limits)
 
 
 def shown(db: Database, app: dict) -> dict:
@@ -173,7 +173,10 @@ def write_change(db: Database, app: dict, update: dict, events: list[dict]) -> b
 
 
 def transition_update(app: dict, status: str, actor: Actor, now: datetime, note: str = "", **fields) -> dict:
-    """The MongoDB update moving `app` to `status`, recording who did it and when."""
+    """The MongoDB update moving `app` to `status`, recording who did it and when; a closing one frees its open
+    place in the same write."""
+    if status not in domain.OPEN_STATUSES:
+        fields[store.OPEN_PLACE] = store.closed_place(app["_id"])
     return {
         "$set": {"status": status, "updated_at": now, **fields},
         "$push": {"history": domain.history_entry(status, app["status"], actor, now, note)},

@@ -1,4 +1,4 @@
-"""Limited places: a listing's seats and a student's open applications, never more taken than allowed."""
+"""A listing's seats, never more taken than it has (a student's open places live in the applications: store.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from pymongo.database import Database
 
 from services.application import domain, store
-from services.application.domain import Limits
 
 # (holder's status or None when it does not exist, whether it has submitted work, how long it held the place)
 LeftBehind = Callable[[str | None, bool, timedelta], bool]
@@ -20,29 +19,18 @@ def take_seat(db: Database, listing: dict, application_id: str, now: datetime) -
         raise domain.no_seats_left(listing["seats"])
 
 
-def take_open_place(db: Database, limits: Limits, student_id: str, application_id: str, now: datetime) -> None:
-    """Count a new application against the student's open ones; else 409 too_many_open_applications."""
-    capacity = limits.max_open_applications
-    left_behind = domain.open_place_left_behind
-    if not _take(db, store.OPEN_PLACES, student_id, capacity, application_id, now, left_behind, new_holder=True):
-        raise domain.too_many_open_applications(limits)
-
-
 def give_back(db: Database, application_id: str, status: str, has_work: bool = False) -> None:
-    """Free the places a closed application no longer needs (idempotent); an open one keeps what it holds."""
-    if status in domain.OPEN_STATUSES:
-        return
-    store.give_back_place(db, store.OPEN_PLACES, application_id)
-    if not domain.keeps_seat(status, has_work):
+    """Free the seat a closed application no longer needs (idempotent); its open place went with its closing write."""
+    if status not in domain.OPEN_STATUSES and not domain.keeps_seat(status, has_work):
         store.give_back_place(db, store.SEATS, application_id)
 
 
-def _take(db, kind: str, owner: str, capacity: int, application_id: str, now: datetime, left_behind: LeftBehind, **how):
+def _take(db, kind: str, owner: str, capacity: int, application_id: str, now: datetime, left_behind: LeftBehind):
     """Take a place; when all are taken, first free those a crash left behind and try once more."""
-    if store.take_place(db, kind, owner, capacity, application_id, now, **how):
+    if store.take_place(db, kind, owner, capacity, application_id, now):
         return True
     return _reclaim(db, kind, owner, now, left_behind) > 0 and store.take_place(
-        db, kind, owner, capacity, application_id, now, **how
+        db, kind, owner, capacity, application_id, now
     )
 
 

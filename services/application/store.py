@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from services.application.domain import OPEN_STATUSES
 from shared.outbox import OUTBOX_FIELD, PENDING_FIELD, ensure_outbox_index, insert_aggregate, update_with_events
 from shared.pagination import paginate
 
@@ -15,14 +17,17 @@ APPLICATIONS = "applications"
 LISTINGS = "listings"
 ORGS = "orgs"
 SEATS = "seats"
-OPEN_PLACES = "open_applications"
+OPEN_PLACES = "open_applications"  # where open places were kept before they moved into the applications
+# A student's open application holds "<student_id>#<n>" here (n in 1..the limit), a closed one "closed/<its _id>".
+OPEN_PLACE = "open_place"
+MIGRATIONS = "migrations"
 CREDENTIALS = "credentials"  # read model of stint.certification: which credential is whose, and revoked or not
 # Readers never see the outbox bookkeeping.
 HIDE_OUTBOX = {OUTBOX_FIELD: 0, PENDING_FIELD: 0}
 
 
-class AlreadyApplied(Exception):
-    """The (listing, student) pair already has an application."""
+class Refused(Exception):
+    """A unique index refused a new application: its (listing, student) pair, or the open place it would hold."""
 
 
 def ensure_indexes(db: Database) -> None:
@@ -35,9 +40,40 @@ def ensure_indexes(db: Database) -> None:
     applications.create_index([("student_id", ASCENDING), ("created_at", DESCENDING)], name="by_student")
     applications.create_index([("org_id", ASCENDING), ("created_at", DESCENDING)], name="by_org")
     ensure_outbox_index(applications)
-    for kind in (SEATS, OPEN_PLACES):
-        db[kind].create_index([("application_id", ASCENDING)], unique=True, name="one_place_per_application")
-        db[kind].create_index([("owner", ASCENDING)], name="by_owner")
+    _move_open_places_into_applications(db)
+    # The rule "at most the limit of open applications": a new application is inserted holding a free place.
+    applications.create_index([(OPEN_PLACE, ASCENDING)], unique=True, name="one_per_open_place")
+    db[SEATS].create_index([("application_id", ASCENDING)], unique=True, name="one_place_per_application")
+    db[SEATS].create_index([("owner", ASCENDING)], name="by_owner")
+
+
+def _move_open_places_into_applications(db: Database) -> None:
+    """Once per database: each application stored before its open place lived in it gets one.
+
+    An open one the place it holds in `open_applications`, a closed one (or one holding none) its closed mark. Each
+    write holds the document's lock and checks the status read, so a change racing the migration is not undone.
+    """
+    done = "open_place_in_application"
+    if db[MIGRATIONS].find_one({"_id": done}):
+        return
+    for app in list(db[APPLICATIONS].find({OPEN_PLACE: {"$exists": False}}, {"status": 1})):
+        place = db[OPEN_PLACES].find_one({"application_id": app["_id"]}, {"_id": 1})
+        held = place["_id"] if place and app["status"] in OPEN_STATUSES else closed_place(app["_id"])
+        update_with_events(
+            db[APPLICATIONS], {"_id": app["_id"], "status": app["status"]}, {"$set": {OPEN_PLACE: held}}, []
+        )
+    with contextlib.suppress(DuplicateKeyError):
+        db[MIGRATIONS].insert_one({"_id": done})
+
+
+def open_place(student_id: str, number: int) -> str:
+    """The `number`th of a student's open places."""
+    return f"{student_id}#{number}"
+
+
+def closed_place(application_id: str) -> str:
+    """What a closed application holds instead of an open place (unique, so the index never refuses it)."""
+    return f"closed/{application_id}"
 
 
 # ---- applications --------------------------------------------------------------------------
@@ -49,11 +85,12 @@ def find_application(db: Database, application_id: str) -> dict | None:
 
 
 def insert_application(db: Database, document: dict) -> None:
-    """Store a new application; AlreadyApplied when the student applied to this listing before."""
+    """Store a new application holding its open place; Refused when the student applied to this listing before, or
+    when another application holds that place (FerretDB does not say which unique index refused it)."""
     try:
         insert_aggregate(db[APPLICATIONS], document)
     except DuplicateKeyError:
-        raise AlreadyApplied() from None
+        raise Refused() from None
 
 
 def update_application(db: Database, guard: dict, update: dict, events: list[dict]) -> bool:
@@ -80,36 +117,30 @@ def applications_by_ids(db: Database, ids: list[str]) -> list[dict]:
     return list(db[APPLICATIONS].find({"_id": {"$in": ids}}, {"status": 1, "submissions": 1}))
 
 
-# ---- places: inserts under unique keys ---------------------------------------------------
+# ---- seats: inserts under unique keys ----------------------------------------------------
 #
 # A conditional update is not atomic on FerretDB 1.24 (it reads, then writes the whole document by _id,
-# so concurrent updates are lost), but an insert under a unique key is. So a limited place (a listing's
-# seat, one of a student's open applications) is a document "<owner>#<n>" for n in 1..capacity, one per
-# application at most.
+# so concurrent updates are lost), but an insert under a unique key is. So a listing's seat is a document
+# "<listing_id>#<n>" for n in 1..seats, one per application at most. (A student's open places are a field of
+# the applications themselves, under a unique index: see OPEN_PLACE.)
 
 
-def take_place(
-    db: Database, kind: str, owner: str, capacity: int, application_id: str, now: datetime, new_holder: bool = False
-) -> bool:
-    """Take a free place of `owner` (a listing's seat, a student's open slot) for the application.
+def take_place(db: Database, kind: str, owner: str, capacity: int, application_id: str, now: datetime) -> bool:
+    """Take a free place of `owner` (a listing's seat) for the application.
 
-    True when taken now or already held by it; False when all `capacity` places are taken. A `new_holder` (an
-    application being made) cannot hold one yet, and its capacity is a setting, so it only tries the inserts: no
-    filter but `_id`, which FerretDB would otherwise answer by scanning the collection. Lowering that setting lets
-    a student keep the places numbered above it until those applications close.
+    True when taken now or already held by it; False when all `capacity` places are taken.
     """
-    if not new_holder:
-        if db[kind].find_one({"application_id": application_id}, {"_id": 1}):
-            return True  # a retry after a crash, or a concurrent attempt for the same application
-        if db[kind].count_documents({"owner": owner}) >= capacity:
-            return False  # also when the capacity shrank below the places already taken
+    if db[kind].find_one({"application_id": application_id}, {"_id": 1}):
+        return True  # a retry after a crash, or a concurrent attempt for the same application
+    if db[kind].count_documents({"owner": owner}) >= capacity:
+        return False  # also when the capacity shrank below the places already taken
     for number in range(1, capacity + 1):
         place = {"_id": f"{owner}#{number}", "owner": owner, "application_id": application_id, "taken_at": now}
         try:
             db[kind].insert_one(place)
             return True
         except DuplicateKeyError:
-            if not new_holder and db[kind].find_one({"application_id": application_id}, {"_id": 1}):
+            if db[kind].find_one({"application_id": application_id}, {"_id": 1}):
                 return True
     return False
 

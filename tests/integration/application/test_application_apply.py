@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from services.application import store
+from pymongo import MongoClient
+
 from services.application.app import create_app
-from tests.integration.application.app_support import ORG, auth_header, outbox_types
+from services.application.read_model import record_listing
+from tests.integration.application.app_support import ORG, auth_header, listing_event, outbox_types
+from tests.support.apps import service_app
 
 
 def test_a_student_applies_to_a_published_listing_and_the_application_starts_applied(
@@ -186,15 +189,30 @@ def test_an_application_that_ends_frees_its_place_among_the_open_ones(settings_f
     assert apply(second).status_code == 201
 
 
-def test_an_open_place_left_by_a_crash_before_the_application_was_stored_is_reclaimed(
-    settings_for, people, published_listing, db
+def test_applications_stored_before_open_places_moved_into_them_still_count_against_the_limit(
+    settings_for, namespace, people
 ):
-    app = create_app(settings_for("application", extra={"STINT_MAX_OPEN_APPLICATIONS": "1"}))
-    listing = published_listing()
-    # the crash, three minutes ago: a place was taken, the application never stored
-    store.take_place(db, store.OPEN_PLACES, "stu-asha", 1, "lost-application", datetime.now(UTC) - timedelta(minutes=3))
-    body = {"listing_id": listing["listing_id"], "cover_note": "Hi", "answers": ["Metabase"]}
+    settings = settings_for("application", mongo_db=f"{namespace}_legacy", extra={"STINT_MAX_OPEN_APPLICATIONS": "2"})
+    legacy = MongoClient(settings.mongo_url, tz_aware=True)[settings.database_name]
+    # as the previous version stored them: an open application holding a place, a withdrawn one that gave it back
+    legacy.applications.insert_many(
+        [
+            {"_id": "old-open", "listing_id": "l-1", "student_id": "stu-asha", "status": "applied"},
+            {"_id": "old-withdrawn", "listing_id": "l-2", "student_id": "stu-asha", "status": "withdrawn"},
+        ]
+    )
+    legacy.open_applications.insert_one({"_id": "stu-asha#1", "owner": "stu-asha", "application_id": "old-open"})
+    with service_app(create_app, settings) as app:
+        listings = [listing_event()["data"] for _ in range(2)]
+        for listing in listings:
+            record_listing(app.extensions["stint_db"], listing_event(**listing))
+        client = app.test_client()
 
-    response = app.test_client().post("/applications", json=body, headers=auth_header(people.student))
+        def apply(listing):
+            body = {"listing_id": listing["listing_id"], "cover_note": "Hi", "answers": ["Metabase"]}
+            return client.post("/applications", json=body, headers=auth_header(people.student))
 
-    assert response.status_code == 201
+        statuses = [apply(listing).status_code for listing in listings]
+
+    legacy.client.close()
+    assert statuses == [201, 409]

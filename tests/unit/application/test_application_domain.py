@@ -84,22 +84,6 @@ def test_a_seat_left_behind_by_a_crash_is_recognised(status, has_work, minutes, 
     assert domain.seat_left_behind(status, has_work, timedelta(minutes=minutes)) is left_behind
 
 
-@pytest.mark.parametrize(
-    ("status", "minutes", "left_behind"),
-    [
-        ("applied", 60, False),
-        ("changes_requested", 60, False),
-        ("approved", 0, True),
-        ("withdrawn", 0, True),
-        ("rejected", 0, True),
-        (None, 1, False),
-        (None, 3, True),
-    ],
-)
-def test_an_open_place_left_behind_by_a_crash_is_recognised(status, minutes, left_behind):
-    assert domain.open_place_left_behind(status, False, timedelta(minutes=minutes)) is left_behind
-
-
 # ---- applying ------------------------------------------------------------------------------
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
