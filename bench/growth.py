@@ -66,7 +66,7 @@ def seed_credentials(db, template_id: str, size: int) -> float:
                     "_id": new_id,
                     "credential_id": f"urn:uuid:{new_id}",
                     "application_id": f"bench-{new_id}",
-                    "student": {**record["student"], "id": f"bench-student-{new_id[:8]}"},
+                    "student": {**record["student"], "id": f"bench-student-{new_id}"},
                     "status_list_id": "bench-filler",
                     "status_index": db_index(new_id),
                     "issued_at": issued_at,
@@ -76,6 +76,12 @@ def seed_credentials(db, template_id: str, size: int) -> float:
             )
             documents.append({"_id": new_id, "json": json.dumps({**document, "id": f"urn:uuid:{new_id}"})})
         db["credential_documents"].insert_many(documents, ordered=False)
+        # Each filler student's list, as issuing enters it (services/certification/store.py), so the probe student's
+        # list is read by `_id` among as many students' lists as there are credentials.
+        lists = [
+            {"_id": r["student"]["id"], "credentials": [{"id": r["_id"], "issued_at": r["issued_at"]}]} for r in records
+        ]
+        db["student_credentials"].insert_many(lists, ordered=False)
         db["credentials"].insert_many(records, ordered=False)
         missing -= len(records)
     return time.perf_counter() - started
