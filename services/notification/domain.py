@@ -28,12 +28,11 @@ OPEN_APPLICATION_STATUSES = ("applied", "shortlisted")
 ANY_EVENT_TYPE = "*"
 
 
-def hears_of_closing(application: dict, listing: dict) -> bool:
+def hears_of_closing(application_id: str, status: str, listing: dict) -> bool:
     """Whether the student of an application is told its listing closed: only while it waits for a decision, and
     never when it holds one of the seats (the listing counted its acceptance before this service may have read it).
     """
-    waiting = application["status"] in OPEN_APPLICATION_STATUSES
-    return waiting and application["application_id"] not in listing.get("accepted_applications", [])
+    return status in OPEN_APPLICATION_STATUSES and application_id not in listing.get("accepted_applications", [])
 
 
 # Ids are derived from the idempotency key, so a redelivered event lands on the same documents.

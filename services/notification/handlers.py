@@ -40,7 +40,7 @@ def on_application_event(db: Database, event: dict) -> dict:
     store.remember_application(db, data, event_time(event))
     counts = fan_out(db, event)
     closing = store.closing_of(db, data["listing_id"])
-    if closing is not None and domain.hears_of_closing(data, closing["data"]):
+    if closing is not None and domain.hears_of_closing(data["application_id"], data["status"], closing["data"]):
         route = domain.ROUTES[closing["type"]]
         told = _tell_people(db, closing, route, datetime.now(UTC), [_student(data["student"])])
         counts[IN_APP], counts[EMAIL] = counts[IN_APP] + told[0], counts[EMAIL] + told[1]
@@ -94,9 +94,9 @@ def _addressees(db: Database, route: domain.Route, data: dict, org: dict) -> lis
     if route.audience == domain.ORG:
         email = org.get("contact_email") or data.get("contact_email") or ""
         return [Addressee(domain.org_recipient(data["org_id"]), org.get("name") or data.get("name", ""), email)]
-    seated = data.get("accepted_applications", [])  # a closing announces nothing to those who hold its seats
-    applications = [a for a in store.open_applications(db, data["listing_id"]) if a["_id"] not in seated]
-    students = {a["student"]["id"]: a["student"] for a in applications}
+    applications = store.open_applications(db, data["listing_id"])
+    told = [a for a in applications if domain.hears_of_closing(a["_id"], a["status"], data)]
+    students = {a["student"]["id"]: a["student"] for a in told}
     return [_student(student) for student in students.values()]
 
 
