@@ -142,16 +142,65 @@ def kafka_libs() -> Path:
     return _ensure(name, build) / "libs"
 
 
+# FerretDB 1.24's SQLite backend finds a document by `_id` with `WHERE _ferretdb_sjson->'$._id' = ?` but builds
+# the collection's `_id_` index on `_ferretdb_sjson->"_id"`; SQLite uses an expression index only for the very
+# expression a query names, so every read, update and delete by `_id` walked the whole table (docs/benchmarks.md).
+# The build compiles a copy of the module with one line changed (a `replace` in a go.mod of the build's own, the
+# source tree untouched) so that the `_id` index is on the queries' own expression: same values, same uniqueness,
+# now used. Only collections created by the patched binary have it.
+FERRETDB_PATCH = (
+    "internal/backends/sqlite/metadata/registry.go",
+    '\t\t\tcolumns[i] = fmt.Sprintf("%s->%s", DefaultColumn, strings.Join(fields, "->"))\n',
+    '\t\t\tcolumns[i] = fmt.Sprintf("%s->%s", DefaultColumn, strings.Join(fields, "->"))\n'
+    '\t\t\tif key.Field == "_id" { // stint: index the expression the _id queries use (IDColumn)\n'
+    "\t\t\t\tcolumns[i] = IDColumn\n"
+    "\t\t\t}\n",
+)
+
+
+def _patched_ferretdb_modfile(go: str, tmp: Path, env: dict[str, str]) -> Path:
+    """Copy the FerretDB module into ``tmp``, apply FERRETDB_PATCH, return a go.mod that builds against the copy."""
+    _run([go, "mod", "download", "github.com/FerretDB/FerretDB"], cwd=FERRETDB_SRC, env=env)
+    proc = subprocess.run(
+        [go, "list", "-m", "-f", "{{.Dir}}", "github.com/FerretDB/FerretDB"],
+        cwd=FERRETDB_SRC,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise BuildError(f"cannot locate the FerretDB module: {(proc.stdout + proc.stderr).strip()[-2000:]}")
+    module = tmp / "src" / "ferretdb-module"
+    shutil.copytree(proc.stdout.strip(), module)
+    relative, old, new = FERRETDB_PATCH
+    target = module / relative
+    os.chmod(target, 0o644)  # the module cache is read-only, and so is the copy
+    text = target.read_text()
+    if text.count(old) != 1:
+        raise BuildError(f"{relative} no longer has the line the _id index patch replaces; review FERRETDB_PATCH")
+    target.write_text(text.replace(old, new))
+    modfile = tmp / "src" / "go.mod"
+    modfile.write_text(
+        (FERRETDB_SRC / "go.mod").read_text() + f"\nreplace github.com/FerretDB/FerretDB => {module}\n"
+    )
+    shutil.copy(FERRETDB_SRC / "go.sum", tmp / "src" / "go.sum")
+    return modfile
+
+
 def ferretdb_binary() -> Path:
     """Return the path of the FerretDB binary, building it with Go on first use."""
     srcs = [FERRETDB_SRC / f for f in ("go.mod", "go.sum", "main.go")]
-    name = f"ferretdb-{FERRETDB_VERSION}-{_hash_files(*srcs)}"
+    patch = hashlib.sha256("\0".join(FERRETDB_PATCH).encode()).hexdigest()[:8]
+    name = f"ferretdb-{FERRETDB_VERSION}-{_hash_files(*srcs)}-{patch}"
 
     def build(tmp: Path) -> None:
         go = _require("go")
         env = dict(os.environ, CGO_ENABLED="0")  # modernc SQLite is pure Go
-        env["GOFLAGS"] = (env.get("GOFLAGS", "") + " -mod=readonly").strip()
-        _run([go, "build", "-trimpath", "-o", str(tmp / "ferretdb"), "."], cwd=FERRETDB_SRC, env=env)
+        env["GOFLAGS"] = (env.get("GOFLAGS", "") + " -mod=mod").strip()
+        modfile = _patched_ferretdb_modfile(go, tmp, env)
+        cmd = [go, "build", "-trimpath", f"-modfile={modfile}", "-o", str(tmp / "ferretdb"), "."]
+        _run(cmd, cwd=FERRETDB_SRC, env=env)
+        shutil.rmtree(modfile.parent, onerror=lambda *_: None)
 
     return _ensure(name, build) / "ferretdb"
 

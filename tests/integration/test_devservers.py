@@ -7,6 +7,7 @@ the broker on purpose.
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pymongo import MongoClient
+from pymongo.errors import DuplicateKeyError
 
 from devservers import FerretServer, KafkaServer, free_port, start_all
 
@@ -84,6 +86,30 @@ def test_ferretdb_insert_and_find(dev):
         assert coll.find_one({"tags": "y"}) == {"_id": "a", "n": 1, "tags": ["x", "y"]}
     finally:
         client.close()
+
+
+def test_ferretdb_finds_by_id_through_an_index(dev):
+    """A read by `_id` uses the `_id` index (devservers.build.FERRETDB_PATCH), so it does not walk the collection."""
+    _, ferret = dev
+    client = MongoClient(ferret.url, serverSelectionTimeoutMS=5000)
+    try:
+        coll = client["devservers_idx"]["things"]
+        coll.insert_many([{"_id": f"id-{n}", "n": n} for n in range(50)])
+        assert coll.find_one({"_id": "id-7"}) == {"_id": "id-7", "n": 7}
+        with pytest.raises(DuplicateKeyError):
+            coll.insert_one({"_id": "id-7"})
+    finally:
+        client.close()
+    database = sqlite3.connect(f"file:{ferret.data_dir / 'sqlite' / 'devservers_idx.sqlite'}?mode=ro", uri=True)
+    try:
+        (table,) = database.execute("SELECT table_name FROM _ferretdb_collections WHERE name = 'things'").fetchone()
+        plan = database.execute(
+            f"EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM \"{table}\" WHERE _ferretdb_sjson->'$._id' = ?",
+            ('"id-7"',),
+        ).fetchall()
+    finally:
+        database.close()
+    assert any("USING INDEX" in row[-1] for row in plan), plan
 
 
 def test_kafka_message_survives_kill_and_restart(dev):
