@@ -180,9 +180,7 @@ def _patched_ferretdb_modfile(go: str, tmp: Path, env: dict[str, str]) -> Path:
         raise BuildError(f"{relative} no longer has the line the _id index patch replaces; review FERRETDB_PATCH")
     target.write_text(text.replace(old, new))
     modfile = tmp / "src" / "go.mod"
-    modfile.write_text(
-        (FERRETDB_SRC / "go.mod").read_text() + f"\nreplace github.com/FerretDB/FerretDB => {module}\n"
-    )
+    modfile.write_text((FERRETDB_SRC / "go.mod").read_text() + f"\nreplace github.com/FerretDB/FerretDB => {module}\n")
     shutil.copy(FERRETDB_SRC / "go.sum", tmp / "src" / "go.sum")
     return modfile
 
