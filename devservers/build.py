@@ -172,9 +172,10 @@ def _patched_ferretdb_modfile(go: str, tmp: Path, env: dict[str, str]) -> Path:
         raise BuildError(f"cannot locate the FerretDB module: {(proc.stdout + proc.stderr).strip()[-2000:]}")
     module = tmp / "src" / "ferretdb-module"
     shutil.copytree(proc.stdout.strip(), module)
+    for path in [module, *module.rglob("*")]:  # the module cache is read-only, and so is the copy
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
     relative, old, new = FERRETDB_PATCH
     target = module / relative
-    os.chmod(target, 0o644)  # the module cache is read-only, and so is the copy
     text = target.read_text()
     if text.count(old) != 1:
         raise BuildError(f"{relative} no longer has the line the _id index patch replaces; review FERRETDB_PATCH")
@@ -198,7 +199,7 @@ def ferretdb_binary() -> Path:
         modfile = _patched_ferretdb_modfile(go, tmp, env)
         cmd = [go, "build", "-trimpath", f"-modfile={modfile}", "-o", str(tmp / "ferretdb"), "."]
         _run(cmd, cwd=FERRETDB_SRC, env=env)
-        shutil.rmtree(modfile.parent, onerror=lambda *_: None)
+        shutil.rmtree(modfile.parent)
 
     return _ensure(name, build) / "ferretdb"
 
