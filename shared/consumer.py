@@ -1,4 +1,4 @@
-"""The consumer runner: poll → dispatch by type → store effect and event id → commit.
+"""The consumer runner: poll → parse (once: a typed `Event`) → dispatch by type → store effect and event id → commit.
 
 Offsets are committed only after the effect is stored. Each handled event id is recorded
 (unique `_id` in `handled_events`), so a redelivered event changes nothing. A handler
@@ -25,12 +25,13 @@ from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from shared import metrics
-from shared.events import DLQ_SUFFIX, EventSchemaError, parse_event
+from shared.events import DLQ_SUFFIX, Event, EventSchemaError, parse_event
 from shared.locks import DocumentBusy
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[dict], object]
+# A handler gets the event typed (shared.events.Event: its data is the catalog schema's record).
+Handler = Callable[[Event], object]
 HANDLED_EVENTS = "handled_events"
 DEFAULT_PARTITIONS = 3
 
@@ -186,8 +187,8 @@ class Consumer:
             self._dead_letter(record, exc, attempts=0)
             metrics.EVENTS_CONSUMED.labels(type="unparseable", outcome="dead_lettered").inc()
             return
-        event_type, event_id = event["type"], event["id"]
-        bound = log.bind(event_id=event_id, event_type=event_type, subject=event["subject"])
+        event_type, event_id = event.type, event.id
+        bound = log.bind(event_id=event_id, event_type=event_type, subject=event.subject)
         handler = self.handlers.get(event_type)
         if handler is None:
             metrics.EVENTS_CONSUMED.labels(type=event_type, outcome="ignored").inc()
@@ -207,7 +208,7 @@ class Consumer:
         bound.info("event_handled", effect=str(effect)[:200] if effect is not None else None)
         metrics.EVENTS_CONSUMED.labels(type=event_type, outcome="handled").inc()
 
-    def _call_with_retries(self, handler: Handler, event: dict, bound) -> tuple[object, Exception | None]:
+    def _call_with_retries(self, handler: Handler, event: Event, bound) -> tuple[object, Exception | None]:
         """Run a handler; infrastructure errors escape, others are retried then returned."""
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -229,13 +230,13 @@ class Consumer:
         except PyMongoError as exc:
             raise InfrastructureDown(str(exc)) from exc
 
-    def _remember(self, event: dict, record, effect) -> None:
+    def _remember(self, event: Event, record, effect) -> None:
         try:
             self.db[HANDLED_EVENTS].insert_one(
                 {
-                    "_id": event["id"],
-                    "type": event["type"],
-                    "subject": event["subject"],
+                    "_id": event.id,
+                    "type": event.type,
+                    "subject": event.subject,
                     "topic": record.topic,
                     "partition": record.partition,
                     "offset": record.offset,

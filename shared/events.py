@@ -1,15 +1,20 @@
 """CloudEvents 1.0 envelope and the event catalog: one marshmallow schema per event type.
 
 Producers build events with `new_event`, which refuses data that fails its schema;
-consumers parse with `parse_event`, which checks the envelope and, for known types, the data.
+consumers parse with `parse_event`, which checks the envelope and, for known types, the data, and gives a typed
+`Event`: its `data` is the schema-loaded payload as a frozen record (attributes, with datetimes, dates and Decimals
+loaded), one record type per schema, made from the schema's own fields so each field is declared once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields as f
@@ -32,10 +37,47 @@ class EventSchemaError(ValueError):
 
 
 class _Data(ma.Schema):
-    """Event data: unknown fields are tolerated so producers can add fields compatibly."""
+    """Event data: unknown fields are tolerated so producers can add fields compatibly (the typed record keeps the
+    declared ones; the envelope as received keeps all). Loading gives the schema's record (`record_type`)."""
 
     class Meta:
         unknown = ma.INCLUDE
+
+    @ma.post_load
+    def _as_record(self, data: dict, **_kwargs) -> Any:
+        record = record_type(type(self))
+        return record(**{name: value for name, value in data.items() if name in record.__dataclass_fields__})
+
+
+# The Python type each marshmallow field loads to (annotations of the record types).
+_LOADED_TYPES: dict[type[f.Field], type] = {
+    f.String: str,
+    f.Integer: int,
+    f.Float: float,
+    f.Decimal: Decimal,
+    f.Boolean: bool,
+    f.AwareDateTime: datetime,
+    f.Date: date,
+    f.List: list,
+    f.Dict: dict,
+}
+_RECORD_TYPES: dict[type[ma.Schema], type] = {}
+
+
+def record_type(schema: type[ma.Schema]) -> type:
+    """The frozen dataclass an event data schema loads into: one attribute per declared field (None when absent)."""
+    if schema not in _RECORD_TYPES:
+        attributes = []
+        for name, field in schema._declared_fields.items():
+            if isinstance(field, f.Nested):
+                loaded: type = record_type(field.nested)
+            else:
+                loaded = next((t for kind, t in _LOADED_TYPES.items() if isinstance(field, kind)), object)
+            attributes.append((name, loaded | None, dataclasses.field(default=None)))
+        record = dataclasses.make_dataclass(schema.__name__, attributes, frozen=True)
+        record.__module__ = __name__
+        _RECORD_TYPES[schema] = record
+    return _RECORD_TYPES[schema]
 
 
 # ---- building blocks -------------------------------------------------------------------
@@ -335,8 +377,8 @@ def topic_for(event_type: str) -> str:
     return TOPIC_OF_AGGREGATE[aggregate]
 
 
-def validate_data(event_type: str, data: dict) -> dict:
-    """Check `data` against the catalog schema of `event_type`; return it loaded."""
+def validate_data(event_type: str, data: dict) -> Any:
+    """Check `data` against the catalog schema of `event_type`; return it loaded (its typed record)."""
     schema = CATALOG.get(event_type)
     if schema is None:
         raise EventSchemaError(f"unknown event type {event_type!r}")
@@ -372,23 +414,68 @@ def encode_event(event: dict) -> bytes:
     return json.dumps(event, separators=(",", ":"), default=_json_default).encode()
 
 
-def parse_event(raw: bytes | str) -> dict:
-    """Decode and check a Kafka message value; raise EventSchemaError when malformed.
+@dataclasses.dataclass(frozen=True, eq=False)
+class Event(Mapping):
+    """An event as a consumer reads it: checked once, its data typed.
 
-    Unknown types pass the envelope check only: consumers skip types they do not know.
+    `data` is the catalog schema's typed record (None for a type not in the catalog). `envelope` is the CloudEvent
+    as received (JSON values), for what stores, forwards or renders the event as it was sent; the Event also reads
+    as that mapping (`event["data"]`), for consumers not yet moved to the typed attributes.
+    """
+
+    id: str
+    type: str
+    source: str
+    subject: str
+    time: datetime
+    traceparent: str | None
+    data: Any
+    envelope: dict
+
+    def __getitem__(self, key: str) -> Any:
+        return self.envelope[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.envelope)
+
+    def __len__(self) -> int:
+        return len(self.envelope)
+
+
+def read_event(envelope: Mapping) -> Event:
+    """Check a CloudEvent (a decoded message, or one `new_event` made) and type it; raise EventSchemaError."""
+    if isinstance(envelope, Event):
+        return envelope
+    if not isinstance(envelope, dict):
+        raise EventSchemaError("message is not a JSON object")
+    try:
+        loaded = EnvelopeSchema().load(envelope)
+    except ma.ValidationError as exc:
+        raise EventSchemaError("message is not a CloudEvents 1.0 envelope", exc.messages) from None
+    event_type = envelope["type"]
+    data = validate_data(event_type, envelope["data"]) if event_type in CATALOG else None
+    return Event(
+        id=envelope["id"],
+        type=event_type,
+        source=envelope["source"],
+        subject=envelope["subject"],
+        time=loaded["time"],
+        traceparent=envelope.get("traceparent"),
+        data=data,
+        envelope=envelope,
+    )
+
+
+def parse_event(raw: bytes | str) -> Event:
+    """Decode, check and type a Kafka message value; raise EventSchemaError when malformed.
+
+    Unknown types pass the envelope check only (their `data` is None): consumers skip types they do not know.
     """
     try:
         event = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EventSchemaError(f"message is not JSON: {exc}") from None
-    if not isinstance(event, dict):
-        raise EventSchemaError("message is not a JSON object")
-    errors = EnvelopeSchema().validate(event)
-    if errors:
-        raise EventSchemaError("message is not a CloudEvents 1.0 envelope", errors)
-    if event["type"] in CATALOG:
-        validate_data(event["type"], event["data"])
-    return event
+    return read_event(event)
 
 
 def _json_default(value):

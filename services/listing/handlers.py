@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.listing import domain, search_model, store
 from shared.errors import Conflict, NotFound
-from shared.events import new_event
+from shared.events import Event, new_event
 from shared.outbox import new_document_with_events
 
 log = structlog.get_logger(__name__)
@@ -193,42 +193,41 @@ def categories() -> list[dict]:
 # ---- the worker: seats and deadlines ---------------------------------------------------
 
 
-def count_accepted_seat(db: Database, event: dict) -> dict:
+def count_accepted_seat(db: Database, event: Event) -> dict:
     """An application was accepted: it takes a seat (once), and the last seat closes the listing."""
     return _seat_change(db, event, domain.count_seat)
 
 
-def release_seat(db: Database, event: dict) -> dict:
+def release_seat(db: Database, event: Event) -> dict:
     """An accepted application was withdrawn or rejected: its seat is free again."""
-    if event["data"].get("previous_status") != "accepted":
+    if event.data.previous_status != "accepted":
         return {"ignored": "the application held no seat"}
     return _seat_change(db, event, domain.release_seat)
 
 
-def _seat_change(db: Database, event: dict, rule: Callable[[dict, str, datetime], dict | None]) -> dict:
-    data = event["data"]
-    listing = store.find_listing(db, data["listing_id"])
+def _seat_change(db: Database, event: Event, rule: Callable[[dict, str, datetime], dict | None]) -> dict:
+    data = event.data
+    listing = store.find_listing(db, data.listing_id)
     if listing is None:
-        log.warning("seat_event_for_unknown_listing", event_id=event["id"], listing_id=data["listing_id"])
+        log.warning("seat_event_for_unknown_listing", event_id=event.id, listing_id=data.listing_id)
         return {"ignored": "unknown listing"}
-    moment, application_id = now(), data["application_id"]
-    updated = _change(db, listing, lambda current: rule(current, application_id, moment), event.get("traceparent"))
+    moment, application_id = now(), data.application_id
+    updated = _change(db, listing, lambda current: rule(current, application_id, moment), event.traceparent)
     return {"listing_id": updated["_id"], "seats_filled": updated["seats_filled"], "status": updated["status"]}
 
 
-def open_payment_dispute(db: Database, event: dict) -> dict:
+def open_payment_dispute(db: Database, event: Event) -> dict:
     """A student disputed a payment: the organisation has an open dispute from then on."""
-    data = event["data"]
-    since = datetime.fromisoformat(data.get("disputed_at") or event["time"])
-    store.open_dispute(db, data["org_id"], data["application_id"], since)
-    return {"org_id": data["org_id"], "dispute": "open"}
+    data = event.data
+    store.open_dispute(db, data.org_id, data.application_id, data.disputed_at or event.time)
+    return {"org_id": data.org_id, "dispute": "open"}
 
 
-def settle_payment_dispute(db: Database, event: dict) -> dict:
+def settle_payment_dispute(db: Database, event: Event) -> dict:
     """A payment was confirmed or recorded again (corrected): any dispute about it is settled."""
-    data = event["data"]
-    store.close_dispute(db, data["org_id"], data["application_id"])
-    return {"org_id": data["org_id"], "dispute": "settled"}
+    data = event.data
+    store.close_dispute(db, data.org_id, data.application_id)
+    return {"org_id": data.org_id, "dispute": "settled"}
 
 
 def map_free_text_categories(db: Database) -> int:

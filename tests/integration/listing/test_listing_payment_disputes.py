@@ -8,7 +8,7 @@ import pytest
 
 from services.listing import handlers
 from services.listing.worker import handlers_for
-from shared.events import new_event
+from shared.events import new_event, read_event
 from tests.support.pipeline import consume_until, consumer_for
 
 from .conftest import OTHER_ORG, OWN_ORG
@@ -69,16 +69,20 @@ def test_a_dispute_open_for_14_days_flags_every_listing_of_the_org_until_settled
 
 def test_a_fresh_dispute_does_not_flag_and_other_orgs_are_never_flagged(platform, client, db, verified_org):
     listing = platform.published_listing()
-    handlers.open_payment_dispute(db, payment_event("disputed", "app-1", datetime.now(UTC) - timedelta(days=13)))
+    handlers.open_payment_dispute(
+        db, read_event(payment_event("disputed", "app-1", datetime.now(UTC) - timedelta(days=13)))
+    )
     long_ago = datetime.now(UTC) - timedelta(days=40)
-    handlers.open_payment_dispute(db, payment_event("disputed", "app-2", long_ago, org_id=OTHER_ORG))
+    handlers.open_payment_dispute(db, read_event(payment_event("disputed", "app-2", long_ago, org_id=OTHER_ORG)))
     assert flag_of(client, listing["id"]) is None
 
 
 def test_the_student_confirming_settles_the_dispute(platform, client, db, verified_org):
     listing = platform.published_listing()
-    handlers.open_payment_dispute(db, payment_event("disputed", "app-1", datetime.now(UTC) - timedelta(days=20)))
+    handlers.open_payment_dispute(
+        db, read_event(payment_event("disputed", "app-1", datetime.now(UTC) - timedelta(days=20)))
+    )
     assert flag_of(client, listing["id"]) is not None
-    handlers.settle_payment_dispute(db, payment_event("confirmed", "app-1"))
-    handlers.settle_payment_dispute(db, payment_event("confirmed", "app-1"))  # a replay changes nothing
+    handlers.settle_payment_dispute(db, read_event(payment_event("confirmed", "app-1")))
+    handlers.settle_payment_dispute(db, read_event(payment_event("confirmed", "app-1")))  # a replay changes nothing
     assert flag_of(client, listing["id"]) is None

@@ -8,7 +8,7 @@ import pytest
 
 from services.listing import handlers
 from services.listing.worker import handlers_for
-from shared.events import encode_event, new_event
+from shared.events import encode_event, new_event, read_event
 from shared.outbox import make_producer
 from tests.support.pipeline import consume_until, consumer_for
 
@@ -104,12 +104,12 @@ def test_a_replayed_acceptance_counts_once_even_without_the_runners_bookkeeping(
     listing = platform.published_listing(seats=2)
     event = application_event(listing, "accepted", "app-1")
     # As after a crash between the effect and the record of the handled event id.
-    handlers.count_accepted_seat(db, event)
-    handlers.count_accepted_seat(db, {**event, "id": str(uuid.uuid4())})
+    handlers.count_accepted_seat(db, read_event(event))
+    handlers.count_accepted_seat(db, read_event({**event, "id": str(uuid.uuid4())}))
     assert stored(db, listing)["seats_filled"] == 1
     assert stored(db, listing)["version"] == listing["version"] + 1
 
 
 def test_an_acceptance_for_an_unknown_listing_is_recorded_and_skipped(db):
     event = application_event({"id": str(uuid.uuid4()), "title": "Gone"}, "accepted", "app-1")
-    assert handlers.count_accepted_seat(db, event) == {"ignored": "unknown listing"}
+    assert handlers.count_accepted_seat(db, read_event(event)) == {"ignored": "unknown listing"}
