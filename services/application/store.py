@@ -10,6 +10,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.application.domain import OPEN_STATUSES
+from shared.mongo import find_by_ids
 from shared.outbox import OUTBOX_FIELD, PENDING_FIELD, ensure_outbox_index, insert_aggregate, update_with_events
 from shared.pagination import paginate
 
@@ -113,8 +114,8 @@ def page_of_applications(db: Database, query: dict, limit: int, cursor: str | No
 
 
 def applications_by_ids(db: Database, ids: list[str]) -> list[dict]:
-    """The status and submissions of the applications among `ids`."""
-    return list(db[APPLICATIONS].find({"_id": {"$in": ids}}, {"status": 1, "submissions": 1}))
+    """The status and submissions of the applications among `ids` (each read by `_id`)."""
+    return list(find_by_ids(db[APPLICATIONS], ids, {"status": 1, "submissions": 1}).values())
 
 
 # ---- seats: inserts under unique keys ----------------------------------------------------

@@ -14,6 +14,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from shared.locks import document_lock
+from shared.mongo import find_by_ids
 from shared.outbox import ensure_outbox_index
 from shared.pagination import cut_page, decode_cursor, paginate
 
@@ -176,13 +177,13 @@ def signed_document(db: Database, credential_uuid: str) -> dict:
 
 
 def signed_documents(db: Database, uuids: list[str]) -> dict[str, dict]:
-    """Signed credentials by uuid (one query for a batch)."""
-    return {d["_id"]: json.loads(d["json"]) for d in db[CREDENTIAL_DOCUMENTS].find({"_id": {"$in": uuids}})}
+    """Signed credentials by uuid (each read by `_id`, see shared.mongo.find_by_ids)."""
+    return {key: json.loads(d["json"]) for key, d in find_by_ids(db[CREDENTIAL_DOCUMENTS], uuids).items()}
 
 
 def credentials_by_ids(db: Database, uuids: list[str]) -> dict[str, dict]:
-    """Stored credential records by uuid (one query for a batch)."""
-    return {r["_id"]: r for r in db[CREDENTIALS].find({"_id": {"$in": uuids}}, {"outbox": 0})}
+    """Stored credential records by uuid (each read by `_id`)."""
+    return find_by_ids(db[CREDENTIALS], uuids, {"outbox": 0})
 
 
 # ---- a student's credentials --------------------------------------------------------------
@@ -296,7 +297,7 @@ def status_list(db: Database, list_id: str) -> dict | None:
 
 def status_lists(db: Database, list_ids: list[str]) -> dict[str, dict]:
     """Status list records by id."""
-    return {r["_id"]: r for r in db[STATUS_LISTS].find({"_id": {"$in": list_ids}}, {"_id": 1})}
+    return find_by_ids(db[STATUS_LISTS], list_ids, {"_id": 1})
 
 
 def cache_signed_status_list(db: Database, list_id: str, digest: str, key_id: str, document_json: str) -> None:
@@ -354,8 +355,8 @@ def credit_request(db: Database, request_id: str) -> dict | None:
 
 
 def decisions_by_ids(db: Database, ids: list[str]) -> dict[str, dict]:
-    """Credit decisions by _id (a decision's _id is its request's)."""
-    return {d["_id"]: d for d in db[CREDIT_DECISIONS].find({"_id": {"$in": ids}}, {"outbox": 0})} if ids else {}
+    """Credit decisions by _id (a decision's _id is its request's; each read by `_id`)."""
+    return find_by_ids(db[CREDIT_DECISIONS], ids, {"outbox": 0})
 
 
 def close_credit_request(db: Database, request_id: str, decision: dict) -> None:

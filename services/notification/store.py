@@ -12,6 +12,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notification.domain import OPEN_APPLICATION_STATUSES
 from shared.locks import release_lease, take_lease
+from shared.mongo import find_by_ids
 from shared.outbox import find_one_and_update_with_events
 from shared.pagination import paginate
 
@@ -108,9 +109,7 @@ def open_applications(db: Database, listing_id: str) -> list[dict]:
 
 def preferences_of(db: Database, subs: list[str]) -> dict[str, dict]:
     """Stored preferences of these users, by user id (absent users have defaults)."""
-    if not subs:
-        return {}
-    return {document["_id"]: document for document in db[PREFERENCES].find({"_id": {"$in": subs}})}
+    return find_by_ids(db[PREFERENCES], subs)
 
 
 def save_preferences(db: Database, sub: str, values: dict, now: datetime) -> dict:
