@@ -28,11 +28,12 @@ OPEN_APPLICATION_STATUSES = ("applied", "shortlisted")
 ANY_EVENT_TYPE = "*"
 
 
-def hears_of_closing(application_id: str, status: str, listing: dict) -> bool:
+def hears_of_closing(application_id: str, status: str, seat_holders: list[str]) -> bool:
     """Whether the student of an application is told its listing closed: only while it waits for a decision, and
-    never when it holds one of the seats (the listing counted its acceptance before this service may have read it).
+    never when it holds one of the seats (`seat_holders`: the closing listing's accepted applications, counted by
+    the listing service before this service may have read the acceptance).
     """
-    return status in OPEN_APPLICATION_STATUSES and application_id not in listing.get("accepted_applications", [])
+    return status in OPEN_APPLICATION_STATUSES and application_id not in seat_holders
 
 
 # Ids are derived from the idempotency key, so a redelivered event lands on the same documents.

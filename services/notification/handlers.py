@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime
@@ -14,104 +15,109 @@ from services.notification.endpoints import UnsafeUrl, check_url
 from services.notification.messages import render_email
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
+from shared.events import Event
 
 MAX_WEBHOOKS_PER_ORG = 20
 
 
-def event_time(event: dict) -> datetime:
-    """When an event happened (read models keep the newest state by this)."""
-    return datetime.fromisoformat(event["time"])
-
-
 # ---- consumer handlers ----------------------------------------------------------------
+# Each takes the event typed (shared.events.Event). Who is told is decided on its typed data; what they are told is
+# rendered from its data as sent (the envelope), which is also what webhooks receive.
 
 
-def on_org_event(db: Database, event: dict) -> dict:
-    """Remember the organisation (name, contact email), then tell whoever the event concerns."""
-    store.remember_org(db, event["data"], event_time(event))
+def on_org_event(db: Database, event: Event) -> dict:
+    """Remember the organisation or university (name, contact email), then tell whoever the event concerns.
+    Read models keep the newest state by the event's time."""
+    org = event.data
+    store.remember_org(db, org.org_id, org.name, org.status, org.contact_email, event.time)
     return fan_out(db, event)
 
 
-def on_application_event(db: Database, event: dict) -> dict:
+def on_application_event(db: Database, event: Event) -> dict:
     """Remember who applied to which listing, then tell whoever the event concerns. Topics are read side by side,
     so a listing's closing can arrive before an application to it: an applicant still waiting then hears of the
     closing now (the same message ids, so nobody hears it twice)."""
-    data = event["data"]
-    store.remember_application(db, data, event_time(event))
+    app = event.data
+    student = dataclasses.asdict(app.student)
+    store.remember_application(db, app.application_id, app.listing_id, student, app.status, event.time)
     counts = fan_out(db, event)
-    closing = store.closing_of(db, data["listing_id"])
-    if closing is not None and domain.hears_of_closing(data["application_id"], data["status"], closing["data"]):
-        route = domain.ROUTES[closing["type"]]
-        told = _tell_people(db, closing, route, datetime.now(UTC), [_student(data["student"])])
+    closing = store.closing_of(db, app.listing_id)
+    if closing is not None and domain.hears_of_closing(
+        app.application_id, app.status, closing.data.accepted_applications
+    ):
+        route = domain.ROUTES[closing.type]
+        told = _tell_people(db, closing, route, datetime.now(UTC), [_student(student)])
         counts[IN_APP], counts[EMAIL] = counts[IN_APP] + told[0], counts[EMAIL] + told[1]
     return counts
 
 
-def on_listing_closed(db: Database, event: dict) -> dict:
+def on_listing_closed(db: Database, event: Event) -> dict:
     """Remember the closing (for applicants heard of later), then tell the applicants waiting."""
     store.remember_closed_listing(db, event)
     return fan_out(db, event)
 
 
-def on_event(db: Database, event: dict) -> dict:
+def on_event(db: Database, event: Event) -> dict:
     """Tell whoever the event concerns."""
     return fan_out(db, event)
 
 
-def fan_out(db: Database, event: dict) -> dict:
+def fan_out(db: Database, event: Event) -> dict:
     """Write inbox entries and queue emails and webhook calls; a redelivered event adds nothing."""
     now = datetime.now(UTC)
     counts = {IN_APP: 0, EMAIL: 0, WEBHOOK: 0}
-    route = domain.ROUTES.get(event["type"])
+    route = domain.ROUTES.get(event.type)
     if route is not None:
         counts[IN_APP], counts[EMAIL] = _tell_people(db, event, route, now)
-    counts[WEBHOOK] = store.insert_new(db[store.WEBHOOK_DELIVERIES], _webhook_calls(db, event, now))
+    counts[WEBHOOK] = store.queue_webhook_calls(db, _webhook_calls(db, event, now))
     return counts
 
 
-def _tell_people(db: Database, event: dict, route: domain.Route, now: datetime, addressees=None) -> tuple[int, int]:
+def _tell_people(db: Database, event: Event, route: domain.Route, now: datetime, addressees=None) -> tuple[int, int]:
     """Store the inbox entries and queue the emails of a routed event; how many of each were new."""
     inbox, emails = _messages_for_people(db, event, route, now, addressees)
-    return store.insert_new(db[store.INBOX], inbox), store.insert_new(db[store.EMAILS], emails)
+    return store.add_to_inbox(db, inbox), store.queue_emails(db, emails)
 
 
 def _student(person: dict) -> Addressee:
-    """A student as the events name them."""
+    """A student as the events name them (and the applications read model keeps them)."""
     return Addressee(domain.user_recipient(person["id"]), person.get("name", ""), person.get("email", ""))
 
 
-def _addressees(db: Database, route: domain.Route, data: dict, org: dict) -> list[Addressee]:
-    """The people or organisation a route addresses, with what we know of how to reach them."""
+def _addressees(db: Database, route: domain.Route, data, org: dict) -> list[Addressee]:
+    """The people or organisation a route addresses (`data` the event's typed data), with what we know of how to
+    reach them."""
     if route.audience == domain.STUDENT:
-        return [_student(data["student"])]
+        return [_student(dataclasses.asdict(data.student))]
     if route.audience == domain.UNIVERSITY:
-        university = store.find_org(db, data["university_id"]) or {}
-        name = university.get("name") or data.get("university_name", "")
-        email = university.get("contact_email") or data.get("university_contact_email") or ""
-        return [Addressee(domain.org_recipient(data["university_id"]), name, email)]
+        university = store.find_org(db, data.university_id) or {}
+        name = university.get("name") or data.university_name
+        email = university.get("contact_email") or data.university_contact_email or ""
+        return [Addressee(domain.org_recipient(data.university_id), name, email)]
     if route.audience == domain.INVITEE:
-        return [Addressee(domain.email_recipient(data["email"]), "", data["email"])]
+        return [Addressee(domain.email_recipient(data.email), "", data.email)]
     if route.audience == domain.ORG:
-        email = org.get("contact_email") or data.get("contact_email") or ""
-        return [Addressee(domain.org_recipient(data["org_id"]), org.get("name") or data.get("name", ""), email)]
-    applications = store.open_applications(db, data["listing_id"])
-    told = [a for a in applications if domain.hears_of_closing(a["_id"], a["status"], data)]
+        # An organisation's own events (registered, verified) carry its name and email; the others only its id.
+        email = org.get("contact_email") or getattr(data, "contact_email", "") or ""
+        return [Addressee(domain.org_recipient(data.org_id), org.get("name") or getattr(data, "name", ""), email)]
+    applications = store.open_applications(db, data.listing_id)
+    told = [a for a in applications if domain.hears_of_closing(a["_id"], a["status"], data.accepted_applications)]
     students = {a["student"]["id"]: a["student"] for a in told}
     return [_student(student) for student in students.values()]
 
 
 def _messages_for_people(
-    db: Database, event: dict, route: domain.Route, now: datetime, addressees: list[Addressee] | None = None
+    db: Database, event: Event, route: domain.Route, now: datetime, addressees: list[Addressee] | None = None
 ) -> tuple[list, list]:
     """Inbox entries and emails for a routed event (to the route's audience, or to `addressees`), honouring each
     user's preferences."""
-    data = event["data"]
+    data = event.envelope["data"]  # messages say what the event said, as sent
     org = store.find_org(db, data.get("org_id", "")) or {}
-    context = domain.message_context(event["type"], data, org_name=org.get("name", ""))
+    context = domain.message_context(event.type, data, org_name=org.get("name", ""))
     title = domain.render_line(route.title, context, limit=200)
     summary = domain.render_line(route.summary, context, limit=1000)
     link = context.get(route.link, "") if route.link else ""
-    addressees = _addressees(db, route, data, org) if addressees is None else addressees
+    addressees = _addressees(db, route, event.data, org) if addressees is None else addressees
     if route.copy_admins:
         addressees.append(Addressee(domain.ADMINS_RECIPIENT, "Stint administrators"))
     stored = store.preferences_of(db, [a.recipient.removeprefix("user:") for a in addressees if a.is_user])
@@ -119,9 +125,9 @@ def _messages_for_people(
     for addressee in addressees:
         preferences = domain.Preferences.from_document(stored.get(addressee.recipient.removeprefix("user:")))
         channels = domain.channels_for(addressee, preferences)
-        key = {"event_id": event["id"], "event_type": event["type"], "recipient": addressee.recipient}
+        key = {"event_id": event.id, "event_type": event.type, "recipient": addressee.recipient}
         if IN_APP in channels:
-            entry_id = domain.notification_id(event["id"], addressee.recipient, IN_APP)
+            entry_id = domain.notification_id(event.id, addressee.recipient, IN_APP)
             inbox.append(
                 {"_id": entry_id, **key, "channel": IN_APP, "title": title, "body": summary, "link": link or None}
                 | {"read": False, "read_at": None, "created_at": now}
@@ -129,22 +135,23 @@ def _messages_for_people(
         if EMAIL in channels:
             email = render_email(route.template, title, summary, link, addressee.name or "there", context)
             emails.append(
-                _queued(domain.notification_id(event["id"], addressee.recipient, EMAIL), key, EMAIL, now)
+                _queued(domain.notification_id(event.id, addressee.recipient, EMAIL), key, EMAIL, now)
                 | {"to": addressee.email, "subject": email.subject, "text": email.text, "html": email.html}
             )
     return inbox, emails
 
 
-def _webhook_calls(db: Database, event: dict, now: datetime) -> list[dict]:
-    """One queued call per enabled endpoint of the organisation concerned that subscribed to this type."""
-    org_id = domain.org_concerned(event["type"], event["data"])
-    body = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+def _webhook_calls(db: Database, event: Event, now: datetime) -> list[dict]:
+    """One queued call per enabled endpoint of the organisation concerned that subscribed to this type; the body is
+    the event as it was sent."""
+    org_id = domain.org_concerned(event.type, event.envelope["data"])
+    body = json.dumps(event.envelope, separators=(",", ":"), ensure_ascii=False)
     calls = []
-    for webhook in store.webhooks_listening(db, org_id, event["type"]):
+    for webhook in store.webhooks_listening(db, org_id, event.type):
         recipient = domain.webhook_recipient(webhook["_id"])
-        key = {"event_id": event["id"], "event_type": event["type"], "recipient": recipient}
+        key = {"event_id": event.id, "event_type": event.type, "recipient": recipient}
         calls.append(
-            _queued(domain.notification_id(event["id"], recipient, WEBHOOK), key, WEBHOOK, now)
+            _queued(domain.notification_id(event.id, recipient, WEBHOOK), key, WEBHOOK, now)
             | {"webhook_id": webhook["_id"], "org_id": org_id, "body": body}
         )
     return calls

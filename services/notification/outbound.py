@@ -189,5 +189,5 @@ def disable_endpoint(db: Database, webhook: dict, failed_attempts: int) -> None:
         "read_at": None,
         "created_at": now,
     }
-    store.insert_new(db[store.INBOX], [entry])
+    store.add_to_inbox(db, [entry])
     log.warning("webhook_disabled", webhook_id=webhook["_id"], org_id=webhook["org_id"], reason=reason)

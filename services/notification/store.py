@@ -11,6 +11,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notification.domain import OPEN_APPLICATION_STATUSES
+from shared.events import Event, read_event
 from shared.locks import release_lease, take_lease
 from shared.mongo import find_by_ids
 from shared.outbox import find_one_and_update_with_events
@@ -57,6 +58,21 @@ def insert_new(collection: Collection, documents: list[dict]) -> int:
         return exc.details.get("nInserted", 0)
 
 
+def add_to_inbox(db: Database, entries: list[dict]) -> int:
+    """Store inbox entries; how many were new (a redelivered event adds nothing)."""
+    return insert_new(db[INBOX], entries)
+
+
+def queue_emails(db: Database, emails: list[dict]) -> int:
+    """Queue emails for the periodic sender; how many were new."""
+    return insert_new(db[EMAILS], emails)
+
+
+def queue_webhook_calls(db: Database, calls: list[dict]) -> int:
+    """Queue webhook calls for the periodic dispatcher; how many were new."""
+    return insert_new(db[WEBHOOK_DELIVERIES], calls)
+
+
 # ---- read models ----------------------------------------------------------------------
 
 
@@ -70,10 +86,9 @@ def _upsert_if_newer(collection: Collection, key: str, values: dict, at: datetim
         )
 
 
-def remember_org(db: Database, data: dict, at: datetime) -> None:
+def remember_org(db: Database, org_id: str, name: str, status: str, contact_email: str, at: datetime) -> None:
     """Keep an organisation's name, status and contact email."""
-    values = {key: data.get(key, "") for key in ("name", "status", "contact_email")}
-    _upsert_if_newer(db[ORGS], data["org_id"], values, at)
+    _upsert_if_newer(db[ORGS], org_id, {"name": name, "status": status, "contact_email": contact_email}, at)
 
 
 def find_org(db: Database, org_id: str) -> dict | None:
@@ -81,22 +96,24 @@ def find_org(db: Database, org_id: str) -> dict | None:
     return db[ORGS].find_one({"_id": org_id}) if org_id else None
 
 
-def remember_application(db: Database, data: dict, at: datetime) -> None:
+def remember_application(
+    db: Database, application_id: str, listing_id: str, student: dict, status: str, at: datetime
+) -> None:
     """Keep which student applied to which listing, and where their application stands."""
-    values = {"listing_id": data["listing_id"], "student": data["student"], "status": data["status"]}
-    _upsert_if_newer(db[APPLICATIONS], data["application_id"], values, at)
+    values = {"listing_id": listing_id, "student": student, "status": status}
+    _upsert_if_newer(db[APPLICATIONS], application_id, values, at)
 
 
-def remember_closed_listing(db: Database, event: dict) -> None:
-    """Keep a listing's closing event (the first one; a listing closes once)."""
+def remember_closed_listing(db: Database, event: Event) -> None:
+    """Keep a listing's closing event as it was sent (the first one; a listing closes once)."""
     with contextlib.suppress(DuplicateKeyError):
-        db[CLOSED_LISTINGS].insert_one({"_id": event["data"]["listing_id"], "event": event})
+        db[CLOSED_LISTINGS].insert_one({"_id": event.data.listing_id, "event": event.envelope})
 
 
-def closing_of(db: Database, listing_id: str) -> dict | None:
-    """The event that closed a listing, or None while it is open (or unknown)."""
+def closing_of(db: Database, listing_id: str) -> Event | None:
+    """The event that closed a listing, read as the consumer read it, or None while it is open (or unknown)."""
     document = db[CLOSED_LISTINGS].find_one({"_id": listing_id})
-    return document["event"] if document else None
+    return read_event(document["event"]) if document else None
 
 
 def open_applications(db: Database, listing_id: str) -> list[dict]:

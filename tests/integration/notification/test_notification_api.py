@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from services.notification import handlers
 from services.notification.app import create_app
+from shared.events import read_event
 from shared.pagination import encode_cursor
 from tests.conftest import auth_header
 from tests.unit.notification.notification_samples import ORG_ID, sample_event
@@ -32,8 +33,8 @@ def seeded(api, token):
         headers=auth_header(acme),
         json={"url": "http://127.0.0.1:9/h", "secret": SECRET, "event_types": ["*"]},
     ).get_json()
-    handlers.fan_out(db, sample_event("stint.application.shortlisted.v1"))
-    handlers.fan_out(db, sample_event("stint.application.submitted.v1"))
+    handlers.fan_out(db, read_event(sample_event("stint.application.shortlisted.v1")))
+    handlers.fan_out(db, read_event(sample_event("stint.application.submitted.v1")))
     student_entry = db.inbox.find_one({"recipient": "user:stu-1"})["_id"]
     org_entry = db.inbox.find_one({"recipient": f"org:{ORG_ID}"})["_id"]
     return {"client": client, "hook": hook["id"], "student_entry": student_entry, "org_entry": org_entry}
@@ -133,7 +134,7 @@ def test_preferences_start_all_on_and_belong_to_their_user(seeded, token):
 def test_the_inbox_pages_with_a_cursor(api, token):
     client, db = api
     for n in range(5):
-        handlers.fan_out(db, sample_event("stint.application.accepted.v1", application_id=f"app-{n}"))
+        handlers.fan_out(db, read_event(sample_event("stint.application.accepted.v1", application_id=f"app-{n}")))
     bearer, seen, cursor = token("student", sub="stu-1"), [], None
     while True:
         page = client.get(f"/notifications?limit=2{'&cursor=' + cursor if cursor else ''}", headers=auth_header(bearer))

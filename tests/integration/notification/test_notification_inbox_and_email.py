@@ -6,6 +6,7 @@ import pytest
 
 from services.notification.domain import ROUTES, UNIVERSITY
 from services.notification.handlers import fan_out
+from shared.events import read_event
 from tests.unit.notification.notification_samples import ORG_ID, sample_event, student
 
 ACME_EMAIL = "team@acme.example"
@@ -146,7 +147,7 @@ def test_a_redelivered_event_notifies_nobody_twice(notifier, smtp_server, webhoo
     notifier.db.handled_events.delete_many({})  # as if the worker died after the effect, before recording it
     notifier.publish(event)
     notifier.consume(event)
-    assert fan_out(notifier.db, event) == {"in_app": 0, "email": 0, "webhook": 0}
+    assert fan_out(notifier.db, read_event(event)) == {"in_app": 0, "email": 0, "webhook": 0}
 
     notifier.send_emails()
     notifier.dispatch_until(lambda: receiver.calls)
