@@ -301,7 +301,10 @@ class FerretServer(ManagedServer):
         if self.port is None:
             self.port = self._pick_port(self._load_state().get("port"))
         self._save_state(port=self.port)
-        return [str(binary), f"-listen-addr=127.0.0.1:{self.port}", f"-sqlite-dir={self.data_dir / 'sqlite'}"]
+        command = [str(binary), f"-listen-addr=127.0.0.1:{self.port}", f"-sqlite-dir={self.data_dir / 'sqlite'}"]
+        if os.environ.get("STINT_FERRETDB_PPROF"):  # e.g. 127.0.0.1:6060, to profile FerretDB under a benchmark
+            command.append(f"-pprof-addr={os.environ['STINT_FERRETDB_PPROF']}")
+        return command
 
     def _probe(self) -> bool:
         if not tcp_open(self.port):

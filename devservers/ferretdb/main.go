@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only with -pprof-addr, for profiling FerretDB under a benchmark
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,6 +22,7 @@ func main() {
 	listenAddr := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
 	sqliteDir := flag.String("sqlite-dir", "data", "directory for SQLite database files")
 	logLevel := flag.String("log-level", "error", "log level: debug, info, warn, error")
+	pprofAddr := flag.String("pprof-addr", "", "if set, serve Go's net/http/pprof on this TCP address")
 	flag.Parse()
 
 	var level slog.Level
@@ -49,6 +52,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
 		os.Exit(1)
+	}
+
+	if *pprofAddr != "" {
+		go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(*pprofAddr, nil)) }()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
