@@ -65,6 +65,22 @@ def test_the_none_algorithm_is_refused():
         verifier.verify(token)
 
 
+@pytest.mark.parametrize(
+    "token, says",
+    [
+        ("abc", "Not enough segments"),
+        ("a.b.c", "Invalid header padding"),
+        ("W10.e30.", "Invalid header string: must be a json object"),
+        (mint_token(SECRET, "u1", "student")[:-1] + "!", "Invalid crypto padding"),
+        ("eyJhbGciOiJIUzI1NiIsImtpZCI6MX0.e30.", "Key ID header parameter must be a string"),
+    ],
+)
+def test_a_malformed_token_is_refused_saying_what_is_wrong(token, says):
+    with pytest.raises(Unauthorized, match=f"the token is not valid: {says}") as caught:
+        verifier.verify(token)
+    assert caught.value.code == "invalid_token"
+
+
 # ---- the identity provider's tokens (RS256 with issuer and audience) ------------------------------------------
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
