@@ -6,8 +6,6 @@ Run as `python -m services.certification.worker`.
 
 from __future__ import annotations
 
-import functools
-
 from pymongo.database import Database
 
 from services.certification import handlers, key_revocation, store
@@ -18,53 +16,30 @@ from shared.worker import run_worker
 # The services whose topics this worker reads (its own: the re-issue job runs on key.revoked).
 CONSUMES = ["application", "certification"]
 
+# Each handler(runtime, event): run_worker binds them to the runtime `ready_runtime` makes.
 HANDLERS = {
     "stint.work.approved.v1": handlers.issue_credential,
     "stint.key.revoked.v1": key_revocation.reissue_signed_with_revoked_key,
 }
 
 
-def bound_handlers(runtime: Runtime) -> dict:
-    """HANDLERS with the runtime they act on, as the consumer calls handler(event)."""
-    return {event_type: functools.partial(handler, runtime) for event_type, handler in HANDLERS.items()}
-
-
-class WorkerRuntime:
-    """Lets the handlers be bound before run_worker connects; `prepare` supplies the database."""
-
-    def __init__(self, settings: Settings):
-        self.settings = settings
-        self.runtime: Runtime | None = None
-
-    def prepare(self, db: Database) -> None:
-        """Indexes, the runtime, and a signing key ready before the first event."""
-        store.ensure_indexes(db)
-        self.runtime = Runtime.create(self.settings, db)
-        self.runtime.keyring.current()
-
-    def handlers(self) -> dict:
-        """HANDLERS, each calling its use case with the prepared runtime."""
-        return {event_type: self._call(handler) for event_type, handler in HANDLERS.items()}
-
-    def _call(self, handler):
-        def call(event: dict):
-            return handler(self.runtime, event)
-
-        call.__name__ = handler.__name__
-        return call
+def ready_runtime(settings: Settings, db: Database) -> Runtime:
+    """The runtime the handlers act on, with a signing key ready before the first event."""
+    runtime = Runtime.create(settings, db)
+    runtime.keyring.current()
+    return runtime
 
 
 def main() -> None:
     """Consume the application and certification topics; relay this service's outbox."""
-    settings = load_settings("certification")
-    late = WorkerRuntime(settings)
     run_worker(
-        settings,
-        handlers=late.handlers(),
+        load_settings("certification"),
+        handlers=HANDLERS,
         consumes=CONSUMES,
         outbox_collections=store.outbox_collections,
         pointed_outboxes=store.POINTED_OUTBOXES,
-        prepare=late.prepare,
+        prepare=store.ensure_indexes,
+        acts_on=ready_runtime,
     )
 
 

@@ -6,19 +6,16 @@ Run as `python -m services.listing.worker`.
 
 from __future__ import annotations
 
-import functools
-
 from pymongo.database import Database
 
 from services.listing import handlers, store
 from shared.config import load_settings
-from shared.mongo import connect
 from shared.worker import run_worker
 
-# Every handler takes (db, event); `handlers_for` binds them to the service's database.
 # The services whose topics this worker reads.
 CONSUMES = ["application"]
 
+# Each handler(db, event): run_worker binds them to the service's database.
 HANDLERS = {
     "stint.application.accepted.v1": handlers.count_accepted_seat,
     "stint.application.withdrawn.v1": handlers.release_seat,
@@ -31,11 +28,6 @@ HANDLERS = {
 DEADLINE_CHECK_SECONDS = 30
 
 
-def handlers_for(db: Database) -> dict:
-    """The consumer's dispatch table: event type -> handler(event), writing to `db`."""
-    return {event_type: functools.partial(handler, db) for event_type, handler in HANDLERS.items()}
-
-
 def prepare(db: Database) -> None:
     """Before consuming: the indexes, and listings written with free-text categories moved onto work domains."""
     store.ensure_indexes(db)
@@ -44,10 +36,9 @@ def prepare(db: Database) -> None:
 
 def main() -> None:
     """Run the consumer, the outbox relay and the deadline job until SIGTERM."""
-    settings = load_settings("listing")
     run_worker(
-        settings,
-        handlers=handlers_for(connect(settings)),
+        load_settings("listing"),
+        handlers=HANDLERS,
         consumes=CONSUMES,
         outbox_collections=store.outbox_collections,
         pointed_outboxes=(store.ORGS, store.LISTINGS, store.INVITATIONS),

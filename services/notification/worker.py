@@ -5,17 +5,13 @@ Run as `python -m services.notification.worker`.
 
 from __future__ import annotations
 
-import functools
-
-from pymongo.database import Database
-
 from services.notification import handlers, store
 from services.notification.outbound import EmailSender, WebhookDispatcher
 from shared.config import load_settings
-from shared.mongo import connect
 from shared.worker import run_worker
 
-# Every handler takes (db, event). All catalog types are consumed: webhooks may subscribe to any of them.
+# Every handler takes (db, event); run_worker binds them to the service's database.
+# All catalog types are consumed: webhooks may subscribe to any of them.
 HANDLERS = {
     "stint.org.registered.v1": handlers.on_org_event,
     "stint.org.verified.v1": handlers.on_org_event,
@@ -49,11 +45,6 @@ HANDLERS = {
 CONSUMES = ["listing", "application", "certification"]
 
 
-def handlers_for(db: Database) -> dict:
-    """The consumer's dispatch table: event type -> handler(event), writing to `db`."""
-    return {event_type: functools.partial(handler, db) for event_type, handler in HANDLERS.items()}
-
-
 def main() -> None:
     """Run the consumer and the periodic email and webhook senders until signalled."""
     settings = load_settings("notification")
@@ -62,9 +53,8 @@ def main() -> None:
     try:
         run_worker(
             settings,
-            handlers=handlers_for(connect(settings)),
-            consumes=CONSUMES,
-            outbox_collections=lambda db: [],  # publishes no events
+            handlers=HANDLERS,
+            consumes=CONSUMES,  # and publishes no events: no outbox to relay
             prepare=store.ensure_indexes,
             periodic=[(emails.send_due_emails, 1), (dispatcher.dispatch_due_webhooks, 1)],
         )

@@ -17,11 +17,12 @@ from kafka import KafkaConsumer, TopicPartition
 
 from services.application import store as application_store
 from services.application.app import create_app as create_application_app
-from services.application.worker import handlers_for as application_handlers
+from services.application.worker import HANDLERS as APPLICATION_HANDLERS
 from services.listing import store as listing_store
 from services.listing.app import create_app as create_listing_app
-from services.listing.worker import handlers_for as listing_handlers
+from services.listing.worker import HANDLERS as LISTING_HANDLERS
 from shared.events import parse_event
+from shared.worker import bind_handlers
 from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending
 from tests.support.samples import listing_body
 
@@ -63,8 +64,12 @@ def test_a_listing_goes_from_publication_to_approved_work_over_kafka_alone(setti
     listing_db, application_db = listing_app.extensions["stint_db"], application_app.extensions["stint_db"]
     employer = token("employer", sub="emp-carla", org=ORG, name="Carla Diaz", email="carla@acme.example")
     student = token("student", sub="stu-asha", name="Asha Rao", email="asha@uni.example")
-    read_model = consumer_for(application_settings, application_db, ["listing"], application_handlers(application_db))
-    seat_counter = consumer_for(listing_settings, listing_db, ["application"], listing_handlers(listing_db))
+    read_model = consumer_for(
+        application_settings, application_db, ["listing"], bind_handlers(APPLICATION_HANDLERS, application_db)
+    )
+    seat_counter = consumer_for(
+        listing_settings, listing_db, ["application"], bind_handlers(LISTING_HANDLERS, listing_db)
+    )
     try:
         # the organisation registers, an admin verifies it, the employer publishes a one-seat listing
         org = {"name": "Acme Analytics", "website": "https://acme.example", "registration_id": "U72900KA2020PTC123456"}

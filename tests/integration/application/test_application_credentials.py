@@ -14,8 +14,9 @@ from services.application.read_model import (
     record_reissued_credential,
     record_revoked_credential,
 )
-from services.application.worker import handlers_for
+from services.application.worker import HANDLERS
 from shared.events import encode_event, new_event
+from shared.worker import bind_handlers
 from tests.integration.application.app_support import ORG, auth_header
 from tests.support.pipeline import consume_until, consumer_for, create_topics
 
@@ -55,7 +56,7 @@ def test_the_read_model_follows_credential_events_through_the_broker(app_setting
         producer.flush()
     finally:
         producer.close()
-    consumer = consumer_for(app_settings, db, ["listing", "certification"], handlers_for(db))
+    consumer = consumer_for(app_settings, db, ["listing", "certification"], bind_handlers(HANDLERS, db))
     try:
         consume_until(consumer, lambda: db.handled_events.count_documents({}) == 4)
     finally:

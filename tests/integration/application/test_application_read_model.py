@@ -6,8 +6,9 @@ from kafka import KafkaProducer
 
 from services.application import store
 from services.application.read_model import record_listing
-from services.application.worker import handlers_for
+from services.application.worker import HANDLERS
 from shared.events import encode_event, new_event
+from shared.worker import bind_handlers
 from tests.integration.application.app_support import ORG, listing_event
 from tests.support.pipeline import consume_until, consumer_for, create_topics
 
@@ -52,7 +53,7 @@ def _life_of_a_listing(listing_id: str) -> list[dict]:
 def test_the_read_model_follows_listing_events_and_ignores_redeliveries(app_settings, db):
     create_topics(app_settings)
     events = _life_of_a_listing("L-1")
-    consumer = consumer_for(app_settings, db, ["listing"], handlers_for(db))
+    consumer = consumer_for(app_settings, db, ["listing"], bind_handlers(HANDLERS, db))
     try:
         _produce(app_settings, events)
         consume_until(consumer, lambda: (store.find_listing(db, "L-1") or {}).get("version") == 4)
@@ -84,7 +85,7 @@ def test_an_older_snapshot_arriving_late_is_ignored(db):
 
 def test_redelivering_the_same_events_twice_changes_nothing_even_without_the_event_log(db):
     events = _life_of_a_listing("L-3")
-    handlers = handlers_for(db)
+    handlers = bind_handlers(HANDLERS, db)
     for event in events:
         handlers[event["type"]](event)
     listing, org = store.find_listing(db, "L-3"), store.find_org(db, ORG)

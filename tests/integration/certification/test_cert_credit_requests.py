@@ -6,8 +6,9 @@ import pytest
 
 from services.certification import store
 from services.notification import store as notification_store
-from services.notification.worker import handlers_for as notification_handlers
+from services.notification.worker import HANDLERS as NOTIFICATION_HANDLERS
 from shared.mongo import connect
+from shared.worker import bind_handlers
 from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending
 
 UNI = "uni-delhi"
@@ -179,7 +180,7 @@ def test_the_university_is_told_of_a_request_in_its_inbox_and_by_email(
     settings = settings_for("notification")
     inbox_db = connect(settings)
     notification_store.ensure_indexes(inbox_db)
-    notifier = consumer_for(settings, inbox_db, ["certification"], notification_handlers(inbox_db))
+    notifier = consumer_for(settings, inbox_db, ["certification"], bind_handlers(NOTIFICATION_HANDLERS, inbox_db))
     try:
         told = inbox_db[notification_store.INBOX]
         # The university's events and the request are keyed apart, so they may be read in either order.

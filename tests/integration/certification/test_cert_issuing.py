@@ -8,9 +8,10 @@ import threading
 from kafka import KafkaConsumer
 
 from services.certification import handlers, key_revocation, store
-from services.certification.worker import HANDLERS, WorkerRuntime, bound_handlers
-from shared.events import encode_event
+from services.certification.worker import HANDLERS, ready_runtime
+from shared.events import encode_event, read_event
 from shared.outbox import make_producer
+from shared.worker import bind_handlers
 from tests.integration.certification.conftest import approved_event
 from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending
 
@@ -53,7 +54,7 @@ def test_redelivered_and_repeated_work_approved_events_give_one_credential(cert_
     same_application_new_event = approved_event(application_id=first["data"]["application_id"])
     other = approved_event()
     _publish_raw(cert_settings, [first, first, same_application_new_event, other])
-    consumer = consumer_for(cert_settings, runtime.db, ["application"], bound_handlers(runtime))
+    consumer = consumer_for(cert_settings, runtime.db, ["application"], bind_handlers(HANDLERS, runtime))
     try:
         consume_until(consumer, lambda: runtime.db["handled_events"].count_documents({}) == 3)
     finally:
@@ -79,7 +80,7 @@ def test_concurrent_deliveries_of_one_application_issue_one_credential(runtime):
 
     def deliver():
         try:
-            handlers.issue_credential(runtime, event)
+            handlers.issue_credential(runtime, read_event(event))
         except Exception as exc:  # collected, so the test shows it
             errors.append(exc)
 
@@ -125,11 +126,10 @@ def test_a_student_lists_only_their_own_credentials(client, issue, as_role):
 
 
 def test_the_worker_process_prepares_its_runtime_before_handling(cert_settings, runtime):
-    late = WorkerRuntime(cert_settings)
-    late.prepare(runtime.db)
+    prepared = ready_runtime(cert_settings, runtime.db)
     assert runtime.db["signing_keys"].count_documents({}) == 1  # the key exists before the first event
     event = approved_event()
-    late.handlers()["stint.work.approved.v1"](event)
+    bind_handlers(HANDLERS, prepared)["stint.work.approved.v1"](event)
     assert runtime.db["credentials"].count_documents({"application_id": event["data"]["application_id"]}) == 1
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 
 from services.certification import key_revocation, store
-from services.certification.worker import bound_handlers
+from services.certification.worker import HANDLERS
 from services.notification import store as notification_store
-from services.notification.worker import handlers_for as notification_handlers
+from services.notification.worker import HANDLERS as NOTIFICATION_HANDLERS
+from shared.events import Event, read_event
 from shared.mongo import connect
+from shared.worker import bind_handlers
 from tests.support.pipeline import consume_until, consumer_for, create_topics, publish_pending
 
 REISSUED = "stint.certificate.reissued.v1"
@@ -32,10 +34,11 @@ def _rotate_and_revoke(client, as_role, reason: str = "the private key leaked") 
     return revoked.get_json()
 
 
-def _key_revoked_event(runtime) -> dict:
+def _key_revoked_event(runtime) -> Event:
+    """The key's revocation as the worker reads it."""
     key = runtime.db[store.SIGNING_KEYS].find_one({"_id": "key-1"})
     [event] = [e for e in key["outbox"] if e["type"] == "stint.key.revoked.v1"]
-    return event
+    return read_event(event)
 
 
 def _successors(runtime) -> list[dict]:
@@ -158,7 +161,7 @@ def test_a_job_that_dies_midway_resumes_from_kafka_and_tells_each_student_once(
     assert len(_successors(runtime)) == 2
     # What the dead worker's relay had already sent goes out; key.revoked is then delivered (again) to the worker.
     publish_pending(cert_settings, store.outbox_collections(runtime.db))
-    worker = consumer_for(cert_settings, runtime.db, ["certification"], bound_handlers(runtime))
+    worker = consumer_for(cert_settings, runtime.db, ["certification"], bind_handlers(HANDLERS, runtime))
     try:
         consume_until(worker, lambda: len(_successors(runtime)) == 6 and _reissues_done(runtime) == 6)
     finally:
@@ -170,7 +173,9 @@ def test_a_job_that_dies_midway_resumes_from_kafka_and_tells_each_student_once(
     notification_settings = settings_for("notification")
     inbox_db = connect(notification_settings)
     notification_store.ensure_indexes(inbox_db)
-    notifier = consumer_for(notification_settings, inbox_db, ["certification"], notification_handlers(inbox_db))
+    notifier = consumer_for(
+        notification_settings, inbox_db, ["certification"], bind_handlers(NOTIFICATION_HANDLERS, inbox_db)
+    )
     told = inbox_db[notification_store.INBOX]
     try:
         consume_until(notifier, lambda: told.count_documents({"event_type": REISSUED}) >= 6)

@@ -15,8 +15,9 @@ import pytest
 
 from services.certification import key_revocation, store
 from services.notification import store as notification_store
-from services.notification.worker import handlers_for as notification_handlers
+from services.notification.worker import HANDLERS as NOTIFICATION_HANDLERS
 from shared.mongo import connect
+from shared.worker import bind_handlers
 from tests.conftest import TEST_SECRET
 from tests.support.pipeline import consume_until, consumer_for, create_topics
 
@@ -101,7 +102,9 @@ def test_a_worker_killed_midway_through_a_reissue_loses_and_doubles_nothing(
     notification_settings = settings_for("notification")
     inbox_db = connect(notification_settings)
     notification_store.ensure_indexes(inbox_db)
-    notifier = consumer_for(notification_settings, inbox_db, ["certification"], notification_handlers(inbox_db))
+    notifier = consumer_for(
+        notification_settings, inbox_db, ["certification"], bind_handlers(NOTIFICATION_HANDLERS, inbox_db)
+    )
     inbox = inbox_db[notification_store.INBOX]
     try:
         consume_until(notifier, lambda: inbox.count_documents({"event_type": REISSUED}) >= CREDENTIALS, timeout=60)

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.listing import handlers
-from services.listing.worker import handlers_for
+from services.listing.worker import HANDLERS
 from shared.events import new_event, read_event
+from shared.worker import bind_handlers
 from tests.support.pipeline import consume_until, consumer_for
 
 from .conftest import OTHER_ORG, OWN_ORG
@@ -37,7 +38,7 @@ def payment_event(status: str, application_id: str, disputed_at: datetime | None
 
 @pytest.fixture
 def dispute_consumer(settings, db):
-    consumer = consumer_for(settings, db, ["application"], handlers_for(db))
+    consumer = consumer_for(settings, db, ["application"], bind_handlers(HANDLERS, db))
     yield consumer
     consumer.close()
 

@@ -7,9 +7,10 @@ import uuid
 import pytest
 
 from services.listing import handlers
-from services.listing.worker import handlers_for
+from services.listing.worker import HANDLERS
 from shared.events import encode_event, new_event, read_event
 from shared.outbox import make_producer
+from shared.worker import bind_handlers
 from tests.support.pipeline import consume_until, consumer_for
 
 from .conftest import OWN_ORG
@@ -52,7 +53,7 @@ def drained(consumer) -> bool:
 
 @pytest.fixture
 def seat_consumer(settings, db):
-    consumer = consumer_for(settings, db, ["application"], handlers_for(db))
+    consumer = consumer_for(settings, db, ["application"], bind_handlers(HANDLERS, db))
     yield consumer
     consumer.close()
 

@@ -11,8 +11,9 @@ from kafka import KafkaProducer
 
 from services.notification.app import create_app
 from services.notification.outbound import EmailSender, WebhookDispatcher
-from services.notification.worker import CONSUMES, handlers_for
+from services.notification.worker import CONSUMES, HANDLERS
 from shared.mongo import connect
+from shared.worker import bind_handlers
 from tests.integration.notification.notification_support import (
     TEST_DELIVERY_SETTINGS,
     Notifier,
@@ -60,7 +61,7 @@ def notifier(settings_for, smtp_server):
     db = connect(settings)
     app = create_app(settings)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap.split(","), acks="all")
-    consumer = consumer_for(settings, db, CONSUMES, handlers_for(db))
+    consumer = consumer_for(settings, db, CONSUMES, bind_handlers(HANDLERS, db))
     dispatcher = WebhookDispatcher(settings)
     harness = Notifier(settings, db, app.test_client(), consumer, EmailSender(settings), dispatcher, producer)
     yield harness

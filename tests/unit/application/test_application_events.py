@@ -10,6 +10,7 @@ import pytest
 from services.application import event_data, worker
 from services.application.schemas import ApplyRequestSchema, ReviewRequestSchema, SubmissionRequestSchema
 from shared.events import encode_event, parse_event
+from shared.worker import bind_handlers
 
 APP = {
     "_id": "0f9a4a8e-8d0e-4c8e-9a53-4f4f6f0e2a11",
@@ -114,7 +115,7 @@ def test_the_worker_dispatches_exactly_the_listing_org_and_credential_events():
         "stint.certificate.reissued.v1",
     }
     assert worker.CONSUMES == ["listing", "certification"]
-    bound = worker.handlers_for(db="a database")
+    bound = bind_handlers(worker.HANDLERS, "a database")
     assert set(bound) == set(worker.HANDLERS)
 
 
