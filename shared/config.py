@@ -35,6 +35,9 @@ class Settings:
     # (1/1 on a dev broker; 3/2 on a production cluster, so one broker may die without losing or refusing a write).
     kafka_replication_factor: int = 1
     kafka_min_insync_replicas: int = 1
+    # Publish events as soon as the write that stores them is done (shared/publisher.py), the relay as the safety
+    # net; off (STINT_PUBLISH_ON_WRITE=0), only the relay publishes.
+    publish_on_write: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -69,6 +72,7 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None, **over
         topic_prefix=env.get("STINT_TOPIC_PREFIX", ""),
         kafka_replication_factor=_count(env, "STINT_KAFKA_REPLICATION_FACTOR"),
         kafka_min_insync_replicas=_count(env, "STINT_KAFKA_MIN_INSYNC_REPLICAS"),
+        publish_on_write=_switch(env, "STINT_PUBLISH_ON_WRITE", default=True),
         extra={k: v for k, v in env.items() if k.startswith("STINT_")},
     )
     values.update(overrides)
@@ -83,6 +87,18 @@ def _count(env: Mapping[str, str], name: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ConfigError(f"{name} must be a whole number of at least 1, not {text!r}")
     return int(text)
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """An on/off setting: 1/on/true/yes or 0/off/false/no (`default` when unset)."""
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "on", "true", "yes"):
+        return True
+    if text in ("0", "off", "false", "no"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (on or off), not {text!r}")
 
 
 def check_settings(settings: Settings) -> None:

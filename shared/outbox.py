@@ -16,6 +16,11 @@ document of the collection. So a write that stores events also inserts a pointer
 updates), the relay of a collection named `pointed` reads those instead, and deletes a pointer under the same lock
 once the document has nothing left to publish. It still scans every SWEEP_SECONDS, for a writer that died between
 its write and its pointer and for writes made outside these helpers.
+
+Publish on write (shared/publisher.py): in a process that enabled it, the helpers also hand each document whose events
+they stored to that process's publisher, which publishes them at once in the background, as the relay would
+(`publish_document` under the same `outbox` lease), so nothing waits for the next relay poll. The relay stays as the
+safety net for what the writer did not publish: it leaves pointers younger than its grace period to the writer.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from kafka import KafkaProducer
@@ -44,6 +51,8 @@ POINTERS = "outbox_pointers"
 # How often a relay that reads pointers still scans for pending documents: the safety net for a writer that died
 # between storing its events and pointing at them, and for writes made outside this module's helpers.
 SWEEP_SECONDS = 5.0
+# Publish on write: a database's name -> what publishes a document's just stored events (shared/publisher.py).
+_PUBLISH_ON_WRITE: dict[str, Callable[[Collection, object], None]] = {}
 
 
 def with_events(update: dict, events: list[dict]) -> dict:
@@ -65,6 +74,25 @@ def insert_aggregate(collection: Collection, document: dict) -> None:
     collection.insert_one(document)
     if document.get(PENDING_FIELD):
         point_to(collection, document["_id"])
+        _stored(collection, document["_id"])
+
+
+def publish_on_write(database_name: str, publish: Callable[[Collection, object], None] | None) -> None:
+    """Have `publish(collection, document_id)` called after each event-carrying write to that database (None: stop).
+
+    It must not block or raise: the write is stored, and the caller's answer must not wait for the broker.
+    """
+    if publish is None:
+        _PUBLISH_ON_WRITE.pop(database_name, None)
+    else:
+        _PUBLISH_ON_WRITE[database_name] = publish
+
+
+def _stored(collection: Collection, document_id) -> None:
+    """Hand a document whose events were just stored (and pointed at) to this process's publisher, if any."""
+    publish = _PUBLISH_ON_WRITE.get(collection.database.name)
+    if publish is not None:
+        publish(collection, document_id)
 
 
 def point_to(collection: Collection, document_id) -> None:
@@ -73,7 +101,12 @@ def point_to(collection: Collection, document_id) -> None:
     A relay then reads the small `outbox_pointers` collection instead of scanning the aggregates for
     `outbox_pending` (FerretDB scans and parses every document for that); see Relay.run_forever.
     """
-    pointer = {"_id": _pointer_id(collection, document_id), "collection": collection.name, "document_id": document_id}
+    pointer = {
+        "_id": _pointer_id(collection, document_id),
+        "collection": collection.name,
+        "document_id": document_id,
+        "at": datetime.now(UTC),  # a relay with a grace period leaves younger pointers to the writer
+    }
     with contextlib.suppress(DuplicateKeyError):
         collection.database[POINTERS].insert_one(pointer)
 
@@ -93,9 +126,12 @@ def update_with_events(collection: Collection, query: dict, update: dict, events
         if not _guard_holds(collection, query, kwargs):
             return UpdateResult({"n": 0, "nModified": 0, "ok": 1}, acknowledged=True)
         result = collection.update_one(_write_filter(query, kwargs), with_events(update, events), **kwargs)
-        if events and (result.matched_count or result.upserted_id is not None):
+        stored = bool(events and (result.matched_count or result.upserted_id is not None))
+        if stored:
             point_to(collection, query["_id"])
-        return result
+    if stored:  # after the lock: the publisher takes it again to mark the events sent
+        _stored(collection, query["_id"])
+    return result
 
 
 def find_one_and_update_with_events(collection: Collection, query: dict, update: dict, events: list[dict], **kwargs):
@@ -104,9 +140,12 @@ def find_one_and_update_with_events(collection: Collection, query: dict, update:
         if not _guard_holds(collection, query, kwargs):
             return None
         result = collection.find_one_and_update(_write_filter(query, kwargs), with_events(update, events), **kwargs)
-        if events and (result is not None or kwargs.get("upsert")):
+        stored = bool(events and (result is not None or kwargs.get("upsert")))
+        if stored:
             point_to(collection, query["_id"])
-        return result
+    if stored:
+        _stored(collection, query["_id"])
+    return result
 
 
 # FerretDB 1.24 pushes down to SQLite only a filter that is exactly {_id: ...}; `{_id, version}` is matched in Go over
@@ -144,19 +183,56 @@ def _write_filter(query: dict, kwargs: dict) -> dict:
 
 
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
-    """An idempotent, acks=all producer."""
+    """An idempotent, acks=all producer that sends at once (its callers wait for each document's acks anyway)."""
     return KafkaProducer(
         bootstrap_servers=bootstrap.split(","),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
-        linger_ms=5,
+        linger_ms=0,
         retries=2**31 - 1,
         max_in_flight_requests_per_connection=5,
         request_timeout_ms=15000,
         delivery_timeout_ms=30000,
         max_block_ms=10000,
     )
+
+
+def publish_document(
+    producer: KafkaProducer, topic_prefix: str, collection: Collection, document_id, after_publish=None, by="relay"
+) -> tuple[int, bool]:
+    """Publish a document's waiting events in order and mark them sent: (how many, whether none are left).
+
+    The caller holds the document's `outbox` lease (relay and publisher alike), so one process at a time publishes
+    a document, in the order its events were stored.
+    """
+    document = collection.find_one({"_id": document_id}, {OUTBOX_FIELD: 1}) or {}
+    events = document.get(OUTBOX_FIELD) or []
+    futures = [
+        producer.send(topic_prefix + topic_for(e["type"]), key=e["subject"].encode(), value=encode_event(e))
+        for e in events
+    ]
+    for future in futures:
+        future.get(timeout=30)  # raises when the broker refused the write
+    if after_publish:
+        after_publish(document, events)
+    with document_lock(collection, document_id):
+        # $pullAll of the exact documents read: FerretDB 1.24 ignores $pull with a condition. The flag is cleared
+        # in the same write when nothing new was pushed meanwhile, which the lock makes safe to check on a read
+        # by `_id` (a filter on `outbox` would make FerretDB scan the collection).
+        current = collection.find_one({"_id": document_id}, {OUTBOX_FIELD: 1}) or {}
+        update: dict = {"$pullAll": {OUTBOX_FIELD: events}} if events else {}
+        done = all(event in events for event in current.get(OUTBOX_FIELD) or [])
+        if done:
+            update["$set"] = {PENDING_FIELD: False}
+        if update:
+            collection.update_one({"_id": document_id}, update)
+        if done:  # under the lock: a writer adding events now points again after this
+            collection.database[POINTERS].delete_one({"_id": _pointer_id(collection, document_id)})
+    for event in events:
+        metrics.EVENTS_PUBLISHED.labels(type=event["type"]).inc()
+        log.info("event_published", event_id=event["id"], event_type=event["type"], subject=event["subject"], by=by)
+    return len(events), done
 
 
 class Relay:
@@ -169,11 +245,15 @@ class Relay:
         batch_size: int = 100,
         topic_prefix: str = "",
         pointed: tuple[str, ...] = (),
+        grace_seconds: float = 0.0,
     ):
         self.collections = collections
         # Collections every event-carrying write of which points at its document (insert_aggregate and the
         # *_with_events helpers): between sweeps the relay reads their pointers instead of scanning them.
         self.pointed = set(pointed)
+        # With publish on write, pointers younger than this are the writer's to publish (shared/publisher.py); the
+        # lease would keep the two apart anyway, the grace only spares them racing for it.
+        self.grace_seconds = grace_seconds
         self.topic_prefix = topic_prefix
         self._producer_factory = producer_factory
         self._producer = None
@@ -195,7 +275,7 @@ class Relay:
             for document_id in self._waiting(collection, sweep):
                 lease = take_lease(collection, document_id, LEASE_SECONDS, purpose="outbox")
                 if lease is None:
-                    continue  # another relay is publishing this document
+                    continue  # another relay, or the writer, is publishing this document
                 try:
                     published += self._publish_document(collection, document_id)
                 finally:
@@ -206,40 +286,18 @@ class Relay:
         """Ids of documents with events waiting: from the pointers of a pointed collection between sweeps."""
         if sweep or collection.name not in self.pointed:
             return [d["_id"] for d in collection.find({PENDING_FIELD: True}, {"_id": 1}).limit(self.batch_size)]
-        pointers = collection.database[POINTERS].find({"collection": collection.name}).limit(self.batch_size)
+        query: dict = {"collection": collection.name}
+        if self.grace_seconds:
+            older = datetime.now(UTC) - timedelta(seconds=self.grace_seconds)
+            query["$or"] = [{"at": {"$lt": older}}, {"at": {"$exists": False}}]
+        pointers = collection.database[POINTERS].find(query).limit(self.batch_size)
         return [pointer["document_id"] for pointer in pointers]
 
     def _publish_document(self, collection: Collection, document_id) -> int:
-        document = collection.find_one({"_id": document_id}) or {}
-        events = document.get(OUTBOX_FIELD) or []
-        futures = [
-            self.producer.send(
-                self.topic_prefix + topic_for(e["type"]), key=e["subject"].encode(), value=encode_event(e)
-            )
-            for e in events
-        ]
-        self.producer.flush()
-        for future in futures:
-            future.get(timeout=30)  # raises when the broker refused the write
-        if self.after_publish:
-            self.after_publish(document, events)
-        with document_lock(collection, document_id):
-            # $pullAll of the exact documents read: FerretDB 1.24 ignores $pull with a condition. The flag is cleared
-            # in the same write when nothing new was pushed meanwhile, which the lock makes safe to check on a read
-            # by `_id` (a filter on `outbox` would make FerretDB scan the collection).
-            current = collection.find_one({"_id": document_id}, {OUTBOX_FIELD: 1}) or {}
-            update: dict = {"$pullAll": {OUTBOX_FIELD: events}} if events else {}
-            done = all(event in events for event in current.get(OUTBOX_FIELD) or [])
-            if done:
-                update["$set"] = {PENDING_FIELD: False}
-            if update:
-                collection.update_one({"_id": document_id}, update)
-            if done:  # under the lock: a writer adding events now points again after this
-                collection.database[POINTERS].delete_one({"_id": _pointer_id(collection, document_id)})
-        for event in events:
-            metrics.EVENTS_PUBLISHED.labels(type=event["type"]).inc()
-            log.info("event_published", event_id=event["id"], event_type=event["type"], subject=event["subject"])
-        return len(events)
+        published, _done = publish_document(
+            self.producer, self.topic_prefix, collection, document_id, after_publish=self.after_publish
+        )
+        return published
 
     def close(self) -> None:
         """Flush and close the producer."""

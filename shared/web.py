@@ -14,6 +14,7 @@ from shared.health import blp as health_blp
 from shared.logs import bind_request_ids, configure_logging
 from shared.metrics import instrument
 from shared.mongo import connect
+from shared.publisher import enable_publish_on_write
 from shared.rate_limits import ENDPOINTS as RATE_LIMITED_ENDPOINTS
 from shared.rate_limits import install as install_rate_limits
 from shared.rate_limits import load_rate_limits, too_many_requests
@@ -111,6 +112,7 @@ def create_service_app(
     app.json.sort_keys = False
     app.extensions["stint_settings"] = settings
     app.extensions["stint_db"] = connect(settings)
+    enable_publish_on_write(app.extensions["stint_db"], settings)
     app.extensions["stint_auth"] = TokenVerifier.from_settings(settings)
     api = StintApi(app, spec_kwargs={"extra_plugins": [StandardErrorsPlugin()]})
     errors.register_error_handlers(app)

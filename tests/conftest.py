@@ -74,6 +74,7 @@ def settings_for(servers, namespace):
             auth_secret=TEST_SECRET,
             env="test",
             public_url="http://verify.stint.test",
+            publish_on_write=False,  # tests publish by hand (tests/support/pipeline.py); shared's tests turn it on
         )
         values.update(overrides)
         return load_settings(service, environ={}, **values)

@@ -100,3 +100,14 @@ def test_replication_settings_that_cannot_work_are_refused(replicas, in_sync, co
     }
     with pytest.raises(ConfigError, match=complaint):
         load_settings("listing", environ=environ)
+
+
+def test_publish_on_write_is_on_unless_switched_off():
+    assert load_settings("listing", environ={"STINT_AUTH_SECRET": GOOD_SECRET}).publish_on_write is True
+    off = {"STINT_AUTH_SECRET": GOOD_SECRET, "STINT_PUBLISH_ON_WRITE": "0"}
+    assert load_settings("listing", environ=off).publish_on_write is False
+
+
+def test_a_publish_on_write_switch_that_is_neither_on_nor_off_stops_the_start():
+    with pytest.raises(ConfigError, match="STINT_PUBLISH_ON_WRITE must be 1 or 0"):
+        load_settings("listing", environ={"STINT_AUTH_SECRET": GOOD_SECRET, "STINT_PUBLISH_ON_WRITE": "sometimes"})

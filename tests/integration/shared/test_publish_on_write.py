@@ -1,0 +1,181 @@
+"""Publish on write (shared/publisher.py) on the real broker and database: the writer publishes what it stored at
+once, the relay running beside it publishes nothing twice, and what a dying writer never published the relay does."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer
+
+from shared.events import new_event
+from shared.outbox import POINTERS, insert_aggregate, new_document_with_events, publish_on_write, update_with_events
+from shared.publisher import GRACE_SECONDS, enable_publish_on_write
+from tests.support.pipeline import relay_for
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def publishing(settings, db):
+    """This test process publishes what it writes to `db` as the services do (undone after the test)."""
+    publisher = enable_publish_on_write(db, dataclasses.replace(settings, publish_on_write=True))
+    yield publisher
+    publish_on_write(db.name, None)
+
+
+def org_document(name: str) -> tuple[dict, str]:
+    """A new organisation carrying its org.registered event; the document and the event's id."""
+    org_id = uuid.uuid4().hex
+    data = {"org_id": org_id, "name": name, "status": "pending"}
+    event = new_event("stint.org.registered.v1", "listing", org_id, data)
+    return new_document_with_events({"_id": org_id, "name": name, "status": "pending"}, [event]), event["id"]
+
+
+def rename(db, org_id: str, name: str) -> str:
+    """Rename an organisation through the helpers with an event; the event's id."""
+    event = new_event(
+        "stint.org.registered.v1", "listing", org_id, {"org_id": org_id, "name": name, "status": "verified"}
+    )
+    update_with_events(db.orgs, {"_id": org_id}, {"$set": {"name": name}}, [event])
+    return event["id"]
+
+
+def ids_on_topic(settings) -> collections.Counter:
+    """How many times each event id was published to the listing topic."""
+    consumer = KafkaConsumer(
+        settings.topic("listing"),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=5000,
+    )
+    try:
+        return collections.Counter(json.loads(message.value)["id"] for message in consumer)
+    finally:
+        consumer.close()
+
+
+def wait_until_all_sent(db, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not db[POINTERS].count_documents({}) and not db.orgs.count_documents({"outbox_pending": True}):
+            return
+        time.sleep(0.05)
+    raise AssertionError("events still waiting in the outbox")
+
+
+def test_each_write_is_published_once_while_an_eager_relay_runs_beside_the_writers(settings, db, publishing):
+    # The relay here polls every 10 ms with no grace, so it races the writers for every document: the shared lease
+    # must still let exactly one of them publish each event.
+    relay = relay_for(settings, [db.orgs])
+    relay.pointed = {"orgs"}
+    stop = threading.Event()
+    relay_thread = threading.Thread(target=relay.run_forever, args=(stop,), kwargs={"idle_seconds": 0.01})
+    relay_thread.start()
+    stored: list[str] = []
+    busy, _ = org_document("Busy")
+    try:
+        insert_aggregate(db.orgs, busy)
+        stored.append(busy["outbox"][0]["id"])
+
+        def register_and_rename(n: int) -> None:
+            document, event_id = org_document(f"Org {n}")
+            insert_aggregate(db.orgs, document)
+            stored.extend([event_id, rename(db, document["_id"], f"Org {n} Ltd"), rename(db, busy["_id"], f"B{n}")])
+
+        writers = [threading.Thread(target=register_and_rename, args=(n,)) for n in range(10)]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        wait_until_all_sent(db)
+    finally:
+        stop.set()
+        relay_thread.join(timeout=30)
+    published = ids_on_topic(settings)
+    assert set(published) == set(stored) and len(stored) == 31
+    assert [event_id for event_id, times in published.items() if times > 1] == []
+    assert db.orgs.find_one({"_id": busy["_id"]})["outbox"] == []
+
+
+WRITER_THAT_DIES = """
+import json, os, sys, time
+from pymongo import MongoClient
+from shared.config import load_settings
+from shared.outbox import insert_aggregate
+from shared.publisher import enable_publish_on_write
+
+given = json.loads(sys.argv[1])
+settings = load_settings("listing", environ={"STINT_AUTH_SECRET": "s" * 40}, **given["settings"])
+db = MongoClient(settings.mongo_url, tz_aware=True)[settings.database_name]
+publisher = enable_publish_on_write(db, settings)
+publisher.before_publish = lambda collection, document_id: os._exit(3)  # dies after the write, before publishing
+insert_aggregate(db.orgs, given["document"])
+time.sleep(30)
+"""
+
+
+def test_a_writer_that_dies_after_storing_and_before_publishing_loses_nothing(settings, db):
+    document, event_id = org_document("Orphaned")
+    given = {
+        "settings": {
+            "kafka_bootstrap": settings.kafka_bootstrap,
+            "mongo_url": settings.mongo_url,
+            "mongo_db": settings.database_name,
+            "topic_prefix": settings.topic_prefix,
+            "publish_on_write": True,
+        },
+        "document": document,
+    }
+    writer = subprocess.run(
+        [sys.executable, "-c", WRITER_THAT_DIES, json.dumps(given, default=str)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        timeout=60,
+    )
+    assert writer.returncode == 3, writer.stderr.decode()[-2000:]
+    assert db.orgs.find_one({"_id": document["_id"]})["outbox_pending"] is True
+    assert db[POINTERS].count_documents({}) == 1
+
+    relay = relay_for(settings, [db.orgs])
+    relay.pointed, relay.grace_seconds = {"orgs"}, GRACE_SECONDS
+    stop = threading.Event()
+    relay_thread = threading.Thread(target=relay.run_forever, args=(stop,), kwargs={"idle_seconds": 0.05})
+    relay_thread.start()
+    try:
+        wait_until_all_sent(db)
+    finally:
+        stop.set()
+        relay_thread.join(timeout=30)
+    assert ids_on_topic(settings) == {event_id: 1}
+
+
+def test_with_the_broker_unreachable_a_write_neither_waits_nor_fails_and_its_events_stay_for_the_relay(settings, db):
+    unreachable = dataclasses.replace(settings, kafka_bootstrap="127.0.0.1:9", publish_on_write=True)
+    enable_publish_on_write(db, unreachable)
+    try:
+        took = []
+        for n in range(5):
+            document, _ = org_document(f"Offline {n}")
+            started = time.monotonic()
+            insert_aggregate(db.orgs, document)
+            rename(db, document["_id"], f"Offline {n} Ltd")
+            took.append(time.monotonic() - started)
+        time.sleep(1)  # the background publisher tries, fails and stands aside
+    finally:
+        publish_on_write(db.name, None)
+    assert max(took) < 1.0, took  # the producer waits up to 10 s for a broker; the writes did not
+    assert db.orgs.count_documents({"outbox_pending": True}) == 5
+    assert all(len(org["outbox"]) == 2 for org in db.orgs.find())
+    assert db[POINTERS].count_documents({}) == 5
