@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 from pymongo.collection import Collection
@@ -22,20 +24,28 @@ from shared.worker_health import WorkerState, serve
 log = structlog.get_logger(__name__)
 
 
+def bind_handlers(handlers: dict[str, Callable[[Any, dict], object]], acts_on: Any) -> dict[str, Handler]:
+    """The consumer's dispatch table: each handler(acts_on, event) bound to what it acts on (a database, a runtime)."""
+    return {event_type: functools.partial(handler, acts_on) for event_type, handler in handlers.items()}
+
+
 def run_worker(
     settings: Settings,
     *,
-    handlers: dict[str, Handler],
+    handlers: dict[str, Callable[[Any, dict], object]],
     consumes: list[str],
-    outbox_collections: Callable[[Database], list[Collection]],
+    outbox_collections: Callable[[Database], list[Collection]] | None = None,
     pointed_outboxes: tuple[str, ...] = (),
     prepare: Callable[[Database], None] | None = None,
+    acts_on: Callable[[Settings, Database], Any] | None = None,
     periodic: list[tuple[Callable[[Database], object], float]] | None = None,
 ) -> None:
     """Run the consumer and the relay until signalled.
 
+    `handlers` maps each event type to handler(acts_on, event): the worker binds them, after `prepare(db)`, to
+    `acts_on(settings, db)` (a service's runtime), or to the database when `acts_on` is None.
     `consumes` names the services whose topics to read (e.g. ["listing"]); the consumer
-    runs when it is not empty, the relay when `outbox_collections` returns collections.
+    runs when it is not empty, the relay when `outbox_collections` returns collections (none: publishes nothing).
     `periodic` lists (job, seconds): each job(db) runs in its own thread at that interval
     (deadlines, scheduled webhook retries), so a slow job never holds up the consumer.
     `pointed_outboxes` names the outbox collections whose every event-carrying write points the relay at its
@@ -49,13 +59,14 @@ def run_worker(
     enable_publish_on_write(db, settings)  # what the handlers store is published at once, the relay the safety net
     if prepare:
         prepare(db)
+    bound = bind_handlers(handlers, db if acts_on is None else acts_on(settings, db))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     _wait_for_topics(settings, stop)
     threads = []
     state = WorkerState()
-    collections = outbox_collections(db)
+    collections = outbox_collections(db) if outbox_collections else []
     if collections:
         grace, idle = relay_timing(settings)
         relay = Relay(
@@ -72,7 +83,7 @@ def run_worker(
             bootstrap=settings.kafka_bootstrap,
             group_id=f"{settings.topic_prefix}stint-{settings.service}",
             topics=topics,
-            handlers=handlers,
+            handlers=bound,
             on_poll=state.polled,
         )
         state.consumes = True
