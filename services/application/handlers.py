@@ -11,7 +11,6 @@ from services.application import domain, places, store
 from services.application.domain import Actor, Limits
 from services.application.event_data import application_event
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.outbox import new_document_with_events
 
 # A guarded write that loses a race re-reads and decides again; this many tries is plenty for people clicking.
 WRITE_ATTEMPTS = 5
@@ -53,9 +52,8 @@ def apply(
     app = domain.new_application(str(uuid.uuid4()), listing, actor, cover_note, paired_answers, stored_now, highlighted)
     event = application_event(app, None, traceparent)
     for number in range(1, limits.max_open_applications + 1):
-        app[store.OPEN_PLACE] = store.open_place(actor.id, number)
         try:
-            store.insert_application(db, new_document_with_events(app, [event]))
+            store.insert_application(db, app, [event], place=number)
         except store.Refused:
             continue  # that place is taken, or the student applied to this listing before
         # The document as stored, not read back: a read by _id walks the whole collection on FerretDB's SQLite.
@@ -134,8 +132,10 @@ def _move(db: Database, actor: Actor, application_id: str, action: str, note: st
     for _ in range(WRITE_ATTEMPTS):
         app = get_application(db, actor, application_id)
         status = domain.next_status(action, app["status"])
-        update = transition_update(app, status, actor, now_utc(), note=note)
-        if write_change(db, app, update, [application_event({**app, "status": status}, app["status"], traceparent)]):
+        change = transition(app, status, actor, now_utc(), note=note)
+        if store.write_change(
+            db, app, change, [application_event({**app, "status": status}, app["status"], traceparent)]
+        ):
             places.give_back(db, app["_id"], status)
             return store.find_application(db, app["_id"])
     raise changed_meanwhile()
@@ -160,28 +160,30 @@ def accept(db: Database, actor: Actor, application_id: str, note: str = "", trac
         now = now_utc()
         places.take_seat(db, listing_of(db, app), app["_id"], now)
         reserved = True
-        update = transition_update(app, domain.ACCEPTED, actor, now, note=note, accepted_at=now)
+        change = transition(app, domain.ACCEPTED, actor, now, note=note, fields={"accepted_at": now})
         event = application_event({**app, "status": domain.ACCEPTED}, app["status"], traceparent)
-        if write_change(db, app, update, [event]):
+        if store.write_change(db, app, change, [event]):
             return store.find_application(db, app["_id"])
     raise changed_meanwhile()
 
 
-def write_change(db: Database, app: dict, update: dict, events: list[dict]) -> bool:
-    """Write `update` and its events to the application as read, unless another change got there first."""
-    return store.update_application(db, {"_id": app["_id"], "version": app["version"]}, update, events)
-
-
-def transition_update(app: dict, status: str, actor: Actor, now: datetime, note: str = "", **fields) -> dict:
-    """The MongoDB update moving `app` to `status`, recording who did it and when; a closing one frees its open
-    place in the same write."""
-    if status not in domain.OPEN_STATUSES:
-        fields[store.OPEN_PLACE] = store.closed_place(app["_id"])
-    return {
-        "$set": {"status": status, "updated_at": now, **fields},
-        "$push": {"history": domain.history_entry(status, app["status"], actor, now, note)},
-        "$inc": {"version": 1},
-    }
+def transition(
+    app: dict,
+    status: str,
+    actor: Actor,
+    now: datetime,
+    note: str = "",
+    fields: dict | None = None,
+    appended: dict | None = None,
+    raised: dict | None = None,
+) -> store.Change:
+    """The change moving `app` to `status`, recording who did it and when in its history, with whatever else the
+    step sets (`fields`), appends to a list (`appended`) or counts (`raised`)."""
+    return store.Change(
+        fields={"status": status, "updated_at": now, **(fields or {})},
+        appended={"history": domain.history_entry(status, app["status"], actor, now, note), **(appended or {})},
+        raised=raised or {},
+    )
 
 
 def listing_of(db: Database, app: dict) -> dict:

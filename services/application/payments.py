@@ -10,7 +10,7 @@ from pymongo.database import Database
 from services.application import domain, store
 from services.application.domain import Actor
 from services.application.event_data import payment_event
-from services.application.handlers import WRITE_ATTEMPTS, changed_meanwhile, get_application, now_utc, write_change
+from services.application.handlers import WRITE_ATTEMPTS, changed_meanwhile, get_application, now_utc
 
 
 def record_payment(db: Database, actor: Actor, application_id: str, paid: dict, traceparent: str | None = None):
@@ -49,12 +49,11 @@ def _change_payment(
         now = now_utc()
         payment = decide(app, now)
         previous = (app.get("payment") or {}).get("status")
-        update = {
-            "$set": {"payment": payment, "updated_at": now},
-            "$push": {"payment_history": domain.payment_history_entry(payment, actor, now)},
-            "$inc": {"version": 1},
-        }
-        if write_change(db, app, update, [payment_event(app, payment, previous, traceparent)]):
+        change = store.Change(
+            fields={"payment": payment, "updated_at": now},
+            appended={"payment_history": domain.payment_history_entry(payment, actor, now)},
+        )
+        if store.write_change(db, app, change, [payment_event(app, payment, previous, traceparent)]):
             return store.find_application(db, app["_id"])
     raise changed_meanwhile()
 

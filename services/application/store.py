@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pymongo import ASCENDING, DESCENDING
@@ -11,7 +12,14 @@ from pymongo.errors import DuplicateKeyError
 
 from services.application.domain import OPEN_STATUSES
 from shared.mongo import find_by_ids
-from shared.outbox import OUTBOX_FIELD, PENDING_FIELD, ensure_outbox_index, insert_aggregate, update_with_events
+from shared.outbox import (
+    OUTBOX_FIELD,
+    PENDING_FIELD,
+    ensure_outbox_index,
+    insert_aggregate,
+    new_document_with_events,
+    update_with_events,
+)
 from shared.pagination import paginate
 
 APPLICATIONS = "applications"
@@ -85,21 +93,41 @@ def find_application(db: Database, application_id: str) -> dict | None:
     return db[APPLICATIONS].find_one({"_id": application_id}, HIDE_OUTBOX)
 
 
-def insert_application(db: Database, document: dict) -> None:
-    """Store a new application holding its open place; Refused when the student applied to this listing before, or
-    when another application holds that place (FerretDB does not say which unique index refused it)."""
+def insert_application(db: Database, app: dict, events: list[dict], place: int) -> None:
+    """Store a new application with its events, holding the student's `place`th open place; Refused when the
+    student applied to this listing before, or when another application holds that place (FerretDB does not say
+    which unique index refused it)."""
+    document = new_document_with_events({**app, OPEN_PLACE: open_place(app["student_id"], place)}, events)
     try:
         insert_aggregate(db[APPLICATIONS], document)
     except DuplicateKeyError:
         raise Refused() from None
 
 
-def update_application(db: Database, guard: dict, update: dict, events: list[dict]) -> bool:
-    """Apply `update` and store `events` when the application matches `guard` (its _id and the version read).
+@dataclass(frozen=True)
+class Change:
+    """One write to an application, as a use case decides it: the fields it sets, the entry it appends to each of
+    the lists named, and how much it raises each counter named. Every change also raises the version."""
 
-    False when another change got there first. The write holds the document's lock (shared.outbox), so on
-    FerretDB, whose updates are read-modify-write, neither another request nor the relay can slip in between.
+    fields: dict
+    appended: dict = field(default_factory=dict)
+    raised: dict = field(default_factory=dict)
+
+
+def write_change(db: Database, app: dict, change: Change, events: list[dict]) -> bool:
+    """Write `change` and its `events` to the application as it was read (its `_id` and version); False when
+    another change got there first. A change that closes the application frees its open place in the same write.
+
+    The write holds the document's lock (shared.outbox), so on FerretDB, whose updates are read-modify-write,
+    neither another request nor the relay can slip in between.
     """
+    fields = dict(change.fields)
+    if "status" in fields and fields["status"] not in OPEN_STATUSES:
+        fields[OPEN_PLACE] = closed_place(app["_id"])
+    update = {"$set": fields, "$inc": {"version": 1, **change.raised}}
+    if change.appended:
+        update["$push"] = dict(change.appended)
+    guard = {"_id": app["_id"], "version": app["version"]}
     return update_with_events(db[APPLICATIONS], guard, update, events).matched_count == 1
 
 

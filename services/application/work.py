@@ -13,8 +13,7 @@ from services.application.handlers import (
     get_application,
     listing_of,
     now_utc,
-    transition_update,
-    write_change,
+    transition,
 )
 
 
@@ -43,10 +42,9 @@ def submit_work(
             "digest": domain.submission_digest(links, notes, hours_spent, round_number),
             "submitted_at": now,
         }
-        update = transition_update(app, domain.SUBMITTED, actor, now)
-        update["$push"]["submissions"] = submission
+        change = transition(app, domain.SUBMITTED, actor, now, appended={"submissions": submission})
         events = [work_event("submitted", app, submission, traceparent=traceparent)]
-        if write_change(db, app, update, events):
+        if store.write_change(db, app, change, events):
             return store.find_application(db, app["_id"])
     raise changed_meanwhile()
 
@@ -77,8 +75,8 @@ def review_work(
             change_rounds=app.get("change_rounds", 0),
             limits=limits,
         )
-        update, event = _review_outcome(db, app, listing, review, status, actor, traceparent)
-        if write_change(db, app, update, [event]):
+        change, event = _review_outcome(db, app, listing, review, status, actor, traceparent)
+        if store.write_change(db, app, change, [event]):
             places.give_back(db, app["_id"], status, has_work=True)
             return store.find_application(db, app["_id"])
     raise changed_meanwhile()
@@ -86,21 +84,21 @@ def review_work(
 
 def _review_outcome(
     db: Database, app: dict, listing: dict, review: dict, status: str, actor: Actor, traceparent: str | None
-) -> tuple[dict, dict]:
-    """The update recording a review of the latest round, and the event it announces."""
+) -> tuple[store.Change, dict]:
+    """The change recording a review of the latest round, and the event it announces."""
     now = now_utc()
     submission = app["submissions"][-1]
     recorded = _recorded_review(review, submission["round"], actor, now)
-    update = transition_update(app, status, actor, now, latest_review=recorded)
-    update["$push"]["reviews"] = recorded
-    if review["decision"] == "approve":
-        update["$set"]["completed_at"] = now
+    decision = review["decision"]
+    fields = {"latest_review": recorded, **({"completed_at": now} if decision == "approve" else {})}
+    raised = {"change_rounds": 1} if decision == "request_changes" else {}
+    change = transition(app, status, actor, now, fields=fields, appended={"reviews": recorded}, raised=raised)
+    if decision == "approve":
         org = store.find_org(db, listing["org_id"])
-        return update, work_approved_event(app, submission, recorded, listing, org, now, traceparent)
-    if review["decision"] == "request_changes":
-        update["$inc"]["change_rounds"] = 1
-        return update, work_event("changes_requested", app, submission, recorded["feedback"], traceparent)
-    return update, work_event("rejected", app, submission, recorded["feedback"], traceparent)
+        return change, work_approved_event(app, submission, recorded, listing, org, now, traceparent)
+    if decision == "request_changes":
+        return change, work_event("changes_requested", app, submission, recorded["feedback"], traceparent)
+    return change, work_event("rejected", app, submission, recorded["feedback"], traceparent)
 
 
 def _recorded_review(review: dict, round_number: int, actor: Actor, now) -> dict:

@@ -162,15 +162,15 @@ def test_an_accept_that_loses_the_race_to_a_withdrawal_releases_its_seat(
 ):
     listing = published_listing(seats=1)
     application_id = calls.applied(listing)
-    original = store.update_application
+    original = store.write_change
 
     def withdraw_first(*args):
         # the student withdraws between the seat reservation and the accept's own write
-        monkeypatch.setattr(store, "update_application", original)
+        monkeypatch.setattr(store, "write_change", original)
         assert calls.act(people.student, application_id, "withdraw").status_code == 200
         return original(*args)
 
-    monkeypatch.setattr(store, "update_application", withdraw_first)
+    monkeypatch.setattr(store, "write_change", withdraw_first)
 
     with pytest.raises(IllegalTransition):
         handlers.accept(db, EMPLOYER, application_id)
