@@ -15,9 +15,12 @@ from shared.events import Event, read_event
 from shared.locks import release_lease, take_lease
 from shared.mongo import find_by_ids
 from shared.outbox import find_one_and_update_with_events
+from shared.owner_index import OwnerIndex
 from shared.pagination import paginate
 
 INBOX = "inbox"
+# recipient → their inbox entries' ids, times and read flags, read by _id (shared/owner_index.py says why)
+INBOX_INDEX = "inbox_index"
 EMAILS = "email_deliveries"
 WEBHOOK_DELIVERIES = "webhook_deliveries"
 WEBHOOKS = "webhooks"
@@ -39,6 +42,7 @@ def ensure_indexes(db: Database) -> None:
             name="one_per_event_recipient_channel",
         )
     db[INBOX].create_index([("recipient", ASCENDING), ("created_at", DESCENDING)], name="inbox_by_recipient")
+    index_existing_inbox(db)
     for name in (EMAILS, WEBHOOK_DELIVERIES):
         db[name].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
     db[WEBHOOK_DELIVERIES].create_index([("webhook_id", ASCENDING), ("created_at", DESCENDING)], name="by_webhook")
@@ -59,8 +63,28 @@ def insert_new(collection: Collection, documents: list[dict]) -> int:
 
 
 def add_to_inbox(db: Database, entries: list[dict]) -> int:
-    """Store inbox entries; how many were new (a redelivered event adds nothing)."""
+    """Store inbox entries, each first entered in its recipient's index; how many were new (a redelivered event
+    adds nothing)."""
+    by_recipient: dict[str, list[dict]] = {}
+    for entry in entries:
+        by_recipient.setdefault(entry["recipient"], []).append(_index_entry(entry))
+    for recipient, listed in by_recipient.items():
+        _inbox_index(db).add(recipient, listed)
     return insert_new(db[INBOX], entries)
+
+
+def _inbox_index(db: Database) -> OwnerIndex:
+    return OwnerIndex(db[INBOX_INDEX], "created_at")
+
+
+def _index_entry(entry: dict) -> dict:
+    return {"id": entry["_id"], "created_at": entry["created_at"], "read": bool(entry.get("read"))}
+
+
+def index_existing_inbox(db: Database) -> None:
+    """Enter the inbox entries stored before the recipients' indexes existed (once per database)."""
+    projection = {"recipient": 1, "created_at": 1, "read": 1}
+    _inbox_index(db).backfill((entry["recipient"], _index_entry(entry)) for entry in db[INBOX].find({}, projection))
 
 
 def queue_emails(db: Database, emails: list[dict]) -> int:
@@ -140,7 +164,16 @@ def save_preferences(db: Database, sub: str, values: dict, now: datetime) -> dic
 
 
 def inbox_page(db: Database, owners: list[str], unread: bool, limit: int, cursor: str | None):
-    """A page of inbox entries for these recipients, newest first."""
+    """A page of inbox entries for these recipients, newest first: their indexes read by _id, then each entry shown
+    read by _id (scanned only while the entries stored before the indexes existed are being entered)."""
+    index = _inbox_index(db)
+    if index.complete():
+
+        def shown(entry: dict) -> bool:
+            return not (unread and entry.get("read"))
+
+        listed = [entry for entry in index.entries(owners) if shown(entry)]
+        return index.page(listed, lambda entry_id: db[INBOX].find_one({"_id": entry_id}), limit, cursor, keep=shown)
     query: dict = {"recipient": {"$in": owners}}
     if unread:
         query["read"] = False
@@ -157,11 +190,13 @@ def mark_read(db: Database, entry_id: str, owners: list[str], now: datetime) -> 
     if entry is None or entry.get("recipient") not in owners:
         return None
     if entry.get("read"):
+        _inbox_index(db).mark(entry["recipient"], entry_id, read=True)  # heals an index a crash left behind
         return entry
     changes = {"$set": {"read": True, "read_at": now}}
     updated = find_one_and_update_with_events(
         db[INBOX], {"_id": entry_id, "read": False}, changes, [], return_document=ReturnDocument.AFTER
     )
+    _inbox_index(db).mark(entry["recipient"], entry_id, read=True)
     return updated or db[INBOX].find_one({"_id": entry_id})
 
 

@@ -12,8 +12,9 @@ from bson import json_util
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from services.notification import handlers
+from services.notification import handlers, store
 from services.notification.app import create_app
+from shared import owner_index
 from shared.events import read_event
 from shared.pagination import encode_cursor
 from tests.conftest import auth_header
@@ -280,3 +281,32 @@ def test_the_api_is_documented_and_reports_health(api):
     assert {"/webhooks/{webhook_id}", "/webhooks/{webhook_id}/deliveries"} <= set(paths)
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
+
+
+def test_inbox_entries_stored_before_the_recipients_indexes_existed_are_listed_after_a_restart(api, token):
+    """A database from before the inbox indexes: its entries are entered once at start, then paged as before."""
+    client, db = api
+    for n in range(3):
+        handlers.fan_out(db, read_event(sample_event("stint.application.accepted.v1", application_id=f"old-{n}")))
+    db.drop_collection(store.INBOX_INDEX)  # as if stored by the version without indexes
+    owner_index._complete.clear()
+    bearer = auth_header(token("student", sub="stu-1"))
+    assert len(client.get("/notifications", headers=bearer).get_json()["items"]) == 3  # the old query meanwhile
+    store.ensure_indexes(db)
+    assert db[store.INBOX_INDEX].find_one({"_id": owner_index.COMPLETE}) is not None
+    assert len(db[store.INBOX_INDEX].find_one({"_id": "user:stu-1"})["entries"]) == 3
+    items = client.get("/notifications", headers=bearer).get_json()["items"]
+    assert [item["read"] for item in items] == [False, False, False]
+
+
+def test_an_entry_marked_read_leaves_the_unread_page_and_stays_on_the_full_one(api, token):
+    client, db = api
+    for n in range(3):
+        handlers.fan_out(db, read_event(sample_event("stint.application.accepted.v1", application_id=f"app-{n}")))
+    bearer = auth_header(token("student", sub="stu-1"))
+    unread = client.get("/notifications?unread=1", headers=bearer).get_json()["items"]
+    assert client.post(f"/notifications/{unread[1]['id']}/read", headers=bearer).status_code == 200
+    still_unread = client.get("/notifications?unread=1", headers=bearer).get_json()["items"]
+    assert [item["id"] for item in still_unread] == [unread[0]["id"], unread[2]["id"]]
+    every = client.get("/notifications", headers=bearer).get_json()["items"]
+    assert [item["read"] for item in every] == [False, True, False]

@@ -1,0 +1,116 @@
+"""One owner's documents found by `_id` alone: a small index document per owner listing their documents.
+
+FerretDB 1.24 pushes only a filter that is exactly `{_id: value}` down to its storage; any other filter (a student's
+credentials, a person's inbox) is answered by reading and parsing every document of the collection, so such a list
+slows down with everybody's data. An `OwnerIndex` keeps, per owner, one document `{_id: owner, entries: [...]}`
+whose entries carry each listed document's id and sort time (and any small flags a list filters on); a page is that
+document read by `_id`, sorted in memory, and each document shown read by `_id`. Both servers answer that in time
+independent of the collection's size; on MongoDB it costs about what an indexed query does.
+
+Writes take the owner's document lock (shared/locks.py: a read-modify-write on FerretDB is not atomic). An entry is
+added before the document it names is stored, so a reader never misses a stored document; an entry whose document
+was never stored (a writer died between the two) is skipped when read. Indexes created after documents already
+existed are filled once by `backfill` (idempotent; a marker says when it is done, and until then the caller keeps
+its old query).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from shared.locks import document_lock
+from shared.pagination import cut_page, decode_cursor
+
+COMPLETE = "~complete"  # the marker document's _id: every document stored before the index existed is in it
+_complete: set[str] = set()  # indexes known complete, by server/database/collection (it never stops being true)
+
+
+class OwnerIndex:
+    """The per-owner index documents in `collection`, ordered by each entry's `sort_field` (a time) then id."""
+
+    def __init__(self, collection: Collection, sort_field: str):
+        self.collection = collection
+        self.sort_field = sort_field
+
+    def add(self, owner: str, entries: Iterable[dict]) -> None:
+        """Put entries (each with "id" and the sort field) in an owner's index; an entry already there is replaced."""
+        self._change(owner, lambda current: {**current, **{entry["id"]: entry for entry in entries}})
+
+    def remove(self, owner: str, ids: Iterable[str]) -> None:
+        """Take entries out of an owner's index (their documents were never stored, or are gone)."""
+        gone = set(ids)
+        self._change(owner, lambda current: {key: entry for key, entry in current.items() if key not in gone})
+
+    def mark(self, owner: str, entry_id: str, **flags) -> None:
+        """Set flags on one entry of an owner's index (nothing when the entry is not there)."""
+        self._change(
+            owner,
+            lambda current: {**current, entry_id: {**current[entry_id], **flags}} if entry_id in current else current,
+        )
+
+    def entries(self, owners: Iterable[str]) -> list[dict]:
+        """Every entry of these owners, newest first by (sort field, id)."""
+        found = [entry for owner in dict.fromkeys(owners) for entry in self._entries_of(owner).values()]
+        return sorted(found, key=self._key, reverse=True)
+
+    def page(
+        self,
+        entries: list[dict],
+        load: Callable[[str], dict | None],
+        limit: int,
+        cursor: str | None,
+        keep: Callable[[dict], bool] = lambda document: True,
+    ) -> tuple[list[dict], str | None]:
+        """One page of the documents these entries (newest first) name, each loaded by `load(id)`, after the
+        cursor, skipping those not stored and those `keep` refuses; the next cursor as shared.pagination makes it."""
+        if cursor:
+            after = tuple(decode_cursor(cursor))
+            entries = [entry for entry in entries if self._key(entry) < after]
+        shown: list[dict] = []
+        for entry in entries:
+            document = load(entry["id"])
+            if document is not None and keep(document):
+                shown.append(document)
+                if len(shown) > limit:
+                    break
+        return cut_page(shown, limit, self.sort_field)
+
+    def complete(self) -> bool:
+        """True once `backfill` has entered every document stored before this index existed."""
+        key = f"{self.collection.database.client.address}/{self.collection.full_name}"
+        if key not in _complete and self.collection.find_one({"_id": COMPLETE}) is not None:
+            _complete.add(key)
+        return key in _complete
+
+    def backfill(self, documents: Iterable[tuple[str, dict]]) -> None:
+        """Enter (owner, entry) pairs of the documents stored before this index existed, then mark it complete.
+        Once per database: a rerun (two processes starting together, one that died half-way) enters nothing twice."""
+        if self.collection.find_one({"_id": COMPLETE}) is not None:
+            return
+        by_owner: dict[str, list[dict]] = {}
+        for owner, entry in documents:
+            by_owner.setdefault(owner, []).append(entry)
+        for owner, owned in by_owner.items():
+            self.add(owner, owned)
+        with contextlib.suppress(DuplicateKeyError):
+            self.collection.insert_one({"_id": COMPLETE, "at": datetime.now(UTC)})
+
+    def _key(self, entry: dict) -> tuple:
+        return (entry[self.sort_field], entry["id"])
+
+    def _entries_of(self, owner: str) -> dict[str, dict]:
+        stored = self.collection.find_one({"_id": owner}) or {}
+        return {entry["id"]: entry for entry in stored.get("entries") or ()}
+
+    def _change(self, owner: str, change: Callable[[dict[str, dict]], dict[str, dict]]) -> None:
+        """Read an owner's entries, change them, write them back by `_id` alone, under the owner's lock."""
+        with document_lock(self.collection, owner):
+            current = self._entries_of(owner)
+            changed = change(current)
+            if changed != current:
+                self.collection.update_one({"_id": owner}, {"$set": {"entries": list(changed.values())}}, upsert=True)
