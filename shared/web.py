@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
+
+import structlog
 import swagger_ui_bundle
 from apispec import BasePlugin
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, current_app, request
 from flask_smorest import Api
+from flask_smorest import Blueprint as ApiBlueprint
+from pymongo.database import Database
+from pymongo.errors import ConnectionFailure
 
 from shared import errors
 from shared.auth import TokenVerifier
@@ -19,10 +26,13 @@ from shared.rate_limits import ENDPOINTS as RATE_LIMITED_ENDPOINTS
 from shared.rate_limits import install as install_rate_limits
 from shared.rate_limits import load_rate_limits, too_many_requests
 
+log = structlog.get_logger(__name__)
+
 MAX_REQUEST_BYTES = 1024 * 1024
 # Swagger UI's assets come from a pinned PyPI distribution and are served by the service itself, so /docs works on
 # a network without internet (no CDN).
 SWAGGER_UI_ASSETS = "/docs/assets/"
+TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
 def _error(description: str) -> dict:
@@ -86,9 +96,18 @@ class StintApi(Api):
 
 
 def create_service_app(
-    service: str, config: Settings | dict | None, title: str, description: str
-) -> tuple[Flask, StintApi]:
-    """A Flask app with everything a Stint service shares; the caller adds its blueprints."""
+    service: str,
+    config: Settings | dict | None,
+    title: str,
+    description: str,
+    *,
+    blueprints: Sequence[ApiBlueprint] = (),
+    ensure_indexes: Callable[[Database], None] | None = None,
+) -> Flask:
+    """A Flask app with everything a Stint service shares, serving the service's `blueprints` once its indexes are made.
+
+    `config` is a Settings or a dict of Settings overrides; `ensure_indexes(db)` is the service's store's (idempotent).
+    """
     settings = config if isinstance(config, Settings) else load_settings(service, **(config or {}))
     configure_logging(service)
     app = Flask(f"stint.{service}")
@@ -122,7 +141,55 @@ def create_service_app(
     app.before_request(refuse_bodies_that_are_not_json)  # last, so the request is logged and counted
     api.register_blueprint(health_blp)
     app.register_blueprint(swagger_ui_assets)
-    return app, api
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    if ensure_indexes is not None:
+        _ensure_indexes_before_first_use(app, ensure_indexes, {blueprint.name for blueprint in blueprints})
+    return app
+
+
+def _ensure_indexes_before_first_use(app: Flask, ensure_indexes: Callable[[Database], None], own: set[str]) -> None:
+    """Create the indexes now or, if the database does not answer yet, before the first request to the service's own
+    blueprints: a request served before a unique index exists could let a double write through, while health,
+    metrics and docs answer regardless."""
+    db = app.extensions["stint_db"]
+    state = {"ready": False}
+
+    def ensure() -> None:
+        ensure_indexes(db)
+        state["ready"] = True
+
+    try:
+        ensure()
+    except ConnectionFailure as exc:
+        log.warning("indexes_deferred_until_database_answers", error=str(exc)[:200])
+
+    @app.before_request
+    def _ensure_once():
+        if not state["ready"] and request.blueprint in own:
+            ensure()  # a database still down answers this request 503 (shared.errors)
+
+
+def current_db() -> Database:
+    """The database of the service answering this request."""
+    return current_app.extensions["stint_db"]
+
+
+def request_traceparent() -> str | None:
+    """The caller's W3C trace context, passed on to the events this request causes (None when absent or malformed)."""
+    value = request.headers.get("traceparent", "").strip()
+    return value if TRACEPARENT.match(value) else None
+
+
+def documents_errors(blueprint: ApiBlueprint, meanings: dict[int, str], *statuses: int):
+    """Document the error responses a view can give, all in the one error shape, each with what it means here."""
+
+    def decorate(view):
+        for status in statuses:
+            view = blueprint.alt_response(status, schema=errors.ErrorSchema, description=meanings[status])(view)
+        return view
+
+    return decorate
 
 
 swagger_ui_assets = Blueprint(

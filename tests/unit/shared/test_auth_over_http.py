@@ -13,7 +13,7 @@ SECRET = "k" * 40
 
 @pytest.fixture
 def client():
-    app, _ = create_service_app("listing", {"auth_secret": SECRET}, "T", "d")
+    app = create_service_app("listing", {"auth_secret": SECRET}, "T", "d")
 
     @app.route("/admin-only")
     @require("admin")

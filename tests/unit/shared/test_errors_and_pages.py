@@ -9,7 +9,7 @@ from shared.web import create_service_app
 
 @pytest.fixture
 def client():
-    app, _ = create_service_app("listing", {"auth_secret": "k" * 40, "mongo_url": "mongodb://127.0.0.1:1/"}, "T", "d")
+    app = create_service_app("listing", {"auth_secret": "k" * 40, "mongo_url": "mongodb://127.0.0.1:1/"}, "T", "d")
 
     @app.route("/boom")
     def boom():
