@@ -24,8 +24,7 @@ from services.certification.runtime import Runtime
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.events import new_event
-from shared.outbox import insert_aggregate, new_document_with_events
-from shared.pagination import paginate
+from shared.outbox import new_document_with_events
 
 log = structlog.get_logger(__name__)
 # Request ids are derived from (credential, university), so "one request per pair" is an insert under its _id.
@@ -85,7 +84,7 @@ def request_credit(runtime: Runtime, principal: Principal, body: dict, tracepare
         traceparent,
     )
     try:
-        insert_aggregate(runtime.db[store.CREDIT_REQUESTS], new_document_with_events(request, [event]))
+        store.insert_credit_request(runtime.db, new_document_with_events(request, [event]))
     except DuplicateKeyError:
         existing = store.credit_request(runtime.db, request_id) or {}
         raise CreditRequestExists(
@@ -128,21 +127,12 @@ def _credential_summary(record: dict) -> dict:
 def list_requests(runtime: Runtime, principal: Principal, status: str | None, limit: int, cursor: str | None):
     """A student's own requests, or the requests addressed to the caller's university, newest first."""
     if principal.role == "student":
-        scope = {"student.id": principal.sub}
+        page = store.credit_requests_page(runtime.db, limit, cursor, status, student_id=principal.sub)
     elif principal.role == "university":
-        scope = {"university_id": principal.org}
+        page = store.credit_requests_page(runtime.db, limit, cursor, status, university_id=principal.org)
     else:
         raise Forbidden("credit requests are a student's and their university's", code="wrong_role")
-    if status:
-        scope["status"] = status
-    items, next_cursor = paginate(
-        runtime.db[store.CREDIT_REQUESTS],
-        scope,
-        limit,
-        cursor,
-        sort_field="created_at",
-        projection={"outbox": 0, "outbox_pending": 0},
-    )
+    items, next_cursor = page
     return _with_current_state(runtime.db, items), next_cursor
 
 

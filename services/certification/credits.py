@@ -21,8 +21,7 @@ from services.certification.handlers import SOURCE, credential_record
 from services.certification.runtime import Runtime
 from shared.auth import Principal
 from shared.events import new_event
-from shared.outbox import insert_aggregate, new_document_with_events
-from shared.pagination import paginate
+from shared.outbox import new_document_with_events
 
 EXPORT_COLUMNS = [
     "credential_id",
@@ -41,19 +40,7 @@ EXPORT_LIMIT = 50_000
 
 def set_policy(db: Database, principal: Principal, hours_per_credit: float, min_hours: float) -> dict:
     """Create or replace the caller's university credit policy."""
-    now = datetime.now(UTC)
-    db[store.POLICIES].update_one(
-        {"_id": principal.org},
-        {
-            "$set": {
-                "hours_per_credit": hours_per_credit,
-                "min_hours": min_hours,
-                "updated_at": now,
-                "updated_by": principal.sub,
-            }
-        },
-        upsert=True,
-    )
+    store.save_policy(db, principal.org, hours_per_credit, min_hours, principal.sub, datetime.now(UTC))
     return policy_view(db, principal.org)
 
 
@@ -123,7 +110,7 @@ def decide_credit(runtime: Runtime, principal: Principal, credential_id: str, de
         "hours_per_credit": policy.hours_per_credit,
     }
     try:
-        insert_aggregate(runtime.db[store.CREDIT_DECISIONS], new_document_with_events(document, [event]))
+        store.insert_credit_decision(runtime.db, new_document_with_events(document, [event]))
     except DuplicateKeyError:
         raise DecisionExists("your university already decided on this credit request") from None
     store.close_credit_request(runtime.db, request_id, document)
@@ -133,14 +120,7 @@ def decide_credit(runtime: Runtime, principal: Principal, credential_id: str, de
 
 def list_decisions(db: Database, org: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
     """A page of the university's decisions, newest first."""
-    return paginate(
-        db[store.CREDIT_DECISIONS],
-        {"university_org": org},
-        limit,
-        cursor,
-        sort_field="decided_at",
-        projection={"outbox": 0, "outbox_pending": 0},
-    )
+    return store.decisions_page(db, org, limit, cursor)
 
 
 def export_accepted_csv(db: Database, org: str) -> str:
@@ -148,13 +128,7 @@ def export_accepted_csv(db: Database, org: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
-    cursor = (
-        db[store.CREDIT_DECISIONS]
-        .find({"university_org": org, "decision": "accepted"}, {"outbox": 0})
-        .sort("decided_at", 1)
-        .limit(EXPORT_LIMIT)
-    )
-    for row in cursor:
+    for row in store.accepted_decisions(db, org, EXPORT_LIMIT):
         writer.writerow(
             [
                 f"urn:uuid:{row['credential_id']}",

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
 import structlog
-from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from services.certification import dataintegrity as di
@@ -21,7 +20,7 @@ from services.certification.verification import Check, parse_time, result
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import new_event
-from shared.outbox import insert_aggregate, new_document_with_events
+from shared.outbox import new_document_with_events
 
 log = structlog.get_logger(__name__)
 SOURCE = "certification"
@@ -93,12 +92,12 @@ def org_keyring(runtime: Runtime, org_id: str) -> KeyRing:
 
 def org_key_records(runtime: Runtime, org_id: str) -> list[dict]:
     """An organisation's key records, oldest first."""
-    return list(runtime.db[store.ORG_SIGNING_KEYS].find({"owner": org_id}).sort("seq", ASCENDING))
+    return store.org_key_records(runtime.db, org_id)
 
 
 def rotate_org_keys(runtime: Runtime) -> list[dict]:
     """Rotate every organisation's key (alongside the platform's rotation: POST /keys/rotate)."""
-    owners = runtime.db[store.ORG_SIGNING_KEYS].distinct("owner", {"status": "current"})
+    owners = store.orgs_with_current_keys(runtime.db)
     return [org_keyring(runtime, owner).rotate() for owner in owners]
 
 
@@ -116,9 +115,7 @@ def org_did_document(runtime: Runtime, org_id: str) -> dict:
 
 def _current_credential(runtime: Runtime, application_id: str) -> dict | None:
     """The application's credential that still stands (a re-issued one replaces its predecessor)."""
-    return runtime.db[store.CREDENTIALS].find_one(
-        {"application_id": application_id, "revoked": False}, {"outbox": 0}, sort=[("issued_at", -1)]
-    )
+    return store.standing_credential_of_application(runtime.db, application_id)
 
 
 def endorse(runtime: Runtime, principal: Principal, application_id: str, comment: str, traceparent=None) -> dict:
@@ -132,7 +129,7 @@ def endorse(runtime: Runtime, principal: Principal, application_id: str, comment
         )
     if record.get("org_id") != principal.org:
         raise NotYourOrganisation("this work was done for another organisation")
-    if runtime.db[store.ENDORSEMENTS].find_one({"application_id": application_id}, {"_id": 1}) is not None:
+    if store.application_endorsed(runtime.db, application_id):
         raise AlreadyEndorsed("your organisation already endorsed this work")
     endorsement_uuid = str(uuid.uuid4())
     endorsement_id = f"urn:uuid:{endorsement_uuid}"
@@ -182,7 +179,7 @@ def endorse(runtime: Runtime, principal: Principal, application_id: str, comment
     )
     document = {"_id": endorsement_uuid, **summary, "json": json.dumps(signed, ensure_ascii=False)}
     try:
-        insert_aggregate(runtime.db[store.ENDORSEMENTS], new_document_with_events(document, [endorsed]))
+        store.insert_endorsement(runtime.db, new_document_with_events(document, [endorsed]))
     except DuplicateKeyError:  # a concurrent endorsement of the same application won
         raise AlreadyEndorsed("your organisation already endorsed this work") from None
     log.info("credential_endorsed", endorsement_id=endorsement_id, credential_id=record["credential_id"])
@@ -217,9 +214,7 @@ def signed_endorsement(runtime: Runtime, endorsement_id: str) -> dict:
 
 def _endorsement_or_404(runtime: Runtime, endorsement_id: str) -> dict:
     endorsement_uuid = store.parse_uuid(endorsement_id)
-    record = None
-    if endorsement_uuid:
-        record = runtime.db[store.ENDORSEMENTS].find_one({"_id": endorsement_uuid}, {"outbox": 0})
+    record = store.endorsement(runtime.db, endorsement_uuid) if endorsement_uuid else None
     if record is None:
         raise NotFound("no such endorsement", code="endorsement_not_found")
     return record
@@ -227,24 +222,21 @@ def _endorsement_or_404(runtime: Runtime, endorsement_id: str) -> dict:
 
 def endorsements_of_application(runtime: Runtime, principal: Principal, application_id: str) -> list[dict]:
     """The employer's own organisation's endorsement of an application (a list of at most one)."""
-    query = {"application_id": application_id, "org_id": principal.org}
-    found = runtime.db[store.ENDORSEMENTS].find(query, {"outbox": 0})
+    found = store.endorsements_of_application(runtime.db, application_id, principal.org)
     return [view(runtime, record) for record in found]
 
 
 def endorsements_of_credentials(runtime: Runtime, credential_uuids: list[str]) -> list[dict]:
     """The endorsements of several credentials (one query), oldest first, without their checks."""
-    query = {"credential_uuid": {"$in": credential_uuids}}
-    found = runtime.db[store.ENDORSEMENTS].find(query, {"outbox": 0, "json": 0})
-    return [view(runtime, record) for record in found.sort("issued_at", ASCENDING)]
+    found = store.endorsements_of_credentials(runtime.db, credential_uuids, signed=False)
+    return [view(runtime, record) for record in found]
 
 
 def endorsements_of_credential(runtime: Runtime, credential_uuid: str) -> list[dict]:
     """Every endorsement of a credential, each with its verification (public: they are linked from it)."""
-    found = runtime.db[store.ENDORSEMENTS].find({"credential_uuid": credential_uuid}, {"outbox": 0})
     return [
         view(runtime, record) | {"verification": verify_endorsement(runtime, json.loads(record["json"]))}
-        for record in found.sort("issued_at", ASCENDING)
+        for record in store.endorsements_of_credentials(runtime.db, [credential_uuid])
     ]
 
 
@@ -257,7 +249,7 @@ def _org_key(runtime: Runtime, method: str) -> tuple[str, str] | None:
     prefix = runtime.did + ":orgs:"
     if not did.startswith(prefix) or not key_id:
         return None
-    record = runtime.db[store.ORG_SIGNING_KEYS].find_one({"_id": f"{unquote(did[len(prefix) :])}/{key_id}"})
+    record = store.org_key_record(runtime.db, f"{unquote(did[len(prefix) :])}/{key_id}")
     if record is None or record["status"] == "revoked":
         return None
     return record["public_key_multibase"], describe_key(record)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
 
 import structlog
-from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -34,8 +34,8 @@ from services.certification.statuslist import (
     status_list_credential,
 )
 from shared.errors import NotFound
-from shared.events import new_event
-from shared.outbox import find_one_and_update_with_events, insert_aggregate, new_document_with_events
+from shared.events import Event, new_event
+from shared.outbox import new_document_with_events
 
 log = structlog.get_logger(__name__)
 SOURCE = "certification"
@@ -45,28 +45,29 @@ ISSUE_ATTEMPTS = 8
 # ---- issuing ------------------------------------------------------------------------------
 
 
-def issue_credential(runtime: Runtime, event: dict) -> dict:
+def issue_credential(runtime: Runtime, event: Event) -> dict:
     """stint.work.approved.v1 → one signed OpenBadgeCredential per application (idempotent)."""
-    work = event["data"]
-    existing = store.credential_for_application(runtime.db, work["application_id"])
+    application_id = event.data.application_id
+    existing = store.credential_for_application(runtime.db, application_id)
     if existing is not None:
         return {"credential_id": existing["credential_id"], "already_issued": True}
+    work = dataclasses.asdict(event.data)  # the approval, typed values, as the credential's builders read it
     _publish_skills(runtime, skills_of(work))
     for _ in range(ISSUE_ATTEMPTS):
-        record, signed = _signed_record(runtime, work, event.get("traceparent"))
+        record, signed = _signed_record(runtime, work, event.traceparent)
         store.save_signed_document(runtime.db, record["_id"], signed)
         store.list_student_credential(runtime.db, record)  # first, so it is listed as soon as anyone can learn of it
         try:
-            insert_aggregate(runtime.db[store.CREDENTIALS], record)
+            store.insert_credential(runtime.db, record)
         except DuplicateKeyError:
             store.unlist_student_credential(runtime.db, record)
             store.forget_signed_document(runtime.db, record["_id"])
-            existing = store.credential_for_application(runtime.db, work["application_id"])
+            existing = store.credential_for_application(runtime.db, application_id)
             if existing is not None:  # a concurrent delivery issued it first
                 return {"credential_id": existing["credential_id"], "already_issued": True}
             continue  # the random status bit was taken: draw again
-        store.remember_issued(runtime.db, work["application_id"], record["_id"])
-        log.info("credential_issued", credential_id=record["credential_id"], application_id=work["application_id"])
+        store.remember_issued(runtime.db, application_id, record["_id"])
+        log.info("credential_issued", credential_id=record["credential_id"], application_id=application_id)
         return {"credential_id": record["credential_id"]}
     raise RuntimeError("no free status list position found")
 
@@ -156,9 +157,7 @@ def open_status_list(runtime: Runtime) -> str:
     if taken is not None:
         return taken
     list_id = uuid.uuid4().hex
-    runtime.db[store.STATUS_LISTS].insert_one(
-        {"_id": list_id, "size": LIST_SIZE, "allocated": 1, "revoked": [], "created_at": datetime.now(UTC)}
-    )
+    store.insert_status_list(runtime.db, list_id, LIST_SIZE, datetime.now(UTC))
     return list_id
 
 
@@ -179,17 +178,9 @@ def revoke_credential(runtime: Runtime, credential_uuid: str, reason: str, admin
         {**_event_summary(record), "reason": reason},
     )
     changes = {"revoked": True, "revoked_at": datetime.now(UTC), "revocation_reason": reason, "revoked_by": admin_id}
-    # No projection: FerretDB 1.24 does not implement findAndModify's "fields".
-    updated = find_one_and_update_with_events(
-        runtime.db[store.CREDENTIALS],
-        {"_id": credential_uuid, "revoked": False},
-        {"$set": changes},
-        [revoked],
-        return_document=ReturnDocument.AFTER,
-    )
+    updated = store.mark_credential_revoked(runtime.db, credential_uuid, changes, [revoked])
     if updated is None:  # a concurrent revocation won
         raise AlreadyRevoked("the credential was already revoked")
-    updated.pop("outbox", None)
     log.info("credential_revoked", credential_id=record["credential_id"])
     return updated
 

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.certification import dataintegrity as di
@@ -27,9 +26,9 @@ from services.certification.keys import CURRENT_KEY_TTL_SECONDS
 from services.certification.runtime import Runtime
 from services.certification.statuslist import random_index
 from shared.errors import Conflict, NotFound
-from shared.events import new_event
-from shared.locks import DocumentBusy, release_lease, take_lease
-from shared.outbox import find_one_and_update_with_events, insert_aggregate, new_document_with_events
+from shared.events import Event, new_event
+from shared.locks import DocumentBusy, release_lease
+from shared.outbox import new_document_with_events
 
 log = structlog.get_logger(__name__)
 # A process keeps signing with the key it last read for CURRENT_KEY_TTL_SECONDS: a key retired more recently may
@@ -67,33 +66,26 @@ def revoke_key(runtime: Runtime, key_id: str, reason: str, admin_id: str) -> dic
         key_id,
         {"key_id": key_id, "reason": reason, "revoked_by": admin_id, "revoked_at": now},
     )
-    revoked = find_one_and_update_with_events(
-        runtime.db[store.SIGNING_KEYS],
-        {"_id": key_id, "status": "retired"},
-        {"$set": changes},
-        [event],
-        return_document=ReturnDocument.AFTER,
-    )
+    revoked = store.mark_key_revoked(runtime.db, key_id, changes, [event])
     runtime.forget_keys()
     if revoked is None:  # a concurrent revocation won
         return store.signing_key(runtime.db, key_id)
-    revoked.pop("outbox", None)
     log.warning("signing_key_revoked", key_id=key_id, admin=admin_id)
     return revoked
 
 
 def reissue_signed_with_revoked_key(
-    runtime: Runtime, event: dict, after_each: Callable[[dict], None] | None = None
+    runtime: Runtime, event: Event, after_each: Callable[[dict], None] | None = None
 ) -> dict:
     """stint.key.revoked.v1 → every credential the key signed, not revoked for another reason, is re-issued under
     the current key (resumable: a replay re-issues nothing twice). `after_each` is called after each credential."""
-    key_id = event["data"]["key_id"]
+    key_id = event.data.key_id
     reissued = skipped = 0
     for record in store.credentials_signed_with(runtime.db, key_id):
         if record.get("revoked") and not record.get("superseded_by"):
             skipped += 1  # revoked by an admin for its own reason: nothing to replace
             continue
-        if _reissue(runtime, record, key_id, event.get("traceparent")):
+        if _reissue(runtime, record, key_id, event.traceparent):
             reissued += 1
         if after_each is not None:
             after_each(record)
@@ -107,7 +99,7 @@ def _reissue(runtime: Runtime, record: dict, key_id: str, traceparent: str | Non
     claim = store.claim_reissue(runtime.db, record["_id"], key_id, str(uuid.uuid4()), now)
     if claim.get("state") == "done":
         return False
-    lease = take_lease(runtime.db[store.REISSUES], record["_id"], REISSUE_LEASE_SECONDS, "reissue")
+    lease = store.take_reissue_lease(runtime.db, record["_id"], REISSUE_LEASE_SECONDS)
     if lease is None:  # the consumer treats this as "try the event again later", never as a dead letter
         raise DocumentBusy(f"another worker is re-issuing {record['credential_id']}")
     try:
@@ -131,7 +123,7 @@ def _issue_successor(runtime: Runtime, old: dict, successor_uuid: str, tracepare
         store.save_signed_document(runtime.db, successor_uuid, signed)
         store.list_student_credential(runtime.db, document)
         try:
-            insert_aggregate(runtime.db[store.CREDENTIALS], document)
+            store.insert_credential(runtime.db, document)
             return
         except DuplicateKeyError:
             if store.credential_by_id(runtime.db, successor_uuid) is not None:
@@ -196,17 +188,11 @@ def _retire_predecessor(runtime: Runtime, old: dict, successor_uuid: str) -> Non
     """Revoke the old credential with the reason "re-issued" and link it to its successor (no event: the student
     hears once, of the successor)."""
     store.set_revocation_bit(runtime.db, old["status_list_id"], old["status_index"])
-    find_one_and_update_with_events(
-        runtime.db[store.CREDENTIALS],
-        {"_id": old["_id"], "revoked": False},
-        {
-            "$set": {
-                "revoked": True,
-                "revoked_at": datetime.now(UTC),
-                "revocation_reason": REISSUED,
-                "revoked_by": REISSUED_BY,
-                "superseded_by": successor_uuid,
-            }
-        },
-        [],
-    )
+    changes = {
+        "revoked": True,
+        "revoked_at": datetime.now(UTC),
+        "revocation_reason": REISSUED,
+        "revoked_by": REISSUED_BY,
+        "superseded_by": successor_uuid,
+    }
+    store.mark_credential_revoked(runtime.db, old["_id"], changes, [])

@@ -8,14 +8,14 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from shared.locks import document_lock
+from shared.locks import Lease, document_lock, take_lease
 from shared.mongo import find_by_ids
-from shared.outbox import ensure_outbox_index
+from shared.outbox import ensure_outbox_index, find_one_and_update_with_events, insert_aggregate
 from shared.pagination import cut_page, decode_cursor, paginate
 
 CREDENTIALS = "credentials"
@@ -447,3 +447,188 @@ def release_handle(db: Database, key: str, student_id: str) -> None:
 def save_portfolio(db: Database, document: dict) -> None:
     """Write a student's portfolio whole (the caller holds its lock)."""
     db[PORTFOLIOS].replace_one({"_id": document["_id"]}, document, upsert=True)
+
+
+# ---- writes the use cases name (handlers, key revocation, credits, universities, credit requests) -----------
+# Only this module builds MongoDB filters and operators; the use cases call these by what they do.
+
+
+def insert_credential(db: Database, record: dict) -> None:
+    """Store a new credential record with its events; DuplicateKeyError when its issue or status bit is taken."""
+    insert_aggregate(db[CREDENTIALS], record)
+
+
+def insert_status_list(db: Database, list_id: str, size: int, now: datetime) -> None:
+    """Open a new status list with its first place taken."""
+    db[STATUS_LISTS].insert_one({"_id": list_id, "size": size, "allocated": 1, "revoked": [], "created_at": now})
+
+
+def mark_credential_revoked(db: Database, credential_uuid: str, changes: dict, events: list[dict]) -> dict | None:
+    """Set `changes` on a credential not yet revoked, with its events; the record after, or None when it already
+    was (a concurrent revocation won)."""
+    # No projection: FerretDB 1.24 does not implement findAndModify's "fields".
+    updated = find_one_and_update_with_events(
+        db[CREDENTIALS],
+        {"_id": credential_uuid, "revoked": False},
+        {"$set": changes},
+        events,
+        return_document=ReturnDocument.AFTER,
+    )
+    if updated is not None:
+        updated.pop("outbox", None)
+    return updated
+
+
+def mark_key_revoked(db: Database, key_id: str, changes: dict, events: list[dict]) -> dict | None:
+    """Set `changes` on a retired signing key, with its events; the record after, or None when it is not retired
+    (a concurrent revocation won)."""
+    revoked = find_one_and_update_with_events(
+        db[SIGNING_KEYS],
+        {"_id": key_id, "status": "retired"},
+        {"$set": changes},
+        events,
+        return_document=ReturnDocument.AFTER,
+    )
+    if revoked is not None:
+        revoked.pop("outbox", None)
+    return revoked
+
+
+def take_reissue_lease(db: Database, old_uuid: str, seconds: float) -> Lease | None:
+    """The lease on one credential's re-issue, or None while another worker holds it."""
+    return take_lease(db[REISSUES], old_uuid, seconds, "reissue")
+
+
+def save_policy(db: Database, org: str, hours_per_credit: float, min_hours: float, by: str, now: datetime) -> None:
+    """Create or replace a university's credit policy."""
+    values = {"hours_per_credit": hours_per_credit, "min_hours": min_hours, "updated_at": now, "updated_by": by}
+    db[POLICIES].update_one({"_id": org}, {"$set": values}, upsert=True)
+
+
+def insert_credit_request(db: Database, document: dict) -> None:
+    """Store a new credit request with its event; DuplicateKeyError when the student asked that university before."""
+    insert_aggregate(db[CREDIT_REQUESTS], document)
+
+
+def credit_requests_page(
+    db: Database,
+    limit: int,
+    cursor: str | None,
+    status: str | None = None,
+    *,
+    student_id: str | None = None,
+    university_id: str | None = None,
+) -> tuple[list[dict], str | None]:
+    """A page of one student's requests, or of those addressed to one university, newest first."""
+    scope = {"student.id": student_id} if student_id is not None else {"university_id": university_id}
+    if status:
+        scope["status"] = status
+    projection = {"outbox": 0, "outbox_pending": 0}
+    return paginate(db[CREDIT_REQUESTS], scope, limit, cursor, sort_field="created_at", projection=projection)
+
+
+def insert_credit_decision(db: Database, document: dict) -> None:
+    """Store a decision with its event; DuplicateKeyError when its request was decided already."""
+    insert_aggregate(db[CREDIT_DECISIONS], document)
+
+
+def decisions_page(db: Database, org: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    """A page of a university's decisions, newest first."""
+    projection = {"outbox": 0, "outbox_pending": 0}
+    return paginate(
+        db[CREDIT_DECISIONS], {"university_org": org}, limit, cursor, sort_field="decided_at", projection=projection
+    )
+
+
+def accepted_decisions(db: Database, org: str, limit: int):
+    """A university's accepted credits, oldest decision first (a cursor: the export streams them)."""
+    found = db[CREDIT_DECISIONS].find({"university_org": org, "decision": "accepted"}, {"outbox": 0})
+    return found.sort("decided_at", ASCENDING).limit(limit)
+
+
+def insert_university(db: Database, document: dict) -> None:
+    """Store a new university with its event; DuplicateKeyError when its id or AISHE code is taken."""
+    insert_aggregate(db[UNIVERSITIES], document)
+
+
+def update_university_profile(db: Database, university_id: str, values: dict) -> dict | None:
+    """Set a university's profile fields; the record after (a taken AISHE code raises OperationFailure)."""
+    updated = find_one_and_update_with_events(
+        db[UNIVERSITIES], {"_id": university_id}, {"$set": values}, [], return_document=ReturnDocument.AFTER
+    )
+    if updated is not None:
+        updated.pop("outbox", None)
+    return updated
+
+
+def mark_university_verified(db: Database, university_id: str, changes: dict, events: list[dict]) -> dict | None:
+    """Set `changes` on a pending university, with its events; the record after, or None when it is not pending
+    (another admin verified it meanwhile)."""
+    verified = find_one_and_update_with_events(
+        db[UNIVERSITIES],
+        {"_id": university_id, "status": "pending"},
+        {"$set": changes},
+        events,
+        return_document=ReturnDocument.AFTER,
+    )
+    if verified is not None:
+        verified.pop("outbox", None)
+    return verified
+
+
+def universities_page(db: Database, status: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    """A page of the universities in `status`, newest registration first, without their contact details."""
+    projection = {"outbox": 0, "outbox_pending": 0, "contact_email": 0, "registered_by": 0}
+    return paginate(db[UNIVERSITIES], {"status": status}, limit, cursor, sort_field="created_at", projection=projection)
+
+
+# ---- endorsements and organisations' keys -----------------------------------------------------------------
+
+
+def insert_endorsement(db: Database, document: dict) -> None:
+    """Store a new endorsement with its event; DuplicateKeyError when the application was endorsed already."""
+    insert_aggregate(db[ENDORSEMENTS], document)
+
+
+def endorsement(db: Database, endorsement_uuid: str) -> dict | None:
+    """One endorsement record, or None."""
+    return db[ENDORSEMENTS].find_one({"_id": endorsement_uuid}, {"outbox": 0})
+
+
+def application_endorsed(db: Database, application_id: str) -> bool:
+    """Whether an application's work was endorsed already."""
+    return db[ENDORSEMENTS].find_one({"application_id": application_id}, {"_id": 1}) is not None
+
+
+def endorsements_of_application(db: Database, application_id: str, org_id: str) -> list[dict]:
+    """An organisation's endorsement of an application (at most one)."""
+    return list(db[ENDORSEMENTS].find({"application_id": application_id, "org_id": org_id}, {"outbox": 0}))
+
+
+def endorsements_of_credentials(db: Database, credential_uuids: list[str], signed: bool = True) -> list[dict]:
+    """The endorsements of the credentials, oldest first (one query); `signed=False` leaves out their JSON."""
+    projection = {"outbox": 0} if signed else {"outbox": 0, "json": 0}
+    found = db[ENDORSEMENTS].find({"credential_uuid": {"$in": list(credential_uuids)}}, projection)
+    return list(found.sort("issued_at", ASCENDING))
+
+
+def standing_credential_of_application(db: Database, application_id: str) -> dict | None:
+    """The application's credential that still stands (a re-issued one replaces its predecessor), or None."""
+    return db[CREDENTIALS].find_one(
+        {"application_id": application_id, "revoked": False}, {"outbox": 0}, sort=[("issued_at", DESCENDING)]
+    )
+
+
+def org_key_records(db: Database, org_id: str) -> list[dict]:
+    """An organisation's signing key records, oldest first."""
+    return list(db[ORG_SIGNING_KEYS].find({"owner": org_id}).sort("seq", ASCENDING))
+
+
+def org_key_record(db: Database, record_id: str) -> dict | None:
+    """One organisation key record by its id (`<org>/<key id>`), or None."""
+    return db[ORG_SIGNING_KEYS].find_one({"_id": record_id})
+
+
+def orgs_with_current_keys(db: Database) -> list[str]:
+    """Every organisation that has a current signing key (it has endorsed something)."""
+    return db[ORG_SIGNING_KEYS].distinct("owner", {"status": "current"})

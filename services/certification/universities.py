@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import structlog
-from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
@@ -20,8 +19,7 @@ from services.certification.domain import (
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.events import new_event
-from shared.outbox import find_one_and_update_with_events, insert_aggregate, new_document_with_events
-from shared.pagination import paginate
+from shared.outbox import new_document_with_events
 
 log = structlog.get_logger(__name__)
 SOURCE = "certification"
@@ -57,7 +55,7 @@ def register_university(db: Database, principal: Principal, profile: dict, trace
         }
         event = new_event("stint.university.registered.v1", SOURCE, principal.org, _snapshot(university), traceparent)
         try:
-            insert_aggregate(db[store.UNIVERSITIES], new_document_with_events(university, [event]))
+            store.insert_university(db, new_document_with_events(university, [event]))
         except DuplicateKeyError as exc:
             if store.university(db, principal.org) is None:  # not our _id: the AISHE code is someone else's
                 raise _aishe_taken(profile["aishe_code"]) from exc
@@ -69,18 +67,12 @@ def register_university(db: Database, principal: Principal, profile: dict, trace
     if holder is not None and holder["_id"] != principal.org:
         raise _aishe_taken(profile["aishe_code"])
     try:
-        updated = find_one_and_update_with_events(
-            db[store.UNIVERSITIES],
-            {"_id": principal.org},
-            {"$set": {**{field: profile[field] for field in PROFILE_FIELDS}, "updated_at": now}},
-            [],
-            return_document=ReturnDocument.AFTER,
-        )
+        values = {**{field: profile[field] for field in PROFILE_FIELDS}, "updated_at": now}
+        updated = store.update_university_profile(db, principal.org, values)
     except OperationFailure as exc:  # a concurrent update took the code; FerretDB reports it as InternalError
         if isinstance(exc, DuplicateKeyError) or "UNIQUE constraint failed" in str(exc):
             raise _aishe_taken(profile["aishe_code"]) from exc
         raise
-    updated.pop("outbox", None)
     return updated
 
 
@@ -103,16 +95,9 @@ def verify_university(db: Database, university_id: str, admin_id: str, tracepare
     event = new_event(
         "stint.university.verified.v1", SOURCE, university_id, _snapshot({**university, **changes}), traceparent
     )
-    verified = find_one_and_update_with_events(
-        db[store.UNIVERSITIES],
-        {"_id": university_id, "status": PENDING},
-        {"$set": changes},
-        [event],
-        return_document=ReturnDocument.AFTER,
-    )
+    verified = store.mark_university_verified(db, university_id, changes, [event])
     if verified is None:  # another admin verified it meanwhile
         return store.university(db, university_id)
-    verified.pop("outbox", None)
     log.info("university_verified", university_id=university_id, admin=admin_id)
     return verified
 
@@ -130,11 +115,4 @@ def list_universities(db: Database, principal: Principal | None, status: str, li
     """Verified universities for anyone (a student picks one); pending ones are the admin's queue."""
     if status != VERIFIED and (principal is None or principal.role != "admin"):
         raise Forbidden("only an admin sees universities waiting for verification", code="admin_only")
-    return paginate(
-        db[store.UNIVERSITIES],
-        {"status": status},
-        limit,
-        cursor,
-        sort_field="created_at",
-        projection={"outbox": 0, "outbox_pending": 0, "contact_email": 0, "registered_by": 0},
-    )
+    return store.universities_page(db, status, limit, cursor)

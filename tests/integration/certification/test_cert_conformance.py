@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from services.certification import handlers, key_revocation, store
+from shared.events import read_event
 from tests.integration.certification.conftest import LiveService
 from tests.support import independent_verifier
 from tests.support.ob3_schema import schema_errors
@@ -142,7 +143,7 @@ def test_the_independent_verifier_rejects_a_revoked_key_and_accepts_the_reissued
     key_revocation.revoke_key(live.runtime, "key-1", "the private key leaked", "admin-1")
     assert independent_verifier.verify(node, before, live.url)["verified"] is False  # key-1 is gone from did.json
     key = live.runtime.db[store.SIGNING_KEYS].find_one({"_id": "key-1"})
-    key_revocation.reissue_signed_with_revoked_key(live.runtime, key["outbox"][0])
+    key_revocation.reissue_signed_with_revoked_key(live.runtime, read_event(key["outbox"][0]))
     [successor] = live.runtime.db[store.CREDENTIALS].find({"reissue_of": before["id"].removeprefix("urn:uuid:")})
     reissued = requests.get(f"{live.url}/credentials/{successor['_id']}", timeout=10).json()
     verdict = independent_verifier.verify(node, reissued, live.url)

@@ -129,7 +129,7 @@ def test_the_worker_process_prepares_its_runtime_before_handling(cert_settings, 
     prepared = ready_runtime(cert_settings, runtime.db)
     assert runtime.db["signing_keys"].count_documents({}) == 1  # the key exists before the first event
     event = approved_event()
-    bind_handlers(HANDLERS, prepared)["stint.work.approved.v1"](event)
+    bind_handlers(HANDLERS, prepared)["stint.work.approved.v1"](read_event(event))
     assert runtime.db["credentials"].count_documents({"application_id": event["data"]["application_id"]}) == 1
 
 

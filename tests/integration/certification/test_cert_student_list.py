@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.certification import handlers, key_revocation, store
+from shared.events import read_event
 from shared.pagination import paginate
 from tests.integration.certification.conftest import approved_event
 
@@ -58,7 +59,7 @@ def asha_with_history(client, issue, as_role, runtime) -> dict:
     assert client.post("/keys/rotate", headers=admin).status_code == 201
     assert client.post("/keys/key-1/revoke", json={"reason": "leaked"}, headers=admin).status_code == 200
     key = runtime.db[store.SIGNING_KEYS].find_one({"_id": "key-1"})
-    [revoked] = [event for event in key["outbox"] if event["type"] == "stint.key.revoked.v1"]
+    [revoked] = [read_event(event) for event in key["outbox"] if event["type"] == "stint.key.revoked.v1"]
     assert key_revocation.reissue_signed_with_revoked_key(runtime, revoked)["reissued"] == 5  # the other's too
     return {"records": records, "headers": as_role("student", sub=ASHA["id"])}
 
@@ -80,7 +81,7 @@ def test_a_student_sees_the_same_pages_as_the_scan_gave_with_revoked_and_reissue
 def test_a_redelivered_issuing_event_lists_its_credential_once(client, runtime, as_role):
     event = approved_event(student=ASHA)
     for _ in range(3):
-        handlers.issue_credential(runtime, event)
+        handlers.issue_credential(runtime, read_event(event))
     [page] = _pages(client, as_role("student", sub=ASHA["id"]))
     assert len(page) == 1
     assert len(runtime.db[store.STUDENT_CREDENTIALS].find_one({"_id": ASHA["id"]})["credentials"]) == 1
