@@ -15,7 +15,7 @@ from shared.events import Event, read_event
 from shared.locks import release_lease, take_lease
 from shared.mongo import find_by_ids
 from shared.outbox import find_one_and_update_with_events
-from shared.owner_index import OwnerIndex
+from shared.owner_index import COMPLETE, OwnerIndex
 from shared.pagination import paginate
 
 INBOX = "inbox"
@@ -43,6 +43,7 @@ def ensure_indexes(db: Database) -> None:
         )
     db[INBOX].create_index([("recipient", ASCENDING), ("created_at", DESCENDING)], name="inbox_by_recipient")
     index_existing_inbox(db)
+    mark_existing_deliveries_due(db)
     for name in (EMAILS, WEBHOOK_DELIVERIES):
         db[name].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
     db[WEBHOOK_DELIVERIES].create_index([("webhook_id", ASCENDING), ("created_at", DESCENDING)], name="by_webhook")
@@ -89,12 +90,39 @@ def index_existing_inbox(db: Database) -> None:
 
 def queue_emails(db: Database, emails: list[dict]) -> int:
     """Queue emails for the periodic sender; how many were new."""
-    return insert_new(db[EMAILS], emails)
+    return _queue(db[EMAILS], emails)
 
 
 def queue_webhook_calls(db: Database, calls: list[dict]) -> int:
     """Queue webhook calls for the periodic dispatcher; how many were new."""
-    return insert_new(db[WEBHOOK_DELIVERIES], calls)
+    return _queue(db[WEBHOOK_DELIVERIES], calls)
+
+
+def _queue(collection: Collection, deliveries: list[dict]) -> int:
+    """Mark deliveries due, then store them; how many were new. The marks come first so no stored delivery is ever
+    left unmarked; a mark whose delivery is not stored yet (or was sent long ago, for a redelivered event) is
+    dropped by the sender that finds it so (`claim`)."""
+    insert_new(_due(collection), [{"_id": d["_id"], "next_attempt_at": d["next_attempt_at"]} for d in deliveries])
+    return insert_new(collection, deliveries)
+
+
+def _due(collection: Collection) -> Collection:
+    """The deliveries of `collection` still to try: `{_id: delivery id, next_attempt_at}`, one per pending delivery.
+    The senders look for due work every second; FerretDB 1.24 answers such a filter by reading every document, so it
+    reads this short list instead of every delivery ever made."""
+    return collection.database[f"{collection.name}_due"]
+
+
+def mark_existing_deliveries_due(db: Database) -> None:
+    """Mark the pending deliveries stored before the due lists existed (once per database)."""
+    for name in (EMAILS, WEBHOOK_DELIVERIES):
+        due = _due(db[name])
+        if due.find_one({"_id": COMPLETE}) is not None:
+            continue
+        pending = db[name].find(DUE, {"next_attempt_at": 1})
+        insert_new(due, [{"_id": d["_id"], "next_attempt_at": d["next_attempt_at"]} for d in pending])
+        with contextlib.suppress(DuplicateKeyError):
+            due.insert_one({"_id": COMPLETE})  # no next_attempt_at: never due
 
 
 # ---- read models ----------------------------------------------------------------------
@@ -276,13 +304,9 @@ def claim_due(collection: Collection, now: datetime, lease_seconds: float) -> di
 
 
 def due_deliveries(collection: Collection, now: datetime, limit: int) -> list:
-    """The ids of up to `limit` due deliveries, oldest first.
-
-    One query, but FerretDB 1.24 answers it by reading every delivery ever queued: a sender with
-    a backlog asks once per batch, not once per delivery.
-    """
-    due = {**DUE, "next_attempt_at": {"$lte": now}}
-    return [d["_id"] for d in collection.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit)]
+    """The ids of up to `limit` due deliveries, oldest first (from the short list of pending ones, `_due`)."""
+    due = {"next_attempt_at": {"$lte": now}}
+    return [d["_id"] for d in _due(collection).find(due).sort("next_attempt_at", ASCENDING).limit(limit)]
 
 
 def claim(collection: Collection, delivery_id, now: datetime, lease_seconds: float) -> dict | None:
@@ -295,8 +319,10 @@ def claim(collection: Collection, delivery_id, now: datetime, lease_seconds: flo
     lease = take_lease(collection, delivery_id, lease_seconds, purpose="delivery")
     if lease is None:
         return None
-    delivery = collection.find_one({"_id": delivery_id, **DUE, "next_attempt_at": {"$lte": now}})
-    if delivery is None:
+    delivery = collection.find_one({"_id": delivery_id})  # by _id alone: the one filter FerretDB does not scan for
+    if delivery is None or delivery.get("status") != DUE["status"] or delivery["next_attempt_at"] > now:
+        if delivery is not None and delivery.get("status") != DUE["status"]:
+            _due(collection).delete_one({"_id": delivery_id})  # sent, failed or cancelled: not due any more
         release_lease(lease)
         return None
     return {**delivery, "lease": lease}
@@ -312,6 +338,10 @@ def record_attempt(collection: Collection, delivery: dict, attempt: dict, status
             {"_id": delivery["_id"]},
             {"$push": {"attempts": attempt}, "$inc": {"attempt_count": 1}, "$set": values},
         )
+        if status == DUE["status"]:
+            _due(collection).update_one({"_id": delivery["_id"]}, {"$set": {"next_attempt_at": next_at}})
+        else:
+            _due(collection).delete_one({"_id": delivery["_id"]})
     finally:
         release_lease(delivery["lease"])
 
@@ -320,6 +350,7 @@ def cancel_delivery(collection: Collection, delivery: dict, reason: str) -> None
     """Give up on one delivery without trying it."""
     try:
         collection.update_one({"_id": delivery["_id"]}, {"$set": {"status": "cancelled", "cancel_reason": reason}})
+        _due(collection).delete_one({"_id": delivery["_id"]})
     finally:
         release_lease(delivery["lease"])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.notification import store
 from services.notification.domain import ROUTES, UNIVERSITY
 from services.notification.handlers import fan_out
 from shared.events import read_event
@@ -185,6 +186,19 @@ def test_an_unreachable_mail_server_keeps_the_email_queued_for_a_retry(notifier,
     [queued] = notifier.db.email_deliveries.find({"event_id": accepted["id"]})
     assert queued["status"] == "pending" and queued["attempts"][0]["error"].startswith("SMTP server unreachable")
     notifier.emails.smtp_url = smtp_server.url
-    notifier.db.email_deliveries.update_one({"_id": queued["_id"]}, {"$set": {"next_attempt_at": queued["created_at"]}})
+    [due] = notifier.db.email_deliveries_due.find({"_id": queued["_id"]})  # the retry is due later ...
+    assert due["next_attempt_at"] == queued["next_attempt_at"] > queued["created_at"]
+    for collection in (notifier.db.email_deliveries, notifier.db.email_deliveries_due):  # ... so bring it forward
+        collection.update_one({"_id": queued["_id"]}, {"$set": {"next_attempt_at": queued["created_at"]}})
     assert notifier.send_emails() == 1
     assert len(smtp_server.to(STUDENT_EMAIL)) == 1
+
+
+def test_an_email_queued_before_the_due_list_existed_is_still_sent_after_a_restart(notifier, smtp_server):
+    notifier.deliver(sample_event("stint.application.accepted.v1"))
+    notifier.db.drop_collection("email_deliveries_due")  # as if queued by the version without the due list
+    assert notifier.send_emails() == 0
+    store.ensure_indexes(notifier.db)  # what every start does
+    assert notifier.send_emails() == 1
+    assert len(smtp_server.to(STUDENT_EMAIL)) == 1
+    assert notifier.db.email_deliveries_due.count_documents({"next_attempt_at": {"$exists": True}}) == 0
