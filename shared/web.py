@@ -175,7 +175,7 @@ def current_db() -> Database:
     return current_app.extensions["stint_db"]
 
 
-def request_traceparent() -> str | None:
+def traceparent() -> str | None:
     """The caller's W3C trace context, passed on to the events this request causes (None when absent or malformed)."""
     value = request.headers.get("traceparent", "").strip()
     return value if TRACEPARENT.match(value) else None

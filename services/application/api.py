@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -23,8 +22,10 @@ from services.application.schemas import (
     ReviewRequestSchema,
     SubmissionRequestSchema,
 )
+from shared import web
 from shared.auth import current_principal, require
-from shared.errors import ErrorSchema, Unauthorized
+from shared.errors import Unauthorized
+from shared.web import current_db, traceparent
 
 blp = Blueprint(
     "applications",
@@ -32,7 +33,6 @@ blp = Blueprint(
     url_prefix="/applications",
     description="Apply to listings, move applications through their states, submit and review work",
 )
-TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 ERROR_MEANINGS = {
     400: "bad request (e.g. a cursor we did not make)",
     401: "no valid bearer token",
@@ -45,17 +45,7 @@ ERROR_MEANINGS = {
 
 def documents_errors(*statuses: int):
     """Document the error responses (one JSON shape) a view can give."""
-
-    def decorate(view):
-        for status in statuses:
-            view = blp.alt_response(status, schema=ErrorSchema, description=ERROR_MEANINGS[status])(view)
-        return view
-
-    return decorate
-
-
-def _db():
-    return current_app.extensions["stint_db"]
+    return web.documents_errors(blp, ERROR_MEANINGS, *statuses)
 
 
 def _limits():
@@ -71,13 +61,7 @@ def _actor() -> Actor:
 
 def _shown(app: dict) -> dict:
     """The application as its readers see it (highlighted credentials say whether they are still verified)."""
-    return handlers.shown(_db(), app)
-
-
-def _traceparent() -> str | None:
-    """The caller's W3C trace context, carried on into the events this request causes."""
-    value = request.headers.get("traceparent", "").strip()
-    return value if TRACEPARENT.match(value) else None
+    return handlers.shown(current_db(), app)
 
 
 # Request schemas are passed to @blp.arguments as instances, made once: given a class, webargs builds a new schema
@@ -92,13 +76,13 @@ class Applications(MethodView):
         """Apply to a published listing (student), highlighting earlier credentials; the application starts
         `applied`."""
         return handlers.apply(
-            _db(),
+            current_db(),
             _limits(),
             _actor(),
             body["listing_id"],
             body["cover_note"],
             body["answers"],
-            _traceparent(),
+            traceparent(),
             body["credential_ids"],
         )
 
@@ -109,7 +93,7 @@ class Applications(MethodView):
     def get(self, query):
         """List applications: a student's own, or those to the employer's organisation's listings."""
         return handlers.list_applications(
-            _db(), _actor(), query.get("listing_id"), query.get("status"), query["limit"], query["cursor"]
+            current_db(), _actor(), query.get("listing_id"), query.get("status"), query["limit"], query["cursor"]
         )
 
 
@@ -120,7 +104,7 @@ class ApplicationById(MethodView):
     @documents_errors(401, 403, 404)
     def get(self, application_id: uuid.UUID):
         """One application (its student, or the employer of its listing's organisation)."""
-        return _shown(handlers.get_application(_db(), _actor(), str(application_id)))
+        return _shown(handlers.get_application(current_db(), _actor(), str(application_id)))
 
 
 def _action_view(action, role: str, summary: str):
@@ -131,7 +115,7 @@ def _action_view(action, role: str, summary: str):
     @blp.response(200, ApplicationSchema)
     @documents_errors(401, 403, 404, 409, 422)
     def view(body, application_id: uuid.UUID):
-        return _shown(action(_db(), _actor(), str(application_id), (body or {}).get("note", ""), _traceparent()))
+        return _shown(action(current_db(), _actor(), str(application_id), (body or {}).get("note", ""), traceparent()))
 
     view.__doc__ = summary
     view.__name__ = action.__name__
@@ -158,7 +142,13 @@ def submit_work(body, application_id: uuid.UUID):
     """Submit a round of work (the accepted student): links, notes, hours; 201, the application now `submitted`."""
     return _shown(
         work.submit_work(
-            _db(), _actor(), str(application_id), body["links"], body["notes"], body["hours_spent"], _traceparent()
+            current_db(),
+            _actor(),
+            str(application_id),
+            body["links"],
+            body["notes"],
+            body["hours_spent"],
+            traceparent(),
         )
     )
 
@@ -170,7 +160,7 @@ def submit_work(body, application_id: uuid.UUID):
 @documents_errors(401, 403, 404, 409, 422)
 def review_work(body, application_id: uuid.UUID):
     """Review the latest submitted round (employer of the listing's organisation): approve, request changes, reject."""
-    return _shown(work.review_work(_db(), _limits(), _actor(), str(application_id), body, _traceparent()))
+    return _shown(work.review_work(current_db(), _limits(), _actor(), str(application_id), body, traceparent()))
 
 
 @blp.route("/<uuid:application_id>/payment", methods=["POST"])
@@ -181,7 +171,7 @@ def review_work(body, application_id: uuid.UUID):
 def record_payment(body, application_id: uuid.UUID):
     """Record the stipend paid for approved work (employer of the listing's organisation); again to correct it,
     until the student confirms."""
-    return _shown(payments.record_payment(_db(), _actor(), str(application_id), body, _traceparent()))
+    return _shown(payments.record_payment(current_db(), _actor(), str(application_id), body, traceparent()))
 
 
 @blp.route("/<uuid:application_id>/payment/confirm", methods=["POST"])
@@ -190,7 +180,7 @@ def record_payment(body, application_id: uuid.UUID):
 @documents_errors(401, 403, 404, 409)
 def confirm_payment(application_id: uuid.UUID):
     """Confirm receiving the recorded payment (the application's student); this also settles a dispute."""
-    return _shown(payments.confirm_payment(_db(), _actor(), str(application_id), _traceparent()))
+    return _shown(payments.confirm_payment(current_db(), _actor(), str(application_id), traceparent()))
 
 
 @blp.route("/<uuid:application_id>/payment/dispute", methods=["POST"])
@@ -200,4 +190,4 @@ def confirm_payment(application_id: uuid.UUID):
 @documents_errors(401, 403, 404, 409, 422)
 def dispute_payment(body, application_id: uuid.UUID):
     """Dispute the recorded payment with a reason (the application's student); the organisation and admins hear."""
-    return _shown(payments.dispute_payment(_db(), _actor(), str(application_id), body["reason"], _traceparent()))
+    return _shown(payments.dispute_payment(current_db(), _actor(), str(application_id), body["reason"], traceparent()))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 
@@ -25,6 +23,7 @@ from services.certification.verification import vc_api_result
 from shared.auth import current_principal, optional_principal, require
 from shared.errors import BadRequest, ErrorSchema, NotFound
 from shared.pagination import PageQuerySchema
+from shared.web import traceparent
 
 credentials_blp = Blueprint("credentials", __name__, description="Issued credentials, revocation and certificates")
 verify_blp = Blueprint("verify", __name__, description="Verifying credentials")
@@ -34,7 +33,6 @@ issuer_blp = Blueprint(
 universities_blp = Blueprint(
     "universities", __name__, description="Universities, credit requests, credit policies and credit decisions"
 )
-TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 JSON_OBJECT = {"type": "object"}
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -400,12 +398,6 @@ def export_decisions():
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="accepted-credits.csv"'},
     )
-
-
-def traceparent() -> str | None:
-    """The caller's W3C trace context, passed on to the events this request causes."""
-    value = request.headers.get("traceparent", "")
-    return value if TRACEPARENT.match(value) else None
 
 
 def allow_large_batches() -> None:

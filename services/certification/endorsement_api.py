@@ -9,10 +9,11 @@ from marshmallow import fields as f
 from marshmallow import validate as v
 
 from services.certification import endorsements, store
-from services.certification.api import DID_DOCUMENT, JSON_OBJECT, runtime, traceparent
+from services.certification.api import DID_DOCUMENT, JSON_OBJECT, runtime
 from services.certification.schemas import VerificationSchema
 from shared.auth import check_role, current_principal, require
 from shared.errors import ErrorSchema, NotFound
+from shared.web import traceparent
 
 endorsements_blp = Blueprint(
     "endorsements", __name__, description="Employers' endorsements of approved work, and organisations' DIDs"

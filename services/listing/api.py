@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from flask import current_app, request
+from flask import current_app
 from flask_smorest import Blueprint
 
 from services.listing import accounts, handlers
@@ -27,8 +25,8 @@ from services.listing.schemas import (
     RoleGrantSchema,
 )
 from shared.auth import check_role, current_principal, optional_principal, require, require_account
-from shared.errors import ErrorSchema
 from shared.pagination import PageQuerySchema
+from shared.web import current_db, documents_errors, traceparent
 
 orgs = Blueprint("orgs", __name__, url_prefix="/orgs", description="Organisations that post listings")
 listings = Blueprint("listings", __name__, url_prefix="/listings", description="Micro-internship listings")
@@ -37,7 +35,6 @@ people = Blueprint(
     "accounts", __name__, url_prefix="", description="Accounts: choosing a role, joining an organisation, grants"
 )
 
-TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 ERROR_DESCRIPTIONS = {
     400: "Bad request (e.g. a cursor this service did not make)",
     401: "No valid bearer token",
@@ -52,18 +49,8 @@ OPTIONAL_AUTH = [{}, {"bearerAuth": []}]
 
 
 def errors(blp: Blueprint, *statuses: int):
-    """Document the error responses a view can give, all in the one error shape."""
-
-    def decorate(view):
-        for status in statuses:
-            view = blp.alt_response(status, schema=ErrorSchema, description=ERROR_DESCRIPTIONS[status])(view)
-        return view
-
-    return decorate
-
-
-def _db():
-    return current_app.extensions["stint_db"]
+    """Document the error responses a view can give, all in the one error shape, with what each means here."""
+    return documents_errors(blp, ERROR_DESCRIPTIONS, *statuses)
 
 
 def _idp():
@@ -78,12 +65,6 @@ def _web_url() -> str:
     return current_app.extensions["stint_settings"].extra.get("STINT_WEB_URL", "http://127.0.0.1:8000")
 
 
-def _traceparent() -> str | None:
-    """The caller's W3C trace context, passed on to the events this request causes."""
-    value = request.headers.get("traceparent", "")
-    return value if TRACEPARENT.match(value) else None
-
-
 # ---- organisations ---------------------------------------------------------------------
 
 
@@ -95,7 +76,7 @@ def _traceparent() -> str | None:
 def put_my_org(profile):
     """Register the caller's organisation (it starts pending; the account gets its `org` from now on: refresh the
     token to see it) or update its profile."""
-    return accounts.register_my_org(_db(), _idp(), current_principal(), profile, _traceparent())
+    return accounts.register_my_org(current_db(), _idp(), current_principal(), profile, traceparent())
 
 
 @orgs.route("", methods=["GET"])
@@ -105,7 +86,7 @@ def put_my_org(profile):
 @errors(orgs, 400, 401, 403)
 def list_orgs(query):
     """Organisations by status, newest first: the administrator's queue of those waiting for verification."""
-    items, next_cursor = accounts.orgs_in_status(_db(), query["status"], query["limit"], query["cursor"])
+    items, next_cursor = accounts.orgs_in_status(current_db(), query["status"], query["limit"], query["cursor"])
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -116,7 +97,7 @@ def list_orgs(query):
 @errors(orgs, 401, 403, 404)
 def invite(body):
     """Invite a colleague by email to join the caller's organisation; they are emailed a link to accept."""
-    return accounts.invite_colleague(_db(), current_principal(), body["email"], _web_url(), _traceparent())
+    return accounts.invite_colleague(current_db(), current_principal(), body["email"], _web_url(), traceparent())
 
 
 @orgs.route("/me/invitations", methods=["GET"])
@@ -126,7 +107,7 @@ def invite(body):
 @errors(orgs, 400, 401, 403)
 def list_invitations(query):
     """The invitations the caller's organisation sent, newest first."""
-    items, next_cursor = accounts.org_invitations(_db(), current_principal(), query["limit"], query["cursor"])
+    items, next_cursor = accounts.org_invitations(current_db(), current_principal(), query["limit"], query["cursor"])
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -136,7 +117,7 @@ def list_invitations(query):
 @orgs.doc(security=PUBLIC)
 def get_org(org_id):
     """An organisation's public profile."""
-    return handlers.get_org(_db(), org_id)
+    return handlers.get_org(current_db(), org_id)
 
 
 @orgs.route("/<string(maxlength=200):org_id>/verify", methods=["POST"])
@@ -145,7 +126,7 @@ def get_org(org_id):
 @errors(orgs, 401, 403, 404)
 def verify_org(org_id):
     """Mark an organisation verified, so it can publish listings (admin; verifying again is harmless)."""
-    return handlers.verify_org(_db(), org_id, current_principal().sub, _traceparent())
+    return handlers.verify_org(current_db(), org_id, current_principal().sub, traceparent())
 
 
 # ---- listings --------------------------------------------------------------------------
@@ -167,7 +148,7 @@ def list_categories():
 def create_listing(fields):
     """Write a draft listing for the caller's organisation."""
     caller = current_principal()
-    return handlers.create_listing(_db(), caller.org, fields, caller.sub, _floor())
+    return handlers.create_listing(current_db(), caller.org, fields, caller.sub, _floor())
 
 
 @listings.route("", methods=["GET"])
@@ -181,9 +162,9 @@ def search_listings(args):
     if args.pop("mine"):
         caller = current_principal()
         check_role(caller, ("employer",))
-        items, next_cursor = handlers.list_org_listings(_db(), caller.org, limit, cursor)
+        items, next_cursor = handlers.list_org_listings(current_db(), caller.org, limit, cursor)
     else:
-        items, next_cursor = handlers.search_listings(_db(), args, limit, cursor)
+        items, next_cursor = handlers.search_listings(current_db(), args, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -194,7 +175,7 @@ def search_listings(args):
 def get_listing(listing_id):
     """One published or closed listing with its seats left; a draft only for its own organisation."""
     caller = optional_principal()
-    return handlers.get_listing(_db(), str(listing_id), caller.org if caller else None)
+    return handlers.get_listing(current_db(), str(listing_id), caller.org if caller else None)
 
 
 @listings.route("/<uuid:listing_id>", methods=["PATCH"])
@@ -204,7 +185,9 @@ def get_listing(listing_id):
 @errors(listings, 401, 403, 404, 409, 422)
 def edit_listing(changes, listing_id):
     """Edit a draft or published listing of the caller's organisation (published ones announce it)."""
-    return handlers.edit_listing(_db(), str(listing_id), current_principal().org, changes, _traceparent(), _floor())
+    return handlers.edit_listing(
+        current_db(), str(listing_id), current_principal().org, changes, traceparent(), _floor()
+    )
 
 
 @listings.route("/<uuid:listing_id>/publish", methods=["POST"])
@@ -213,7 +196,7 @@ def edit_listing(changes, listing_id):
 @errors(listings, 401, 403, 404, 409, 422)
 def publish_listing(listing_id):
     """Publish a draft; the organisation must be verified and the deadline ahead."""
-    return handlers.publish_listing(_db(), str(listing_id), current_principal().org, _traceparent(), _floor())
+    return handlers.publish_listing(current_db(), str(listing_id), current_principal().org, traceparent(), _floor())
 
 
 @listings.route("/<uuid:listing_id>/close", methods=["POST"])
@@ -222,7 +205,7 @@ def publish_listing(listing_id):
 @errors(listings, 401, 403, 404, 409)
 def close_listing(listing_id):
     """Close a published listing to new applications."""
-    return handlers.close_listing(_db(), str(listing_id), current_principal().org, _traceparent())
+    return handlers.close_listing(current_db(), str(listing_id), current_principal().org, traceparent())
 
 
 # ---- accounts --------------------------------------------------------------------------
@@ -255,7 +238,7 @@ def choose_my_role(body):
 def grant_role(body, user_id):
     """Grant an account a role (admin): university and admin come only this way; employers and universities name
     their organisation."""
-    return accounts.grant_role(_idp(), _db(), user_id, body["role"], body["org"])
+    return accounts.grant_role(_idp(), current_db(), user_id, body["role"], body["org"])
 
 
 @people.route("/invitations/<uuid:invitation_id>/accept", methods=["POST"])
@@ -264,4 +247,4 @@ def grant_role(body, user_id):
 @errors(people, 401, 404, 409, 503)
 def accept_invitation(invitation_id):
     """Join the organisation that invited the caller's (verified) email address, as an employer."""
-    return accounts.accept_invitation(_db(), _idp(), current_principal(), str(invitation_id))
+    return accounts.accept_invitation(current_db(), _idp(), current_principal(), str(invitation_id))

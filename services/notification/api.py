@@ -20,16 +20,13 @@ from services.notification.schemas import (
 from shared.auth import current_principal, require
 from shared.errors import ErrorSchema
 from shared.pagination import PageQuerySchema
+from shared.web import current_db
 
 inbox = Blueprint("notifications", __name__, description="The in-app inbox of a user and their organisation")
 preferences = Blueprint("preferences", __name__, description="Which channels a user hears on")
 webhooks = Blueprint("webhooks", __name__, description="Signed event calls to an organisation's endpoints")
 BLUEPRINTS = (inbox, preferences, webhooks)
 ORG_ROLES = ("employer", "university")
-
-
-def _db():
-    return current_app.extensions["stint_db"]
 
 
 @inbox.route("/notifications", methods=["GET"])
@@ -39,7 +36,7 @@ def _db():
 @inbox.arguments(InboxQuerySchema, location="query", as_kwargs=True, unknown=ma.RAISE)
 def list_notifications(unread, limit, cursor):
     """The caller's inbox and, for employers and universities, their organisation's; newest first."""
-    items, next_cursor = handlers.list_inbox(_db(), current_principal(), unread, limit, cursor)
+    items, next_cursor = handlers.list_inbox(current_db(), current_principal(), unread, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -49,7 +46,7 @@ def list_notifications(unread, limit, cursor):
 @require()
 def read_notification(entry_id):
     """Mark one of the caller's notifications read."""
-    return handlers.mark_read(_db(), current_principal(), entry_id)
+    return handlers.mark_read(current_db(), current_principal(), entry_id)
 
 
 @preferences.route("/preferences", methods=["GET"])
@@ -57,7 +54,7 @@ def read_notification(entry_id):
 @require()
 def get_preferences():
     """The caller's channel preferences."""
-    return handlers.get_preferences(_db(), current_principal())
+    return handlers.get_preferences(current_db(), current_principal())
 
 
 @preferences.route("/preferences", methods=["PUT"])
@@ -67,7 +64,7 @@ def get_preferences():
 @preferences.arguments(PreferencesSchema)
 def put_preferences(values):
     """Turn the caller's channels (in_app, email, webhook) on or off."""
-    return handlers.set_preferences(_db(), current_principal(), values)
+    return handlers.set_preferences(current_db(), current_principal(), values)
 
 
 @webhooks.route("/webhooks", methods=["POST"])
@@ -80,7 +77,7 @@ def create_webhook(body):
     """Register an endpoint for the caller's organisation."""
     production = current_app.extensions["stint_settings"].env == "production"
     return handlers.register_webhook(
-        _db(), current_principal(), body["url"], body["secret"], body["event_types"], production
+        current_db(), current_principal(), body["url"], body["secret"], body["event_types"], production
     )
 
 
@@ -90,7 +87,7 @@ def create_webhook(body):
 @webhooks.arguments(PageQuerySchema, location="query", as_kwargs=True, unknown=ma.RAISE)
 def list_webhooks(limit, cursor):
     """The caller's organisation's endpoints."""
-    items, next_cursor = handlers.list_webhooks(_db(), current_principal(), limit, cursor)
+    items, next_cursor = handlers.list_webhooks(current_db(), current_principal(), limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -100,7 +97,7 @@ def list_webhooks(limit, cursor):
 @require(*ORG_ROLES)
 def delete_webhook(webhook_id):
     """Remove an endpoint; what was still queued for it is cancelled."""
-    handlers.remove_webhook(_db(), current_principal(), webhook_id)
+    handlers.remove_webhook(current_db(), current_principal(), webhook_id)
 
 
 @webhooks.route("/webhooks/<webhook_id>/deliveries", methods=["GET"])
@@ -110,5 +107,5 @@ def delete_webhook(webhook_id):
 @webhooks.arguments(PageQuerySchema, location="query", as_kwargs=True, unknown=ma.RAISE)
 def list_deliveries(webhook_id, limit, cursor):
     """An endpoint's delivery log: every attempt with its time, status code or error, and duration."""
-    items, next_cursor = handlers.list_deliveries(_db(), current_principal(), webhook_id, limit, cursor)
+    items, next_cursor = handlers.list_deliveries(current_db(), current_principal(), webhook_id, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from pymongo.errors import ConnectionFailure
 
-from shared.web import create_service_app, request_traceparent
+from shared.web import create_service_app, traceparent
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 CONFIG = {"auth_secret": "k" * 40, "mongo_url": "mongodb://127.0.0.1:1/"}
@@ -30,7 +30,7 @@ def app_with(ensure_indexes):
 
     @things.route("")
     def list_things():
-        return {"traceparent": request_traceparent()}
+        return {"traceparent": traceparent()}
 
     return create_service_app("listing", CONFIG, "T", "d", blueprints=(things,), ensure_indexes=ensure_indexes)
 
