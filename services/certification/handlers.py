@@ -62,8 +62,8 @@ def issue_credential(runtime: Runtime, event: Event) -> dict:
         except DuplicateKeyError:
             store.unlist_student_credential(runtime.db, record)
             store.forget_signed_document(runtime.db, record["_id"])
-            existing = store.credential_for_application(runtime.db, application_id)
-            if existing is not None:  # a concurrent delivery issued it first
+            existing = store.credential_for_application_after_conflict(runtime.db, application_id)
+            if existing is not None:  # issued first by a concurrent delivery, or by one that died before its note
                 return {"credential_id": existing["credential_id"], "already_issued": True}
             continue  # the random status bit was taken: draw again
         store.remember_issued(runtime.db, application_id, record["_id"])

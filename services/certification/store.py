@@ -142,10 +142,19 @@ def credential_by_id(db: Database, credential_uuid: str) -> dict | None:
 
 
 def credential_for_application(db: Database, application_id: str) -> dict | None:
-    """The credential already issued for an application, or None (fast by _id, then by the unique index)."""
+    """The credential issued for an application as its note says (`remember_issued`), read by _id; None without a
+    note. A credential stored by an issuer that died before writing the note is found by
+    `credential_for_application_after_conflict`, once the unique index on `application_id` refused a second one."""
     claim = db[ISSUED_APPLICATIONS].find_one({"_id": application_id})
-    if claim is not None:
-        return credential_by_id(db, claim["credential_uuid"])
+    return None if claim is None else credential_by_id(db, claim["credential_uuid"])
+
+
+def credential_for_application_after_conflict(db: Database, application_id: str) -> dict | None:
+    """The credential already issued for an application, or None: its note, else a search of every credential (on
+    FerretDB a read of all of them), which is why only an insert refused as a duplicate asks this."""
+    found = credential_for_application(db, application_id)
+    if found is not None:
+        return found
     record = db[CREDENTIALS].find_one({"application_id": application_id}, {"outbox": 0})
     if record is not None:
         remember_issued(db, application_id, record["_id"])

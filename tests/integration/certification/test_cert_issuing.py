@@ -93,6 +93,16 @@ def test_concurrent_deliveries_of_one_application_issue_one_credential(runtime):
     assert runtime.db["credentials"].count_documents({"application_id": event["data"]["application_id"]}) == 1
 
 
+def test_an_approval_redelivered_after_an_issuer_died_before_noting_its_credential_gets_that_one(runtime):
+    event = approved_event()
+    first = handlers.issue_credential(runtime, read_event(event))
+    runtime.db[store.ISSUED_APPLICATIONS].delete_one({"_id": event["data"]["application_id"]})  # died before its note
+    again = handlers.issue_credential(runtime, read_event(event))
+    assert again == {"credential_id": first["credential_id"], "already_issued": True}
+    assert runtime.db["credentials"].count_documents({"application_id": event["data"]["application_id"]}) == 1
+    assert runtime.db["credential_documents"].count_documents({}) == 1  # the second signing left nothing behind
+
+
 def test_the_stored_credential_is_signed_and_never_holds_the_students_email(client, issue):
     record = issue()
     document = client.get(f"/credentials/{record['_id']}").get_json()
