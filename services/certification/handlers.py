@@ -178,7 +178,7 @@ def revoke_credential(runtime: Runtime, credential_uuid: str, reason: str, admin
         {**_event_summary(record), "reason": reason},
     )
     changes = {"revoked": True, "revoked_at": datetime.now(UTC), "revocation_reason": reason, "revoked_by": admin_id}
-    updated = store.mark_credential_revoked(runtime.db, credential_uuid, changes, [revoked])
+    updated = store.mark_credential_revoked(runtime.db, record["_id"], changes, [revoked])
     if updated is None:  # a concurrent revocation won
         raise AlreadyRevoked("the credential was already revoked")
     log.info("credential_revoked", credential_id=record["credential_id"])

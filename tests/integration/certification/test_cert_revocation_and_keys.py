@@ -53,6 +53,16 @@ def test_a_credential_is_revoked_once(client, issue, as_role):
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_revoked"
 
 
+def test_a_credential_named_by_its_urn_is_revoked_as_by_its_bare_id(client, issue, as_role, runtime):
+    record = issue()
+    url = f"/credentials/{record['credential_id'].upper().replace('URN:UUID:', 'urn:uuid:')}/revoke"  # upper-case hex
+    revoked = client.post(url, json={"reason": "fraud"}, headers=as_role("admin"))
+    assert revoked.status_code == 200, revoked.get_json()
+    assert revoked.get_json()["revoked"] is True and store.credential_by_id(runtime.db, record["_id"])["revoked"]
+    again = client.post(f"/credentials/{record['_id']}/revoke", json={"reason": "fraud"}, headers=as_role("admin"))
+    assert again.status_code == 409
+
+
 def test_revocation_emits_certificate_revoked(client, issue, as_role, cert_settings, runtime):
     create_topics(cert_settings)
     record = issue()
