@@ -61,8 +61,9 @@ def published(db: Database) -> list[dict]:
     A few changed listings are re-read by `_id` before answering. A full load (the process's first, or after a bulk
     change, or when it is further behind than the marker reaches) reads every listing, which FerretDB parses one by
     one (about 0.3 ms each on this machine, seconds at 10,000): it runs once per process in a background thread,
-    and a search waits for it up to RELOAD_WAIT, then answers from the previous snapshot until it is done; with no
-    previous snapshot it waits up to FIRST_LOAD_WAIT and then answers 503 (retry shortly) while the load goes on.
+    and a search waits for it up to RELOAD_WAIT, then answers from the previous snapshot until it is done (a load that
+    failed, e.g. on the socket timeout of a busy database, is started again by the next search); with no previous
+    snapshot it waits up to FIRST_LOAD_WAIT and then answers 503 (retry shortly) while the load goes on.
     """
     key = f"{db.client.address}/{db.name}"
     for _ in range(2):  # a second look after a full load catches the writes made while it ran
@@ -75,9 +76,10 @@ def published(db: Database) -> list[dict]:
         if changed is not None:
             return _reread(db, key, snapshot, marker, changed).newest_first
         load = _start_load(db, key)
-        if not load.finished.wait(RELOAD_WAIT if snapshot is not None else FIRST_LOAD_WAIT):
-            if snapshot is not None:
-                return snapshot.newest_first  # a bulk change shows once the load is done, seconds later
+        done = load.finished.wait(RELOAD_WAIT if snapshot is not None else FIRST_LOAD_WAIT)
+        if snapshot is not None and (not done or load.error is not None):
+            return snapshot.newest_first  # a bulk change shows once a load is done (a failed one: the next search's)
+        if not done:
             raise Unavailable("search is loading the listings; retry shortly")
         if load.error is not None:
             raise load.error

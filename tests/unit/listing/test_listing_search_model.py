@@ -97,3 +97,20 @@ def test_a_first_load_slower_than_its_wait_answers_503_and_serves_once_loaded(fa
     loads_done()
     assert ids(search_model.published(DB)) == ["a"]
     assert fake.full_loads == 1
+
+
+def test_a_reload_that_fails_leaves_the_previous_snapshot_and_the_next_search_tries_again(fake, monkeypatch):
+    fake.change("g1", "a", listing("a", 1))
+    assert ids(search_model.published(DB)) == ["a"]
+
+    def timed_out(db):
+        raise TimeoutError("the database was too busy")
+
+    loaded = fake.published_listings
+    monkeypatch.setattr(store, "published_listings", timed_out)
+    fake.listings["b"] = listing("b", 2)
+    fake.change("g2", None)
+    assert ids(search_model.published(DB)) == ["a"]
+
+    monkeypatch.setattr(store, "published_listings", loaded)
+    assert ids(search_model.published(DB)) == ["b", "a"]
