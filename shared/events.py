@@ -340,6 +340,9 @@ CATALOG: dict[str, type[ma.Schema]] = {
     "stint.key.revoked.v1": KeyRevokedData,
 }
 
+for _schema in CATALOG.values():
+    record_type(_schema)  # made once at import, so threads consuming side by side share one type per schema
+
 # Which service's topic carries each aggregate's events.
 TOPIC_OF_AGGREGATE = {
     "org": TOPICS["listing"],
