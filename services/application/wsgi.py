@@ -1,4 +1,4 @@
-"""The WSGI entry point: `gunicorn services.application.wsgi:app`."""
+"""The application API for gunicorn: `gunicorn services.application.wsgi:app`."""
 
 from services.application.app import create_app
 

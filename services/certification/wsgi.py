@@ -1,4 +1,4 @@
-"""gunicorn entry point: `gunicorn services.certification.wsgi:app`."""
+"""The certification API for gunicorn: `gunicorn services.certification.wsgi:app`."""
 
 from services.certification.app import create_app
 

@@ -1,4 +1,4 @@
-"""The WSGI entry point: `gunicorn services.notification.wsgi:app`."""
+"""The notification API for gunicorn: `gunicorn services.notification.wsgi:app`."""
 
 from services.notification.app import create_app
 
