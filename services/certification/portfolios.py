@@ -13,7 +13,6 @@ from services.certification.portfolio_rules import HandleTaken, check_shown_cred
 from services.certification.runtime import Runtime
 from shared.auth import Principal
 from shared.errors import NotFound
-from shared.locks import document_lock
 
 log = structlog.get_logger(__name__)
 NOT_PUBLISHED = "no public portfolio has this handle"
@@ -46,7 +45,7 @@ def save_portfolio(runtime: Runtime, principal: Principal, body: dict) -> dict:
     uuids = {cid: store.parse_uuid(cid) for cid in requested}
     records = store.credentials_by_ids(db, [u for u in uuids.values() if u])
     shown = check_shown_credentials(requested, {cid: records.get(u) for cid, u in uuids.items()}, principal.sub)
-    with document_lock(db[store.PORTFOLIOS], principal.sub):
+    with store.portfolio_lock(db, principal.sub):
         existing = store.portfolio(db, principal.sub)
         if not store.claim_handle(db, key, principal.sub):
             raise HandleTaken(

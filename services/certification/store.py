@@ -453,6 +453,11 @@ def release_handle(db: Database, key: str, student_id: str) -> None:
         db[PORTFOLIO_HANDLES].delete_one({"_id": key, "student_id": student_id})
 
 
+def portfolio_lock(db: Database, student_id: str):
+    """The lock a student's portfolio is read, changed and written whole under (a context manager)."""
+    return document_lock(db[PORTFOLIOS], student_id)
+
+
 def save_portfolio(db: Database, document: dict) -> None:
     """Write a student's portfolio whole (the caller holds its lock)."""
     db[PORTFOLIOS].replace_one({"_id": document["_id"]}, document, upsert=True)
