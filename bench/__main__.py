@@ -140,8 +140,14 @@ def throughput_probes(platform) -> dict:
     http_throughput.seed_listings(platform, THROUGHPUT_SEED_LISTINGS)
     http = requests.Session()
     employer = e2e_latency.published_employer(platform, http, 1, "throughput")
-    e2e_latency.apply_when_known(platform, http, employer.listings[0], token("student"))
-    return {"listing_id": employer.listings[0], "word": "dashboard"}
+    applicant = token("student")
+    application = e2e_latency.apply_when_known(platform, http, employer.listings[0], applicant)
+    return {
+        "listing_id": employer.listings[0],
+        "word": "dashboard",
+        "application_id": application["id"],
+        "applicant": applicant,
+    }
 
 
 def issued_credential(platform, approvals: list) -> dict:
