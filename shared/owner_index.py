@@ -31,11 +31,13 @@ _complete: set[str] = set()  # indexes known complete, by server/database/collec
 
 
 class OwnerIndex:
-    """The per-owner index documents in `collection`, ordered by each entry's `sort_field` (a time) then id."""
+    """The per-owner index documents in `collection`, ordered by each entry's `sort_field` (a time) then id; the
+    entries are stored under `entries_field` of each owner's document."""
 
-    def __init__(self, collection: Collection, sort_field: str):
+    def __init__(self, collection: Collection, sort_field: str, entries_field: str = "entries"):
         self.collection = collection
         self.sort_field = sort_field
+        self.entries_field = entries_field
 
     def add(self, owner: str, entries: Iterable[dict]) -> None:
         """Put entries (each with "id" and the sort field) in an owner's index; an entry already there is replaced."""
@@ -105,7 +107,7 @@ class OwnerIndex:
 
     def _entries_of(self, owner: str) -> dict[str, dict]:
         stored = self.collection.find_one({"_id": owner}) or {}
-        return {entry["id"]: entry for entry in stored.get("entries") or ()}
+        return {entry["id"]: entry for entry in stored.get(self.entries_field) or ()}
 
     def _change(self, owner: str, change: Callable[[dict[str, dict]], dict[str, dict]]) -> None:
         """Read an owner's entries, change them, write them back by `_id` alone, under the owner's lock."""
@@ -113,4 +115,5 @@ class OwnerIndex:
             current = self._entries_of(owner)
             changed = change(current)
             if changed != current:
-                self.collection.update_one({"_id": owner}, {"$set": {"entries": list(changed.values())}}, upsert=True)
+                entries = list(changed.values())
+                self.collection.update_one({"_id": owner}, {"$set": {self.entries_field: entries}}, upsert=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -16,7 +15,8 @@ from pymongo.errors import DuplicateKeyError
 from shared.locks import Lease, document_lock, take_lease
 from shared.mongo import find_by_ids
 from shared.outbox import ensure_outbox_index, find_one_and_update_with_events, insert_aggregate
-from shared.pagination import cut_page, decode_cursor, paginate
+from shared.owner_index import OwnerIndex
+from shared.pagination import paginate
 
 CREDENTIALS = "credentials"
 # The signed JSON lives apart from the record, read only by _id, so scans of records stay small.
@@ -25,7 +25,6 @@ CREDENTIAL_DOCUMENTS = "credential_documents"
 # scans the collection for any filter but {_id: ...}). Entered before the credential is inserted, under the list's lock.
 STUDENT_CREDENTIALS = "student_credentials"
 # The one document there that is no student's: present once the credentials stored before the lists existed are entered.
-LISTS_COMPLETE = "~complete"
 # application id → credential, read by _id: the fast path of "already issued?" (the unique index decides).
 ISSUED_APPLICATIONS = "issued_applications"
 SIGNING_KEYS = "signing_keys"
@@ -198,54 +197,26 @@ def credentials_by_ids(db: Database, uuids: list[str]) -> dict[str, dict]:
 # ---- a student's credentials --------------------------------------------------------------
 
 
+def _student_lists(db: Database) -> OwnerIndex:
+    """Each student's credentials, `{_id: student id, credentials: [{id, issued_at}]}` (shared/owner_index.py)."""
+    return OwnerIndex(db[STUDENT_CREDENTIALS], "issued_at", entries_field="credentials")
+
+
 def list_student_credential(db: Database, record: dict) -> None:
     """Enter a credential record (about to be inserted) in its student's list (idempotent)."""
-    _list(db, record["student"]["id"], [{"id": record["_id"], "issued_at": record["issued_at"]}])
+    _student_lists(db).add(record["student"]["id"], [{"id": record["_id"], "issued_at": record["issued_at"]}])
 
 
 def unlist_student_credential(db: Database, record: dict) -> None:
     """Take back the entry of a credential whose insert lost a race (it was never stored)."""
-    student_id = record["student"]["id"]
-    with document_lock(db[STUDENT_CREDENTIALS], student_id):
-        db[STUDENT_CREDENTIALS].update_one({"_id": student_id}, {"$pull": {"credentials": {"id": record["_id"]}}})
-
-
-def _list(db: Database, student_id: str, entries: list[dict]) -> None:
-    """Put the entries in a student's list (an entry already there under another issue time, left by an attempt that
-    died before its insert, takes the new one), under the list's lock: read, then write by _id alone."""
-    with document_lock(db[STUDENT_CREDENTIALS], student_id):
-        listed = db[STUDENT_CREDENTIALS].find_one({"_id": student_id}) or {}
-        current = {entry["id"]: entry for entry in listed.get("credentials") or ()}
-        merged = {**current, **{entry["id"]: entry for entry in entries}}
-        if merged != current:
-            db[STUDENT_CREDENTIALS].update_one(
-                {"_id": student_id}, {"$set": {"credentials": list(merged.values())}}, upsert=True
-            )
+    _student_lists(db).remove(record["student"]["id"], [record["_id"]])
 
 
 def list_existing_credentials(db: Database) -> None:
     """Enter the credentials stored before students' lists existed: once per database, a rerun (two processes
     starting together, or one that died half-way) enters nothing twice. Until it is done, lists are scanned."""
-    if db[STUDENT_CREDENTIALS].find_one({"_id": LISTS_COMPLETE}) is not None:
-        return
-    by_student: dict[str, list[dict]] = defaultdict(list)
-    for record in db[CREDENTIALS].find({}, {"student.id": 1, "issued_at": 1}):
-        by_student[record["student"]["id"]].append({"id": record["_id"], "issued_at": record["issued_at"]})
-    for student_id, entries in by_student.items():
-        _list(db, student_id, entries)
-    with contextlib.suppress(DuplicateKeyError):
-        db[STUDENT_CREDENTIALS].insert_one({"_id": LISTS_COMPLETE, "at": datetime.now(UTC)})
-
-
-_lists_complete: set[str] = set()
-
-
-def _lists_are_complete(db: Database) -> bool:
-    """True once every stored credential is in its student's list (remembered: it never stops being true)."""
-    key = f"{db.client.address}/{db.name}"
-    if key not in _lists_complete and db[STUDENT_CREDENTIALS].find_one({"_id": LISTS_COMPLETE}) is not None:
-        _lists_complete.add(key)
-    return key in _lists_complete
+    stored = db[CREDENTIALS].find({}, {"student.id": 1, "issued_at": 1})
+    _student_lists(db).backfill((r["student"]["id"], {"id": r["_id"], "issued_at": r["issued_at"]}) for r in stored)
 
 
 def credentials_page(
@@ -254,22 +225,11 @@ def credentials_page(
     """One page of a student's credential records (everyone's when `student_id` is None), newest first by
     (`issued_at`, `_id`), and the next cursor (shared.pagination's). A student's: their list read by _id, then each
     record shown read by _id; scanned only while the credentials stored before the lists existed are being entered."""
-    if student_id is None or not _lists_are_complete(db):
+    lists = _student_lists(db)
+    if student_id is None or not lists.complete():
         scope = {} if student_id is None else {"student.id": student_id}
         return paginate(db[CREDENTIALS], scope, limit, cursor, sort_field="issued_at", projection={"outbox": 0})
-    listed = db[STUDENT_CREDENTIALS].find_one({"_id": student_id}) or {}
-    entries = sorted(((e["issued_at"], e["id"]) for e in listed.get("credentials") or ()), reverse=True)
-    if cursor:
-        after = tuple(decode_cursor(cursor))
-        entries = [entry for entry in entries if entry < after]
-    page: list[dict] = []
-    for _, credential_uuid in entries:
-        record = credential_by_id(db, credential_uuid)
-        if record is not None:  # None: an entry whose insert never happened (a writer died between the two)
-            page.append(record)
-            if len(page) > limit:
-                break
-    return cut_page(page, limit, "issued_at")
+    return lists.page(lists.entries([student_id]), lambda uuid: credential_by_id(db, uuid), limit, cursor)
 
 
 def revoked_indexes(db: Database, list_id: str) -> list[int] | None:

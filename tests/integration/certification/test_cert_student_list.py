@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.certification import handlers, key_revocation, store
+from shared import owner_index
 from shared.events import read_event
 from shared.pagination import paginate
 from tests.integration.certification.conftest import approved_event
@@ -101,11 +102,11 @@ def test_a_database_from_before_the_lists_answers_at_once_and_is_listed_at_the_n
 ):
     before = _pages(client, asha_with_history["headers"])
     runtime.db.drop_collection(store.STUDENT_CREDENTIALS)  # as a database from before this change
-    monkeypatch.setattr(store, "_lists_complete", set())  # a process that never saw the lists complete
+    monkeypatch.setattr(owner_index, "_complete", set())  # a process that never saw the lists complete
     assert _pages(client, asha_with_history["headers"]) == before  # scanned until they are
 
     store.ensure_indexes(runtime.db)  # the next start enters what was stored before
-    assert runtime.db[store.STUDENT_CREDENTIALS].find_one({"_id": store.LISTS_COMPLETE}) is not None
+    assert runtime.db[store.STUDENT_CREDENTIALS].find_one({"_id": owner_index.COMPLETE}) is not None
     assert len(runtime.db[store.STUDENT_CREDENTIALS].find_one({"_id": ASHA["id"]})["credentials"]) == 9
     assert _pages(client, asha_with_history["headers"]) == before
     store.ensure_indexes(runtime.db)  # and again, as every start does: nothing entered twice
