@@ -219,6 +219,8 @@ def run(platform: Platform, probes: dict, sizes: list[int], samples: int, budget
                     "latency": measure(platform, http, probes, samples, budget),
                 }
             )
+            p50s = ", ".join(f"{name} {m['p50']:.1f}" for name, m in results[-1]["latency"].items())
+            print(f"  p50 ms at {size:,}: {p50s}", flush=True)  # kept if a larger size does not finish
     finally:
         client.close()
     return results
