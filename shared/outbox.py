@@ -284,14 +284,19 @@ class Relay:
 
     def _waiting(self, collection: Collection, sweep: bool) -> list:
         """Ids of documents with events waiting: from the pointers of a pointed collection between sweeps."""
+        pointers = collection.database[POINTERS]
+        older = datetime.now(UTC) - timedelta(seconds=self.grace_seconds)
         if sweep or collection.name not in self.pointed:
-            return [d["_id"] for d in collection.find({PENDING_FIELD: True}, {"_id": 1}).limit(self.batch_size)]
+            pending = collection.find({PENDING_FIELD: True}, {"_id": 1}).limit(self.batch_size)
+            if not self.grace_seconds:
+                return [d["_id"] for d in pending]
+            young = {"collection": collection.name, "at": {"$gte": older}}  # their writers are publishing them
+            in_flight = {pointer["document_id"] for pointer in pointers.find(young, {"document_id": 1})}
+            return [d["_id"] for d in pending if d["_id"] not in in_flight]
         query: dict = {"collection": collection.name}
         if self.grace_seconds:
-            older = datetime.now(UTC) - timedelta(seconds=self.grace_seconds)
             query["$or"] = [{"at": {"$lt": older}}, {"at": {"$exists": False}}]
-        pointers = collection.database[POINTERS].find(query).limit(self.batch_size)
-        return [pointer["document_id"] for pointer in pointers]
+        return [pointer["document_id"] for pointer in pointers.find(query).limit(self.batch_size)]
 
     def _publish_document(self, collection: Collection, document_id) -> int:
         published, _done = publish_document(

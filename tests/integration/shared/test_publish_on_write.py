@@ -179,3 +179,20 @@ def test_with_the_broker_unreachable_a_write_neither_waits_nor_fails_and_its_eve
     assert db.orgs.count_documents({"outbox_pending": True}) == 5
     assert all(len(org["outbox"]) == 2 for org in db.orgs.find())
     assert db[POINTERS].count_documents({}) == 5
+
+
+def test_the_relay_leaves_a_document_its_writer_is_still_publishing_to_the_writer_and_takes_it_after_the_grace(
+    settings, db
+):
+    document, event_id = org_document("In flight")
+    insert_aggregate(db.orgs, document)  # no publisher here: as if its writer had it in hand
+    relay = relay_for(settings, [db.orgs])
+    relay.pointed, relay.grace_seconds = {"orgs"}, 60.0
+    try:
+        assert relay.run_once(sweep=False) == 0  # the pointer is younger than the grace
+        assert relay.run_once(sweep=True) == 0  # and the sweep skips it too
+        relay.grace_seconds = 0.0  # the grace has passed
+        assert relay.run_once(sweep=False) == 1
+    finally:
+        relay.close()
+    assert ids_on_topic(settings) == {event_id: 1}
