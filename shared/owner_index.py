@@ -48,6 +48,11 @@ class OwnerIndex:
         gone = set(ids)
         self._change(owner, lambda current: {key: entry for key, entry in current.items() if key not in gone})
 
+    def discard(self, owner: str, entries: Iterable[dict]) -> None:
+        """Take entries out of an owner's index if they are still as read (one a writer has since replaced stays)."""
+        seen = {entry["id"]: entry for entry in entries}
+        self._change(owner, lambda current: {k: v for k, v in current.items() if seen.get(k) != v})
+
     def mark(self, owner: str, entry_id: str, **flags) -> None:
         """Set flags on one entry of an owner's index (nothing when the entry is not there)."""
         self._change(

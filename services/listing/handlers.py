@@ -245,9 +245,10 @@ def map_free_text_categories(db: Database) -> int:
     return moved
 
 
-def close_expired_listings(db: Database) -> int:
-    """Close every published listing whose deadline has passed, each with its event; return how many."""
-    moment = now()
+def close_expired_listings(db: Database, at: datetime | None = None) -> int:
+    """Close the published listings whose deadline has passed (by `at`, default now), each with its event; return
+    how many. Each is re-read by `_id` and closed only when it is still published and past its deadline."""
+    moment = at or now()
     closed = 0
     for listing in store.expired_listings(db, moment):
         updated = _change(db, listing, lambda current: domain.close_if_expired(current, moment), None)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from services.listing.domain import CATEGORIES, PUBLISHED
+from services.listing.domain import CATEGORIES, CLOSED, MAX_OPEN_DAYS, PUBLISHED
+from shared.fields import day_in_india
 from shared.locks import document_lock
 from shared.outbox import (
     ensure_outbox_index,
@@ -17,6 +18,7 @@ from shared.outbox import (
     insert_aggregate,
     update_with_events,
 )
+from shared.owner_index import OwnerIndex
 from shared.pagination import paginate
 
 ORGS, LISTINGS, INVITATIONS = "orgs", "listings", "invitations"
@@ -41,6 +43,17 @@ ORG_PROJECTION = {"outbox": 0, "outbox_pending": 0, "outbox_lease_until": 0}
 PUBLIC_PROJECTION = dict.fromkeys(HIDDEN_FIELDS, 0) | {"accepted_applications": 0, "released_applications": 0}
 # Deadline job batch: enough to catch up quickly, small enough to keep each pass short.
 EXPIRED_BATCH = 200
+# Deadline day (the India date of apply_by, "2026-12-10") → the published listings due that day, entries
+# {id, apply_by}, read by _id (shared/owner_index.py says why): the deadline job reads a few days, not every listing.
+DEADLINE_INDEX = "deadline_index"
+# {_id: CLEARED, day}: every deadline day up to `day` has no entry left and none can join it.
+CLEARED = "~cleared"
+# A day is cleared only once it ended this long ago: a writer enters a listing under a day no earlier than its own
+# "now" (a deadline must be ahead to publish or be set), so nothing joins a day that ended before.
+SETTLED_AFTER = timedelta(days=1)
+# An entry whose listing is not published (yet) is dropped only this long after its deadline: the publish it was
+# entered for may still be on its way.
+UNPUBLISHED_GRACE = timedelta(minutes=10)
 
 
 def orgs(db: Database) -> Collection:
@@ -59,6 +72,7 @@ def ensure_indexes(db: Database) -> None:
     newest = [("published_at", DESCENDING), ("_id", DESCENDING)]
     collection.create_index([("status", ASCENDING), *newest], name="search_newest")
     collection.create_index([("status", ASCENDING), ("apply_by", ASCENDING)], name="deadline")
+    index_existing_deadlines(db)
     collection.create_index(
         [("org_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)], name="org_listings"
     )
@@ -144,13 +158,22 @@ def find_listing(db: Database, listing_id: str, public: bool = False) -> dict | 
 
 
 def insert_listing(db: Database, listing: dict) -> None:
-    """Store a new listing."""
+    """Store a new listing (a published one first entered under its deadline day)."""
+    if listing["status"] == PUBLISHED:
+        _enter_deadline(db, listing)
     insert_aggregate(listings(db), listing)
     listings_changed(db, listing["_id"])
 
 
 def update_listing(db: Database, listing: dict, changes: dict, events: list[dict]) -> bool:
-    """Apply `changes` (and store `events`) unless someone changed the listing since it was read."""
+    """Apply `changes` (and store `events`) unless someone changed the listing since it was read.
+
+    A listing published, or given a new deadline while published, is first entered under its deadline day. It is
+    not taken out of its old day: a writer racing another could take out the other's entry, and the deadline job
+    drops a stale entry when it re-reads the listing."""
+    after = {**listing, **changes}
+    if after["status"] == PUBLISHED and (listing["status"] != PUBLISHED or "apply_by" in changes):
+        _enter_deadline(db, after)
     result = update_with_events(
         listings(db), {"_id": listing["_id"], "version": listing["version"]}, {"$set": changes}, events
     )
@@ -170,9 +193,96 @@ def listings_outside_categories(db: Database) -> list[dict]:
 
 
 def expired_listings(db: Database, now: datetime) -> list[dict]:
-    """Published listings whose deadline has passed, oldest deadline first."""
-    query = {"status": PUBLISHED, "apply_by": {"$lte": now}}
-    return list(listings(db).find(query).sort("apply_by", ASCENDING).limit(EXPIRED_BATCH))
+    """Published listings whose deadline has passed, oldest deadline first (up to EXPIRED_BATCH).
+
+    Read from the deadline days since the last cleared one up to today (each day's index document and each listing
+    by `_id`), tidying as it goes: an entry whose listing closed, or got another deadline (entered again under it
+    if need be), is dropped, and a day with nothing left becomes the cleared day once it is settled. A listing
+    returned stays entered until a later pass finds it closed. Until the listings published before the index
+    existed are entered, the old query (a scan on FerretDB)."""
+    index = _deadline_index(db)
+    if not index.complete():
+        query = {"status": PUBLISHED, "apply_by": {"$lte": now}}
+        return list(listings(db).find(query).sort("apply_by", ASCENDING).limit(EXPIRED_BATCH))
+    marker = index.collection.find_one({"_id": CLEARED})
+    cleared = date.fromisoformat(marker["day"]) if marker else day_in_india(now - timedelta(days=MAX_OPEN_DAYS + 1))
+    settled, today = day_in_india(now - SETTLED_AFTER), day_in_india(now)
+    due: list[dict] = []
+    rereads, still_clear, new_cleared = 2 * EXPIRED_BATCH, True, cleared
+    day = cleared + timedelta(days=1)
+    while day <= today and len(due) < EXPIRED_BATCH and rereads > 0:
+        entries = index.entries([day.isoformat()])[::-1]  # oldest deadline first
+        stale, left = [], len(entries)
+        for entry in entries:
+            if entry["apply_by"] > now or len(due) >= EXPIRED_BATCH or rereads <= 0:
+                break
+            rereads -= 1
+            listing = listings(db).find_one({"_id": entry["id"]})
+            if _deadline_passed(db, entry, listing, now):
+                due.append(listing)
+            if not _keeps_entry(entry, listing, now):
+                stale.append(entry)
+                left -= 1
+        if stale:
+            index.discard(day.isoformat(), stale)
+        still_clear = still_clear and left == 0 and day < settled
+        if still_clear:
+            new_cleared = day
+        day += timedelta(days=1)
+    if new_cleared != cleared:
+        index.collection.update_one({"_id": CLEARED}, {"$set": {"day": new_cleared.isoformat()}}, upsert=True)
+    return sorted(due, key=lambda listing: (listing["apply_by"], listing["_id"]))
+
+
+def _deadline_passed(db: Database, entry: dict, listing: dict | None, now: datetime) -> bool:
+    """Whether the entry's listing is published and past its deadline; one whose deadline moved is entered under
+    its new one first (the writer did, unless a backfill's late write replaced its entry)."""
+    if listing is None or listing["status"] != PUBLISHED:
+        return False
+    if listing["apply_by"] != entry["apply_by"]:
+        _enter_deadline(db, listing)
+    return listing["apply_by"] <= now
+
+
+def _keeps_entry(entry: dict, listing: dict | None, now: datetime) -> bool:
+    """Whether an entry (its deadline passed) must stay: its listing is published with this deadline or is due
+    anyway (kept until a later pass finds it closed), or not published yet and the publish it was entered for may
+    still be on its way. A published listing's entry under a deadline it no longer has goes: it has a current one."""
+    if listing is None or listing["status"] not in (PUBLISHED, CLOSED):
+        return entry["apply_by"] > now - UNPUBLISHED_GRACE
+    return listing["status"] == PUBLISHED and (listing["apply_by"] == entry["apply_by"] or listing["apply_by"] <= now)
+
+
+def _deadline_index(db: Database) -> OwnerIndex:
+    return OwnerIndex(db[DEADLINE_INDEX], "apply_by")
+
+
+def deadline_day(moment: datetime) -> str:
+    """The index document a deadline is entered under: its date in India."""
+    return day_in_india(moment).isoformat()
+
+
+def _deadline_entry(listing: dict) -> dict:
+    return {"id": listing["_id"], "apply_by": listing["apply_by"]}
+
+
+def _enter_deadline(db: Database, listing: dict) -> None:
+    _deadline_index(db).add(deadline_day(listing["apply_by"]), [_deadline_entry(listing)])
+
+
+def index_existing_deadlines(db: Database) -> None:
+    """Enter the listings published before the deadline index existed (once per database); the job then starts
+    from the day before the oldest of their deadlines."""
+    index = _deadline_index(db)
+    if index.complete():
+        return
+    published = list(listings(db).find({"status": PUBLISHED}, {"apply_by": 1}))
+    oldest = min((listing["apply_by"] for listing in published), default=datetime.now(UTC))
+    start = (day_in_india(oldest) - timedelta(days=1)).isoformat()
+    marker = index.collection.find_one({"_id": CLEARED})
+    if marker is None or marker["day"] > start:
+        index.collection.update_one({"_id": CLEARED}, {"$set": {"day": start}}, upsert=True)
+    index.backfill((deadline_day(listing["apply_by"]), _deadline_entry(listing)) for listing in published)
 
 
 # ---- the search's source (services/listing/search_model.py keeps it in memory) ----------------

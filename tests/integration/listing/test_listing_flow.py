@@ -164,9 +164,10 @@ def test_publishing_needs_a_verified_organisation_and_a_future_deadline(platform
 def test_a_listing_past_its_deadline_leaves_search_at_once_and_the_job_closes_it(platform, db, verified_org, tap):
     listing = platform.published_listing()
     still_open = platform.published_listing()
-    # Time passes: the first listing's deadline is now behind us.
-    db.listings.update_one({"_id": listing["id"]}, {"$set": {"apply_by": datetime.now(UTC) - timedelta(seconds=1)}})
-    store.listings_changed(db)  # a write made behind the store's back says so, as the store's own writes do
+    # Time passes: the first listing's deadline is now behind us (written through the store, which enters it
+    # under its new deadline day as it does for any deadline set).
+    stored = store.find_listing(db, listing["id"])
+    assert store.update_listing(db, stored, {"apply_by": datetime.now(UTC) - timedelta(seconds=1)}, [])
     assert [item["id"] for item in platform.search()["items"]] == [still_open["id"]]
 
     assert handlers.close_expired_listings(db) == 1
