@@ -40,6 +40,7 @@ from shared.outbox import new_document_with_events
 log = structlog.get_logger(__name__)
 SOURCE = "certification"
 ISSUE_ATTEMPTS = 8
+STATUS_PLACES_PER_TAKE = 32
 
 
 # ---- issuing ------------------------------------------------------------------------------
@@ -152,13 +153,19 @@ def _signed_record(runtime: Runtime, work: dict, traceparent: str | None) -> tup
 
 
 def open_status_list(runtime: Runtime) -> str:
-    """Take a place on the newest list that is not yet half full, or open a new list."""
-    taken = store.take_status_list_place(runtime.db, LIST_FILL_LIMIT)
-    if taken is not None:
-        return taken
-    list_id = uuid.uuid4().hex
-    store.insert_status_list(runtime.db, list_id, LIST_SIZE, datetime.now(UTC))
-    return list_id
+    """A place on the newest list that is not yet half full, or on a new list. Places are counted on the list
+    STATUS_PLACES_PER_TAKE at a time and handed out from the process's memory (one locked write per that many
+    credentials, not per credential); a process that stops leaves its unused ones counted, so a list is a little
+    less than half full when the next one opens."""
+    with runtime.status_places_lock:
+        if runtime.status_places_left == 0:
+            taken = store.take_status_list_places(runtime.db, LIST_FILL_LIMIT, STATUS_PLACES_PER_TAKE)
+            if taken is None:
+                taken = uuid.uuid4().hex
+                store.insert_status_list(runtime.db, taken, LIST_SIZE, datetime.now(UTC), STATUS_PLACES_PER_TAKE)
+            runtime.status_list_id, runtime.status_places_left = taken, STATUS_PLACES_PER_TAKE
+        runtime.status_places_left -= 1
+        return runtime.status_list_id
 
 
 # ---- revocation and status lists ----------------------------------------------------------

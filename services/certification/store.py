@@ -247,16 +247,18 @@ def set_revocation_bit(db: Database, list_id: str, index: int) -> None:
 # ---- status lists -------------------------------------------------------------------------
 
 
-def take_status_list_place(db: Database, fill_limit: int) -> str | None:
-    """Count one more credential on the newest list with room; None when a new list is needed."""
-    record = db[STATUS_LISTS].find_one({"allocated": {"$lt": fill_limit}}, sort=[("created_at", DESCENDING)])
-    if record is None:
+def take_status_list_places(db: Database, fill_limit: int, count: int) -> str | None:
+    """Count `count` more credentials on the newest list with room for them; None when a new list is needed. The
+    guard is checked on the list read by _id under its lock and the write is by _id alone (shared/locks.py)."""
+    newest = db[STATUS_LISTS].find_one({"allocated": {"$lte": fill_limit - count}}, sort=[("created_at", DESCENDING)])
+    if newest is None:
         return None
-    with document_lock(db[STATUS_LISTS], record["_id"]):
-        counted = db[STATUS_LISTS].update_one(
-            {"_id": record["_id"], "allocated": {"$lt": fill_limit}}, {"$inc": {"allocated": 1}}
-        )
-    return record["_id"] if counted.modified_count else None
+    with document_lock(db[STATUS_LISTS], newest["_id"]):
+        record = db[STATUS_LISTS].find_one({"_id": newest["_id"]}, {"allocated": 1})
+        if record is None or record["allocated"] > fill_limit - count:
+            return None
+        db[STATUS_LISTS].update_one({"_id": record["_id"]}, {"$inc": {"allocated": count}})
+    return record["_id"]
 
 
 def status_list(db: Database, list_id: str) -> dict | None:
@@ -432,9 +434,9 @@ def insert_credential(db: Database, record: dict) -> None:
     insert_aggregate(db[CREDENTIALS], record)
 
 
-def insert_status_list(db: Database, list_id: str, size: int, now: datetime) -> None:
-    """Open a new status list with its first place taken."""
-    db[STATUS_LISTS].insert_one({"_id": list_id, "size": size, "allocated": 1, "revoked": [], "created_at": now})
+def insert_status_list(db: Database, list_id: str, size: int, now: datetime, taken: int = 1) -> None:
+    """Open a new status list with its first `taken` places taken."""
+    db[STATUS_LISTS].insert_one({"_id": list_id, "size": size, "allocated": taken, "revoked": [], "created_at": now})
 
 
 def mark_credential_revoked(db: Database, credential_uuid: str, changes: dict, events: list[dict]) -> dict | None:

@@ -103,6 +103,19 @@ def test_an_approval_redelivered_after_an_issuer_died_before_noting_its_credenti
     assert runtime.db["credential_documents"].count_documents({}) == 1  # the second signing left nothing behind
 
 
+def test_status_list_places_are_counted_in_blocks_and_a_list_is_left_once_it_is_half_full(runtime, monkeypatch):
+    monkeypatch.setattr(handlers, "LIST_FILL_LIMIT", 8)
+    monkeypatch.setattr(handlers, "STATUS_PLACES_PER_TAKE", 4)
+    for _ in range(10):
+        handlers.issue_credential(runtime, read_event(approved_event()))
+    lists = sorted(runtime.db[store.STATUS_LISTS].find({}), key=lambda record: record["created_at"])
+    assert [record["allocated"] for record in lists] == [8, 4]  # two blocks fill the first; the next opens
+    credentials = list(runtime.db[store.CREDENTIALS].find({}))
+    per_list = [sum(1 for c in credentials if c["status_list_id"] == record["_id"]) for record in lists]
+    assert per_list == [8, 2]
+    assert len({(c["status_list_id"], c["status_index"]) for c in credentials}) == 10
+
+
 def test_the_stored_credential_is_signed_and_never_holds_the_students_email(client, issue):
     record = issue()
     document = client.get(f"/credentials/{record['_id']}").get_json()
