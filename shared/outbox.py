@@ -14,8 +14,8 @@ Finding the pending documents: FerretDB 1.24 answers `{outbox_pending: true}` by
 document of the collection. So a write that stores events also inserts a pointer (`outbox_pointers`,
 `<collection>/<id>`; `insert_aggregate` and the `*_with_events` helpers do it, under the document's lock for
 updates), the relay of a collection named `pointed` reads those instead, and deletes a pointer under the same lock
-once the document has nothing left to publish. It still scans every SWEEP_SECONDS, for a writer that died between
-its write and its pointer and for writes made outside these helpers.
+once the document has nothing left to publish. It still scans when it starts and every SWEEP_SECONDS (5 min), for
+a writer that died between its write and its pointer and for writes made outside these helpers.
 
 Publish on write (shared/publisher.py): in a process that enabled it, the helpers also hand each document whose events
 they stored to that process's publisher, which publishes them at once in the background, as the relay would
@@ -48,9 +48,12 @@ OUTBOX_FIELD = "outbox"
 PENDING_FIELD = "outbox_pending"
 LEASE_SECONDS = 30
 POINTERS = "outbox_pointers"
-# How often a relay that reads pointers still scans for pending documents: the safety net for a writer that died
-# between storing its events and pointing at them, and for writes made outside this module's helpers.
-SWEEP_SECONDS = 5.0
+# How often a relay that reads pointers still scans for pending documents (and once when it starts): the safety net
+# for a writer that died in the moment between storing its events and pointing at them, and for writes made outside
+# this module's helpers (there are none in the services). Rare, because on FerretDB a scan reads and parses every
+# document of the collection: at 100,000 credentials a few seconds of the database's time, which every 5 s (as
+# before) left little for anything else. Such events wait up to this long; none are lost.
+SWEEP_SECONDS = 300.0
 # Publish on write: a database's name -> what publishes a document's just stored events (shared/publisher.py).
 _PUBLISH_ON_WRITE: dict[str, Callable[[Collection, object], None]] = {}
 
