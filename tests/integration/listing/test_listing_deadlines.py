@@ -60,7 +60,7 @@ def test_a_deadline_moved_earlier_closes_the_listing_on_its_new_day(platform, cl
     assert handlers.close_expired_listings(db, at=old - timedelta(days=5)) == 1
     assert status(db, listing["id"]) == "closed"
     assert handlers.close_expired_listings(db, at=old + timedelta(days=1)) == 0  # its old day holds nothing due
-    assert db[store.DEADLINE_INDEX].find_one({"_id": store.deadline_day(old)})["entries"] == []  # and was tidied
+    assert db[store.DEADLINE_INDEX].find_one({"_id": store.deadline_key(listing["id"], old)})["entries"] == []  # tidied
 
 
 def test_a_listing_closed_by_its_owner_is_not_closed_again(platform, client, callers, db, verified_org, tap):
