@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import structlog
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
@@ -155,20 +155,32 @@ class Consumer:
     def poll_once(self) -> int:
         """Handle one batch; return how many messages were consumed (handled, skipped or dead-lettered)."""
         batch = self.kafka.poll(timeout_ms=self.poll_timeout_ms)
-        done = 0
-        for partition, records in batch.items():
-            for record in records:
-                try:
-                    self._consume(record)
-                except InfrastructureDown:
-                    self.kafka.seek(partition, record.offset)
-                    self._rewind_rest(batch, partition)
-                    raise
-                self.kafka.commit({partition: OffsetAndMetadata(record.offset + 1, None, -1)})
-                done += 1
+        done, handled = 0, {}
+        try:
+            for partition, records in batch.items():
+                for record in records:
+                    try:
+                        self._consume(record)
+                    except InfrastructureDown:
+                        self.kafka.seek(partition, record.offset)
+                        self._rewind_rest(batch, partition)
+                        raise
+                    handled[partition] = OffsetAndMetadata(record.offset + 1, None, -1)
+                    done += 1
+        except BaseException:
+            with contextlib.suppress(KafkaError):  # not committed: redelivered, and skipped as handled
+                self._commit(handled)
+            raise
+        self._commit(handled)
         self._report_lag()
         self._on_poll()
         return done
+
+    def _commit(self, handled: dict) -> None:
+        """One commit for what a batch handled, after its effects: a consumer that dies before it gets those records
+        again, and the handled-events check skips their effects (one broker round trip per batch, not per record)."""
+        if handled:
+            self.kafka.commit(handled)
 
     def _rewind_rest(self, batch: dict, failed_partition) -> None:
         """Seek partitions not yet handled in this batch back to their first record."""
