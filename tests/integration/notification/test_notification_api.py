@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -310,3 +311,13 @@ def test_an_entry_marked_read_leaves_the_unread_page_and_stays_on_the_full_one(a
     assert [item["id"] for item in still_unread] == [unread[0]["id"], unread[2]["id"]]
     every = client.get("/notifications", headers=bearer).get_json()["items"]
     assert [item["read"] for item in every] == [False, True, False]
+
+
+def test_an_application_event_read_late_does_not_undo_a_newer_one(api):
+    _, db = api
+    student, now = {"id": "stu-1", "name": "Asha", "email": "asha@example.test"}, datetime.now(UTC)
+    store.remember_application(db, "app-1", "lst-1", student, "accepted", now)
+    store.remember_application(db, "app-1", "lst-1", student, "applied", now - timedelta(seconds=5))  # older, late
+    assert db[store.APPLICATIONS].find_one({"_id": "app-1"})["status"] == "accepted"
+    store.remember_application(db, "app-1", "lst-1", student, "withdrawn", now + timedelta(seconds=5))
+    assert db[store.APPLICATIONS].find_one({"_id": "app-1"})["status"] == "withdrawn"
