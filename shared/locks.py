@@ -51,6 +51,22 @@ def document_lock(collection: Collection, document_id, wait_seconds: float = LOC
         locks.delete_one({"_id": key, "token": token})
 
 
+def keep_if_newer(collection: Collection, document_id, field: str, value, values: dict) -> bool:
+    """Store `values` (and `field`: `value`) as document `document_id` unless the stored `field` is as new or newer:
+    a read model that keeps the newest state though events arrive late. True when stored.
+
+    Compared on the document read by `_id` under its lock, then written by `_id` alone: an upsert filtered on
+    `{_id, field: {$lt: value}}` is neither atomic on FerretDB (above) nor cheap there (any filter besides `_id` is
+    answered by reading every document of the collection).
+    """
+    with document_lock(collection, document_id):
+        stored = collection.find_one({"_id": document_id}, {field: 1})
+        if stored is not None and stored.get(field) is not None and stored[field] >= value:
+            return False
+        collection.update_one({"_id": document_id}, {"$set": {**values, field: value}}, upsert=True)
+    return True
+
+
 @dataclass(frozen=True)
 class Lease:
     """A held lease: give it back with release_lease."""

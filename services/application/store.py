@@ -11,6 +11,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.application.domain import OPEN_STATUSES
+from shared.locks import keep_if_newer
 from shared.mongo import find_by_ids
 from shared.outbox import (
     OUTBOX_FIELD,
@@ -194,15 +195,7 @@ def find_listing(db: Database, listing_id: str) -> dict | None:
 
 def keep_newest_listing(db: Database, snapshot: dict) -> bool:
     """Store a listing snapshot unless a newer or equal version is kept; True when stored."""
-    try:
-        db[LISTINGS].update_one(
-            {"_id": snapshot["listing_id"], "version": {"$lt": snapshot["version"]}},
-            {"$set": snapshot},
-            upsert=True,
-        )
-    except DuplicateKeyError:  # the filter missed because the kept version is not older
-        return False
-    return True
+    return keep_if_newer(db[LISTINGS], snapshot["listing_id"], "version", snapshot["version"], snapshot)
 
 
 def find_org(db: Database, org_id: str) -> dict | None:
@@ -212,13 +205,7 @@ def find_org(db: Database, org_id: str) -> dict | None:
 
 def keep_newest_org(db: Database, org: dict, as_of: datetime) -> bool:
     """Store an organisation profile unless one from a later (or the same) event is kept; True when stored."""
-    try:
-        db[ORGS].update_one(
-            {"_id": org["org_id"], "as_of": {"$lt": as_of}}, {"$set": {**org, "as_of": as_of}}, upsert=True
-        )
-    except DuplicateKeyError:
-        return False
-    return True
+    return keep_if_newer(db[ORGS], org["org_id"], "as_of", as_of, org)
 
 
 def find_credentials(db: Database, credential_ids: list[str]) -> dict[str, dict]:

@@ -12,7 +12,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notification.domain import OPEN_APPLICATION_STATUSES
 from shared.events import Event, read_event
-from shared.locks import document_lock, release_lease, take_lease
+from shared.locks import keep_if_newer, release_lease, take_lease
 from shared.mongo import find_by_ids
 from shared.outbox import find_one_and_update_with_events
 from shared.owner_index import COMPLETE, OwnerIndex
@@ -129,14 +129,8 @@ def mark_existing_deliveries_due(db: Database) -> None:
 
 
 def _upsert_if_newer(collection: Collection, key: str, values: dict, at: datetime) -> None:
-    """Keep the newest state: a change older than the stored one is ignored (events can arrive late). Compared on
-    the document read by _id under its lock, then written by _id alone: FerretDB answers a filter with anything
-    besides `_id` by reading every document of the collection (shared/locks.py on why the lock)."""
-    with document_lock(collection, key):
-        stored = collection.find_one({"_id": key}, {"event_time": 1})
-        if stored is not None and stored.get("event_time") is not None and stored["event_time"] >= at:
-            return
-        collection.update_one({"_id": key}, {"$set": {**values, "event_time": at}}, upsert=True)
+    """Keep the newest state: a change older than the stored one is ignored (events can arrive late)."""
+    keep_if_newer(collection, key, "event_time", at, values)
 
 
 def remember_org(db: Database, org_id: str, name: str, status: str, contact_email: str, at: datetime) -> None:
