@@ -439,35 +439,28 @@ def insert_status_list(db: Database, list_id: str, size: int, now: datetime, tak
     db[STATUS_LISTS].insert_one({"_id": list_id, "size": size, "allocated": taken, "revoked": [], "created_at": now})
 
 
-def mark_credential_revoked(db: Database, credential_uuid: str, changes: dict, events: list[dict]) -> dict | None:
-    """Set `changes` on a credential not yet revoked, with its events; the record after, or None when it already
-    was (a concurrent revocation won)."""
-    # No projection: FerretDB 1.24 does not implement findAndModify's "fields".
+def _set_while(collection: Collection, guard: dict, changes: dict, events: list[dict]) -> dict | None:
+    """Set `changes` (with their events) on the document `guard` names (its `_id` and the state it must still be
+    in); the record after, without its outbox, or None when it is no longer in that state (a concurrent writer won).
+    No projection: FerretDB 1.24 does not implement findAndModify's "fields"."""
     updated = find_one_and_update_with_events(
-        db[CREDENTIALS],
-        {"_id": credential_uuid, "revoked": False},
-        {"$set": changes},
-        events,
-        return_document=ReturnDocument.AFTER,
+        collection, guard, {"$set": changes}, events, return_document=ReturnDocument.AFTER
     )
     if updated is not None:
         updated.pop("outbox", None)
     return updated
 
 
+def mark_credential_revoked(db: Database, credential_uuid: str, changes: dict, events: list[dict]) -> dict | None:
+    """Set `changes` on a credential not yet revoked, with its events; the record after, or None when it already
+    was (a concurrent revocation won)."""
+    return _set_while(db[CREDENTIALS], {"_id": credential_uuid, "revoked": False}, changes, events)
+
+
 def mark_key_revoked(db: Database, key_id: str, changes: dict, events: list[dict]) -> dict | None:
     """Set `changes` on a retired signing key, with its events; the record after, or None when it is not retired
     (a concurrent revocation won)."""
-    revoked = find_one_and_update_with_events(
-        db[SIGNING_KEYS],
-        {"_id": key_id, "status": "retired"},
-        {"$set": changes},
-        events,
-        return_document=ReturnDocument.AFTER,
-    )
-    if revoked is not None:
-        revoked.pop("outbox", None)
-    return revoked
+    return _set_while(db[SIGNING_KEYS], {"_id": key_id, "status": "retired"}, changes, events)
 
 
 def take_reissue_lease(db: Database, old_uuid: str, seconds: float) -> Lease | None:
@@ -529,27 +522,13 @@ def insert_university(db: Database, document: dict) -> None:
 
 def update_university_profile(db: Database, university_id: str, values: dict) -> dict | None:
     """Set a university's profile fields; the record after (a taken AISHE code raises OperationFailure)."""
-    updated = find_one_and_update_with_events(
-        db[UNIVERSITIES], {"_id": university_id}, {"$set": values}, [], return_document=ReturnDocument.AFTER
-    )
-    if updated is not None:
-        updated.pop("outbox", None)
-    return updated
+    return _set_while(db[UNIVERSITIES], {"_id": university_id}, values, [])
 
 
 def mark_university_verified(db: Database, university_id: str, changes: dict, events: list[dict]) -> dict | None:
     """Set `changes` on a pending university, with its events; the record after, or None when it is not pending
     (another admin verified it meanwhile)."""
-    verified = find_one_and_update_with_events(
-        db[UNIVERSITIES],
-        {"_id": university_id, "status": "pending"},
-        {"$set": changes},
-        events,
-        return_document=ReturnDocument.AFTER,
-    )
-    if verified is not None:
-        verified.pop("outbox", None)
-    return verified
+    return _set_while(db[UNIVERSITIES], {"_id": university_id, "status": "pending"}, changes, events)
 
 
 def universities_page(db: Database, status: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
