@@ -9,12 +9,15 @@ FerretDB and MongoDB alike. So:
 - work that must be done by one process at a time (publishing a document's events, sending one
   webhook delivery) takes a `take_lease(...)`, then re-reads what it leased before acting.
 
-A lock or lease whose holder died is taken over once it is older than its time limit.
+A lock or lease whose holder died is taken over once it is older than its time limit. One whose holder lives but
+could not give it back (the database went away in between) is given back by that process as soon as it next takes a
+lock or lease, so a short database outage does not leave a busy document for the whole time limit.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,6 +33,11 @@ LEASES = "leases"
 LOCK_WAIT_SECONDS = 5.0
 # A write takes milliseconds; a lock this old belongs to a process that died holding it.
 STALE_LOCK_SECONDS = 30
+
+
+# Locks and leases this process holds no longer but could not delete: (collection, key, token), retried.
+_unreleased: list[tuple[Collection, str, str]] = []
+_unreleased_guard = threading.Lock()
 
 
 class DocumentBusy(Unavailable):
@@ -48,7 +56,7 @@ def document_lock(collection: Collection, document_id, wait_seconds: float = LOC
     try:
         yield
     finally:
-        locks.delete_one({"_id": key, "token": token})
+        _give_back(locks, key, token)
 
 
 def keep_if_newer(collection: Collection, document_id, field: str, value, values: dict) -> bool:
@@ -84,13 +92,33 @@ def take_lease(collection: Collection, document_id, seconds: float, purpose: str
 
 
 def release_lease(lease: Lease) -> None:
-    """Give a lease back (if the database is down it simply expires)."""
-    with contextlib.suppress(PyMongoError):
-        lease.leases.delete_one({"_id": lease.key, "token": lease.token})
+    """Give a lease back (if the database is down, again on the next lock or lease this process takes)."""
+    _give_back(lease.leases, lease.key, lease.token)
+
+
+def _give_back(keys: Collection, key: str, token: str) -> None:
+    """Delete a held key document; when the database does not answer, note it to retry (the work it guarded is
+    done or has failed on its own: the answer does not depend on this delete)."""
+    try:
+        keys.delete_one({"_id": key, "token": token})
+    except PyMongoError:
+        with _unreleased_guard:
+            _unreleased.append((keys, key, token))
+
+
+def _give_back_unreleased() -> None:
+    """Retry the deletes that failed earlier; those that fail again stay noted."""
+    with _unreleased_guard:
+        pending = _unreleased[:]
+        _unreleased.clear()
+    for keys, key, token in pending:
+        _give_back(keys, key, token)
 
 
 def _insert_key(keys: Collection, key: str, token: str, wait_seconds: float, stale_seconds: float) -> bool:
     """Insert the key document, waiting while another holder has it and taking over a stale one."""
+    if _unreleased:
+        _give_back_unreleased()
     deadline, pause = time.monotonic() + wait_seconds, 0.002
     while True:
         now = datetime.now(UTC)
@@ -101,6 +129,11 @@ def _insert_key(keys: Collection, key: str, token: str, wait_seconds: float, sta
             stale = {"_id": key, "taken_at": {"$lt": now - timedelta(seconds=stale_seconds)}}
             if keys.delete_one(stale).deleted_count:
                 continue
+        except PyMongoError:
+            # the insert may have been stored though its answer was lost: never leave a key nobody will delete
+            with _unreleased_guard:
+                _unreleased.append((keys, key, token))
+            raise
         if time.monotonic() >= deadline:
             return False
         time.sleep(pause)

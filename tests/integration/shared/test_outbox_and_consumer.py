@@ -353,3 +353,30 @@ def test_a_document_left_locked_by_a_dead_process_is_waited_for_not_dead_lettere
         consumer.close()
     assert effect_counts(db) == {org_id: 1}
     assert _read_all(settings, settings.topic("listing") + ".dlq", 2) == []
+
+
+def test_a_lock_not_given_back_while_the_database_was_away_is_given_back_on_the_next_lock(db, monkeypatch):
+    """The database goes away between a write and its lock's delete: the same process deletes the lock when it next
+    takes one, instead of leaving the document busy (503 document_busy) for STALE_LOCK_SECONDS."""
+    from pymongo.collection import Collection
+    from pymongo.errors import AutoReconnect
+
+    from shared.locks import LOCKS, document_lock
+
+    org_id = register_org(db, "Released late")
+    real_delete = Collection.delete_one
+
+    def database_away(self, *args, **kwargs):
+        raise AutoReconnect("connection closed")
+
+    monkeypatch.setattr(Collection, "delete_one", database_away)
+    with document_lock(db.orgs, org_id):  # the write succeeds; giving the lock back does not
+        db.orgs.update_one({"_id": org_id}, {"$set": {"name": "Renamed"}})
+    monkeypatch.setattr(Collection, "delete_one", real_delete)
+    assert db[LOCKS].count_documents({"_id": f"orgs/{org_id}"}) == 1  # left behind, as a dead process's would be
+
+    with document_lock(db.orgs, "another-document", wait_seconds=0):
+        pass
+    with document_lock(db.orgs, org_id, wait_seconds=0):  # free at once, not after 30 s
+        pass
+    assert db[LOCKS].count_documents({}) == 0
