@@ -291,13 +291,14 @@ def inbox_of(client: PlatformClient, student: Student) -> list[dict]:
 
 
 def wait_until_every_credential_arrives(client: PlatformClient, cohort: Cohort, timeout: float) -> float:
-    """Poll until every student has a credential and its "credential issued" inbox entry; return the seconds."""
+    """Poll until every student has a credential and an inbox entry for each of their events (accepted, approved,
+    issued: the notification worker may reach one topic's backlog before another's); return the seconds."""
     started = time.monotonic()
     waiting = list(cohort.students)
 
     def served(student: Student) -> bool:
         has_credential = bool(credentials_of(client, student))
-        return has_credential and any(entry["event_type"] == ISSUED for entry in inbox_of(client, student))
+        return has_credential and {ACCEPTED, APPROVED, ISSUED} <= {e["event_type"] for e in inbox_of(client, student)}
 
     def all_served() -> bool:
         nonlocal waiting
