@@ -9,7 +9,7 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.application import handlers, payments, work
+from services.application import applications, applying, decisions, payments, work
 from services.application.domain import MAX_PERSON_ID, Actor
 from services.application.schemas import (
     ActionRequestSchema,
@@ -61,7 +61,7 @@ def _actor() -> Actor:
 
 def _shown(app: dict) -> dict:
     """The application as its readers see it (highlighted credentials say whether they are still verified)."""
-    return handlers.shown(current_db(), app)
+    return applications.shown(current_db(), app)
 
 
 # Request schemas are passed to @blp.arguments as instances, made once: given a class, webargs builds a new schema
@@ -75,7 +75,7 @@ class Applications(MethodView):
     def post(self, body):
         """Apply to a published listing (student), highlighting earlier credentials; the application starts
         `applied`."""
-        return handlers.apply(
+        return applying.apply(
             current_db(),
             _limits(),
             _actor(),
@@ -92,7 +92,7 @@ class Applications(MethodView):
     @documents_errors(400, 401, 403, 422)
     def get(self, query):
         """List applications: a student's own, or those to the employer's organisation's listings."""
-        return handlers.list_applications(
+        return applications.list_applications(
             current_db(), _actor(), query.get("listing_id"), query.get("status"), query["limit"], query["cursor"]
         )
 
@@ -104,7 +104,7 @@ class ApplicationById(MethodView):
     @documents_errors(401, 403, 404)
     def get(self, application_id: uuid.UUID):
         """One application (its student, or the employer of its listing's organisation)."""
-        return _shown(handlers.get_application(current_db(), _actor(), str(application_id)))
+        return _shown(applications.get_application(current_db(), _actor(), str(application_id)))
 
 
 def _action_view(action, role: str, summary: str):
@@ -123,10 +123,10 @@ def _action_view(action, role: str, summary: str):
 
 
 for _name, _action, _role, _summary in (
-    ("shortlist", handlers.shortlist, "employer", "Shortlist an applicant (employer of the listing's organisation)."),
-    ("accept", handlers.accept, "employer", "Accept an applicant into a seat; 409 no_seats_left when none remain."),
-    ("reject", handlers.reject, "employer", "Reject an applicant before work is submitted; frees a held seat."),
-    ("withdraw", handlers.withdraw, "student", "Withdraw one's own application; frees a held seat."),
+    ("shortlist", decisions.shortlist, "employer", "Shortlist an applicant (employer of the listing's organisation)."),
+    ("accept", decisions.accept, "employer", "Accept an applicant into a seat; 409 no_seats_left when none remain."),
+    ("reject", decisions.reject, "employer", "Reject an applicant before work is submitted; frees a held seat."),
+    ("withdraw", decisions.withdraw, "student", "Withdraw one's own application; frees a held seat."),
 ):
     blp.route(f"/<uuid:application_id>/{_name}", methods=["POST"], endpoint=_name)(
         _action_view(_action, _role, _summary)

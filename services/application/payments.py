@@ -8,9 +8,9 @@ from datetime import datetime
 from pymongo.database import Database
 
 from services.application import domain, store
+from services.application.applications import WRITE_ATTEMPTS, changed_meanwhile, get_application, now_utc
 from services.application.domain import Actor
 from services.application.event_data import payment_event
-from services.application.handlers import WRITE_ATTEMPTS, changed_meanwhile, get_application, now_utc
 
 
 def record_payment(db: Database, actor: Actor, application_id: str, paid: dict, traceparent: str | None = None):

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pymongo.database import Database
 
 from services.application import domain, places, store
-from services.application.domain import Actor, Limits
-from services.application.event_data import work_approved_event, work_event
-from services.application.handlers import (
+from services.application.applications import (
     WRITE_ATTEMPTS,
     changed_meanwhile,
     get_application,
@@ -15,6 +13,8 @@ from services.application.handlers import (
     now_utc,
     transition,
 )
+from services.application.domain import Actor, Limits
+from services.application.event_data import work_approved_event, work_event
 
 
 def submit_work(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.application import handlers, store
+from services.application import decisions, store
 from services.application.domain import Actor, IllegalTransition
 from shared.locks import LOCKS as DOCUMENT_LOCKS
 from tests.integration.application.app_support import ORG, auth_header, outbox_types
@@ -173,7 +173,7 @@ def test_an_accept_that_loses_the_race_to_a_withdrawal_releases_its_seat(
     monkeypatch.setattr(store, "write_change", withdraw_first)
 
     with pytest.raises(IllegalTransition):
-        handlers.accept(db, EMPLOYER, application_id)
+        decisions.accept(db, EMPLOYER, application_id)
 
     assert seat_holders(db, listing["listing_id"]) == []
     assert calls.get(people.student, application_id).get_json()["status"] == "withdrawn"

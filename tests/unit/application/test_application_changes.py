@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from services.application.applications import transition
 from services.application.domain import Actor
-from services.application.handlers import transition
 
 EMPLOYER = Actor("emp-carla", "employer", "org-acme", "Carla Diaz", "carla@acme.example")
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
