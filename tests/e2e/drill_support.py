@@ -19,7 +19,7 @@ import requests
 from pymongo.database import Database
 
 from shared.config import load_settings
-from shared.locks import LOCKS
+from shared.locks import LOCKS, STALE_LOCK_SECONDS
 from shared.mongo import connect
 
 HTTP_TIMEOUT = 10.0
@@ -432,7 +432,21 @@ def restore(platform, servers, ready_timeout: float = 60) -> list[str]:
         unready = [service for service in unready if not _ready(platform, service)]
         if unready:
             time.sleep(0.5)
+    _wait_for_locks_given_back(platform)
     return problems + [f"{service}-api not ready" for service in unready]
+
+
+def _wait_for_locks_given_back(platform) -> None:
+    """Let the next drill start clean: a lock a killed process held (or one a process could not give back while the
+    database was away, and has not taken another lock since) is taken over only once stale; wait that out."""
+    deadline = time.monotonic() + STALE_LOCK_SECONDS + 5
+    for service in platform.urls:
+        locks = service_db(platform, service)[LOCKS]
+        while time.monotonic() < deadline:
+            fresh = {"taken_at": {"$gt": datetime.now(UTC) - timedelta(seconds=STALE_LOCK_SECONDS)}}
+            if not locks.count_documents(fresh):  # a stale one is taken over by the next writer at once
+                break
+            time.sleep(0.5)
 
 
 def _ready(platform, service: str) -> bool:
