@@ -34,9 +34,12 @@ class Approval:
 
     application_id: str
     student: str
-    approved_at: float = 0.0
-    credential_ms: float | None = None
+    approved_at: float = 0.0  # time.monotonic() when the approval's answer came back
+    approved_wall: float = 0.0  # the same moment on the wall clock the services stamp their documents with
+    credential_ms: float | None = None  # when the watcher first saw it (its polling pace adds to this)
     inbox_ms: float | None = None
+    credential_stored_ms: float | None = None  # the credential's issued_at (stamped when issuing began)
+    inbox_stored_ms: float | None = None  # the inbox entry's created_at (stamped just before it was stored)
 
 
 @dataclass
@@ -142,11 +145,19 @@ def _watch(platform: Platform, approvals: list[Approval], done: threading.Event,
                 page = http.get(platform.url("certification", "/credentials?mine=1"), headers=headers, timeout=30)
                 if page.ok and page.json()["items"]:
                     approval.credential_ms = (time.monotonic() - approval.approved_at) * 1000
+                    approval.credential_stored_ms = _since(approval, page.json()["items"][0]["issued_at"])
             if approval.inbox_ms is None:
                 inbox = http.get(platform.url("notification", "/notifications?unread=1"), headers=headers, timeout=30)
-                if inbox.ok and any(entry["event_type"] == ISSUED for entry in inbox.json()["items"]):
+                told = [e for e in inbox.json()["items"] if e["event_type"] == ISSUED] if inbox.ok else []
+                if told:
                     approval.inbox_ms = (time.monotonic() - approval.approved_at) * 1000
+                    approval.inbox_stored_ms = _since(approval, told[0]["created_at"])
         time.sleep(POLL_INTERVAL)
+
+
+def _since(approval: Approval, stamp: str) -> float:
+    """Milliseconds from the approval's answer to a time a service stamped on what it stored (same machine clock)."""
+    return (datetime.fromisoformat(stamp).timestamp() - approval.approved_wall) * 1000
 
 
 def approve_at_steady_rate(platform: Platform, employer: Employer, approvals: list[Approval], interval: float) -> None:
@@ -162,7 +173,7 @@ def approve_at_steady_rate(platform: Platform, employer: Employer, approvals: li
             time.sleep(max(0.0, started + number * interval - time.monotonic()))
             url = platform.url("application", f"/applications/{approval.application_id}/review")
             call(http, "POST", url, 200, employer.bearer, json=review)
-            approval.approved_at = time.monotonic()
+            approval.approved_at, approval.approved_wall = time.monotonic(), time.time()
     finally:
         done.set()
         watcher.join()
@@ -227,10 +238,14 @@ def run(
     approve_at_steady_rate(platform, employer, approvals, interval)
     credential = [a.credential_ms for a in approvals if a.credential_ms is not None]
     inbox = [a.inbox_ms for a in approvals if a.inbox_ms is not None]
+    credential_stored = [a.credential_stored_ms for a in approvals if a.credential_stored_ms is not None]
+    inbox_stored = [a.inbox_stored_ms for a in approvals if a.inbox_stored_ms is not None]
     numbers = {
         "kafka": summary(kafka),
         "credential": summary(credential),
         "inbox": summary(inbox),
+        "credential_stored": summary(credential_stored),
+        "inbox_stored": summary(inbox_stored),
         "approvals": count,
         "interval": interval,
         "kafka_interval": kafka_interval,
