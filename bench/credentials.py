@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 
 from services.certification import credential as c  # noqa: E402
 from services.certification import dataintegrity as di  # noqa: E402
-from services.certification import handlers, store, verifying  # noqa: E402
+from services.certification import issuing, store, verifying  # noqa: E402
 from services.certification.runtime import Runtime  # noqa: E402
 from shared.config import load_settings  # noqa: E402
 from shared.events import new_event, read_event  # noqa: E402
@@ -82,7 +82,7 @@ def service_rates(mongo_url: str, key_dir: str, count: int) -> list[tuple[str, i
     try:
         events = [new_event("stint.work.approved.v1", "application", d["application_id"], d) for d in _work(count)]
         rows = [
-            _timed("service issue", count, lambda: [handlers.issue_credential(runtime, read_event(e)) for e in events])
+            _timed("service issue", count, lambda: [issuing.issue_credential(runtime, read_event(e)) for e in events])
         ]
         documents = list(
             store.signed_documents(db, [r["_id"] for r in db[store.CREDENTIALS].find({}, {"_id": 1})]).values()

@@ -9,9 +9,11 @@ from services.certification import (
     credit_requests,
     credits,
     endorsements,
-    handlers,
+    issuer,
+    issuing,
     key_revocation,
     pages,
+    revoking,
     schemas,
     store,
     universities,
@@ -19,7 +21,7 @@ from services.certification import (
 )
 from services.certification.jsonld import DEFAULT_LOADER, STINT_V1
 from services.certification.runtime import Runtime
-from services.certification.verification import vc_api_result
+from services.certification.verification_checks import vc_api_result
 from shared.auth import current_principal, optional_principal, require
 from shared.errors import BadRequest, ErrorSchema, NotFound
 from shared.pagination import PageQuerySchema
@@ -99,7 +101,7 @@ def list_credentials(query):
 @credentials_blp.alt_response(404, schema=ErrorSchema)
 def get_credential(credential_id):
     """The signed OpenBadgeCredential."""
-    return jsonify(handlers.credential_document(runtime(), credential_id))
+    return jsonify(issuing.credential_document(runtime(), credential_id))
 
 
 @credentials_blp.route("/credentials/<credential_id>/pdf")
@@ -128,7 +130,7 @@ def credential_pdf(credential_id):
 @require("admin")
 def revoke(body, credential_id):
     """Revoke a credential with a reason; its status list bit is set."""
-    return handlers.revoke_credential(runtime(), credential_id, body["reason"], current_principal().sub)
+    return revoking.revoke_credential(runtime(), credential_id, body["reason"], current_principal().sub)
 
 
 @credentials_blp.route("/credentials/<credential_id>/credit-decisions", methods=["POST"])
@@ -216,7 +218,7 @@ def verification_page(credential_id):
 )
 def did_json():
     """The issuer's DID document (did:web) with every current and retired key."""
-    return jsonify(handlers.did_document(runtime()))
+    return jsonify(issuer.did_document(runtime()))
 
 
 @issuer_blp.route("/keys/rotate", methods=["POST"])
@@ -224,7 +226,7 @@ def did_json():
 @require("admin")
 def rotate_key():
     """Make a new current signing key; older credentials keep verifying."""
-    return handlers.rotate_signing_key(runtime())
+    return issuer.rotate_signing_key(runtime())
 
 
 @issuer_blp.route("/keys/<key_id>/revoke", methods=["POST"])
@@ -253,7 +255,7 @@ def revoke_key(body, key_id):
 @issuer_blp.alt_response(404, schema=ErrorSchema)
 def status_list(list_id):
     """The signed BitstringStatusListCredential."""
-    return jsonify(handlers.signed_status_list(runtime(), list_id))
+    return jsonify(issuer.signed_status_list(runtime(), list_id))
 
 
 @issuer_blp.route("/contexts/stint-v1.json")
@@ -286,7 +288,7 @@ def stint_context():
 )
 def skill(slug):
     """The public page of a skill that credentials align to (the targetUrl of their alignments)."""
-    described = handlers.skill_description(runtime(), slug)
+    described = issuer.skill_description(runtime(), slug)
     if wants_json():
         return jsonify(schemas.SkillSchema().dump(described))
     return Response(pages.skill_page(described), mimetype="text/html")

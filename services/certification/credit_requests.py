@@ -19,7 +19,7 @@ from services.certification.domain import (
     UniversityNotFound,
     UniversityNotVerified,
 )
-from services.certification.handlers import SOURCE, credential_record
+from services.certification.issuing import SOURCE, credential_record
 from services.certification.runtime import Runtime
 from shared.auth import Principal
 from shared.errors import Forbidden

@@ -1,4 +1,5 @@
-"""Use cases of universities: credit policy, credit decisions and the CSV export of accepted credits."""
+"""Use cases of a university's credit: its credit policy, its decisions on credit requests and the CSV export of
+accepted credits (a student asking for credit: credit_requests.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from services.certification.domain import (
     check_credit_decision,
     check_may_decide,
 )
-from services.certification.handlers import SOURCE, credential_record
+from services.certification.issuing import SOURCE, credential_record
 from services.certification.runtime import Runtime
 from shared.auth import Principal
 from shared.events import new_event

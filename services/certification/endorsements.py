@@ -16,7 +16,7 @@ from services.certification import store
 from services.certification.credential import CONTEXTS, utc_timestamp
 from services.certification.keys import KeyRing, describe_key, did_document
 from services.certification.runtime import Runtime
-from services.certification.verification import Check, parse_time, result
+from services.certification.verification_checks import Check, parse_time, result
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.events import new_event

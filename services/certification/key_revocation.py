@@ -21,7 +21,7 @@ from services.certification import dataintegrity as di
 from services.certification import store
 from services.certification.credential import StatusEntry, utc_timestamp
 from services.certification.domain import REISSUED, KeyIsCurrent
-from services.certification.handlers import ISSUE_ATTEMPTS, SOURCE, open_status_list
+from services.certification.issuing import ISSUE_ATTEMPTS, SOURCE, open_status_list
 from services.certification.keys import CURRENT_KEY_TTL_SECONDS
 from services.certification.runtime import Runtime
 from services.certification.statuslist import random_index

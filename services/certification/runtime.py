@@ -29,7 +29,7 @@ class Runtime:
     keys_read_at: float = 0.0
     # Skill pages are never removed either: a slug seen once need not be written again.
     published_skills: set[str] = field(default_factory=set)
-    # Status list places counted on a list and not yet used by this process (handlers.open_status_list).
+    # Status list places counted on a list and not yet used by this process (issuing.open_status_list).
     status_list_id: str = ""
     status_places_left: int = 0
     status_places_lock: threading.Lock = field(default_factory=threading.Lock)

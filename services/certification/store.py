@@ -425,7 +425,7 @@ def save_portfolio(db: Database, document: dict) -> None:
     db[PORTFOLIOS].replace_one({"_id": document["_id"]}, document, upsert=True)
 
 
-# ---- writes the use cases name (handlers, key revocation, credits, universities, credit requests) -----------
+# ---- writes the use cases name (issuing, revoking, key revocation, credits, universities, credit requests) -----------
 # Only this module builds MongoDB filters and operators; the use cases call these by what they do.
 
 

@@ -1,12 +1,14 @@
-"""Verification use cases: one credential, a batch, and a stored credential for its page."""
+"""Verifying, the use cases: one presented credential, a batch, and a stored credential for its page, checked against
+this service's keys and status lists. The checks themselves (pure): verification_checks.py."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from services.certification import store
-from services.certification import verification as checks
-from services.certification.handlers import credential_record, status_list_bits
+from services.certification import verification_checks as checks
+from services.certification.issuer import status_list_bits
+from services.certification.issuing import credential_record
 from services.certification.runtime import Runtime
 from services.certification.statuslist import is_set
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
-from services.certification import handlers, key_revocation, store
+from services.certification import issuing, key_revocation, store
 from services.certification.runtime import Runtime
 from shared.config import Settings, load_settings
 from shared.worker import run_worker
@@ -18,7 +18,7 @@ CONSUMES = ["application", "certification"]
 
 # Each handler(runtime, event): run_worker binds them to the runtime `ready_runtime` makes.
 HANDLERS = {
-    "stint.work.approved.v1": handlers.issue_credential,
+    "stint.work.approved.v1": issuing.issue_credential,
     "stint.key.revoked.v1": key_revocation.reissue_signed_with_revoked_key,
 }
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from services.certification import handlers
+from services.certification import issuing
 from services.certification.app import create_app
 from services.certification.runtime import Runtime
 from shared.events import new_event, read_event
@@ -56,7 +56,7 @@ def issue(runtime):
 
     def run(**overrides) -> dict:
         event = approved_event(**overrides)
-        handlers.issue_credential(runtime, read_event(event))
+        issuing.issue_credential(runtime, read_event(event))
         return runtime.db["credentials"].find_one({"application_id": event["data"]["application_id"]})
 
     return run
@@ -126,7 +126,7 @@ class LiveService:
     def issue(self, **overrides) -> dict:
         """Issue a credential as the worker would; the signed credential as the service serves it."""
         event = approved_event(**overrides)
-        issued = handlers.issue_credential(self.runtime, read_event(event))
+        issued = issuing.issue_credential(self.runtime, read_event(event))
         uuid = issued["credential_id"].removeprefix("urn:uuid:")
         response = requests.get(f"{self.url}/credentials/{uuid}", timeout=10)
         assert response.status_code == 200

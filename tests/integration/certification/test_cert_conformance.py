@@ -14,7 +14,7 @@ import json
 import pytest
 import requests
 
-from services.certification import handlers, key_revocation, store
+from services.certification import issuer, key_revocation, revoking, store
 from shared.events import read_event
 from tests.integration.certification.conftest import LiveService
 from tests.support import independent_verifier
@@ -106,7 +106,7 @@ def test_the_independent_verifier_rejects_a_tampered_credential(live, node, tamp
 def test_the_independent_verifier_sees_a_revocation_in_the_status_list(live, node):
     credential = live.issue()
     uuid = credential["id"].removeprefix("urn:uuid:")
-    handlers.revoke_credential(live.runtime, uuid, "work was plagiarised", "admin-1")
+    revoking.revoke_credential(live.runtime, uuid, "work was plagiarised", "admin-1")
     verdict = independent_verifier.verify(node, credential, live.url)
     assert verdict["verified"] is False
     assert verdict["checks"]["valid_signature"] is True
@@ -115,7 +115,7 @@ def test_the_independent_verifier_sees_a_revocation_in_the_status_list(live, nod
 
 def test_a_credential_signed_before_a_key_rotation_verifies_through_the_retired_key(live, node):
     before = live.issue()
-    handlers.rotate_signing_key(live.runtime)
+    issuer.rotate_signing_key(live.runtime)
     after = live.issue()
     assert before["proof"]["verificationMethod"].endswith("#key-1")
     assert after["proof"]["verificationMethod"].endswith("#key-2")
@@ -139,7 +139,7 @@ def test_the_independent_verifier_fetches_nothing_else(live, node):
 def test_the_independent_verifier_rejects_a_revoked_key_and_accepts_the_reissued_credential(live, node, monkeypatch):
     monkeypatch.setattr(key_revocation, "RETIRED_GRACE_SECONDS", 0)  # rotate and revoke at once
     before = live.issue()
-    handlers.rotate_signing_key(live.runtime)
+    issuer.rotate_signing_key(live.runtime)
     key_revocation.revoke_key(live.runtime, "key-1", "the private key leaked", "admin-1")
     assert independent_verifier.verify(node, before, live.url)["verified"] is False  # key-1 is gone from did.json
     key = live.runtime.db[store.SIGNING_KEYS].find_one({"_id": "key-1"})

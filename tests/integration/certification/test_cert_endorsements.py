@@ -8,7 +8,7 @@ import copy
 import pytest
 import requests
 
-from services.certification import endorsements, handlers, store
+from services.certification import endorsements, revoking, store
 from shared.auth import Principal
 from tests.support import independent_verifier
 
@@ -108,7 +108,7 @@ def test_an_empty_or_too_long_recommendation_is_422(issue, endorse, runtime, com
 
 def test_a_revoked_credential_is_not_endorsed(issue, endorse, runtime):
     record = issue()
-    handlers.revoke_credential(runtime, record["_id"], "issued in error", "admin-1")
+    revoking.revoke_credential(runtime, record["_id"], "issued in error", "admin-1")
     assert endorse(record["application_id"]).status_code == 409
     assert stored(runtime) == 0
 

@@ -7,7 +7,7 @@ import threading
 
 from kafka import KafkaConsumer
 
-from services.certification import handlers, key_revocation, store
+from services.certification import issuing, key_revocation, store
 from services.certification.worker import HANDLERS, ready_runtime
 from shared.events import encode_event, read_event
 from shared.outbox import make_producer
@@ -43,7 +43,7 @@ def _read_all(settings, topic: str, timeout_seconds: float = 5) -> list[dict]:
 
 def test_the_worker_maps_work_approved_to_issuing_and_key_revoked_to_reissuing():
     assert {
-        "stint.work.approved.v1": handlers.issue_credential,
+        "stint.work.approved.v1": issuing.issue_credential,
         "stint.key.revoked.v1": key_revocation.reissue_signed_with_revoked_key,
     } == HANDLERS
 
@@ -80,7 +80,7 @@ def test_concurrent_deliveries_of_one_application_issue_one_credential(runtime):
 
     def deliver():
         try:
-            handlers.issue_credential(runtime, read_event(event))
+            issuing.issue_credential(runtime, read_event(event))
         except Exception as exc:  # collected, so the test shows it
             errors.append(exc)
 
@@ -95,19 +95,19 @@ def test_concurrent_deliveries_of_one_application_issue_one_credential(runtime):
 
 def test_an_approval_redelivered_after_an_issuer_died_before_noting_its_credential_gets_that_one(runtime):
     event = approved_event()
-    first = handlers.issue_credential(runtime, read_event(event))
+    first = issuing.issue_credential(runtime, read_event(event))
     runtime.db[store.ISSUED_APPLICATIONS].delete_one({"_id": event["data"]["application_id"]})  # died before its note
-    again = handlers.issue_credential(runtime, read_event(event))
+    again = issuing.issue_credential(runtime, read_event(event))
     assert again == {"credential_id": first["credential_id"], "already_issued": True}
     assert runtime.db["credentials"].count_documents({"application_id": event["data"]["application_id"]}) == 1
     assert runtime.db["credential_documents"].count_documents({}) == 1  # the second signing left nothing behind
 
 
 def test_status_list_places_are_counted_in_blocks_and_a_list_is_left_once_it_is_half_full(runtime, monkeypatch):
-    monkeypatch.setattr(handlers, "LIST_FILL_LIMIT", 8)
-    monkeypatch.setattr(handlers, "STATUS_PLACES_PER_TAKE", 4)
+    monkeypatch.setattr(issuing, "LIST_FILL_LIMIT", 8)
+    monkeypatch.setattr(issuing, "STATUS_PLACES_PER_TAKE", 4)
     for _ in range(10):
-        handlers.issue_credential(runtime, read_event(approved_event()))
+        issuing.issue_credential(runtime, read_event(approved_event()))
     lists = sorted(runtime.db[store.STATUS_LISTS].find({}), key=lambda record: record["created_at"])
     assert [record["allocated"] for record in lists] == [8, 4]  # two blocks fill the first; the next opens
     credentials = list(runtime.db[store.CREDENTIALS].find({}))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.certification import handlers, key_revocation, store
+from services.certification import issuing, key_revocation, store
 from shared import owner_index
 from shared.events import read_event
 from shared.pagination import paginate
@@ -82,7 +82,7 @@ def test_a_student_sees_the_same_pages_as_the_scan_gave_with_revoked_and_reissue
 def test_a_redelivered_issuing_event_lists_its_credential_once(client, runtime, as_role):
     event = approved_event(student=ASHA)
     for _ in range(3):
-        handlers.issue_credential(runtime, read_event(event))
+        issuing.issue_credential(runtime, read_event(event))
     [page] = _pages(client, as_role("student", sub=ASHA["id"]))
     assert len(page) == 1
     assert len(runtime.db[store.STUDENT_CREDENTIALS].find_one({"_id": ASHA["id"]})["credentials"]) == 1

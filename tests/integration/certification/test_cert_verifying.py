@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from services.certification import handlers, verifying
+from services.certification import issuing, verifying
 from services.certification.app import create_app
 from shared.events import read_event
 
@@ -177,7 +177,7 @@ def test_the_verification_page_renders_in_headless_chromium(served_app, runtime,
     from tests.integration.certification.conftest import approved_event
 
     event = approved_event()
-    handlers.issue_credential(runtime, read_event(event))
+    issuing.issue_credential(runtime, read_event(event))
     record = runtime.db["credentials"].find_one({"application_id": event["data"]["application_id"]})
     url = f"http://127.0.0.1:{served_app.server_port}/verify/{record['_id']}"
     screenshot = tmp_path / "verification-page.png"

@@ -1,4 +1,4 @@
-"""Revoking a credential (services/certification/handlers.py) on a small fake store: the status bit first, then
+"""Revoking a credential (services/certification/revoking.py) on a small fake store: the status bit first, then
 the record and its event once; a second or racing revocation is refused and announces nothing."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.certification import handlers
+from services.certification import issuing, revoking
 from services.certification import store as real_store
 from services.certification.domain import AlreadyRevoked
 from shared.errors import NotFound
@@ -57,7 +57,8 @@ class FakeStore:
 @pytest.fixture
 def fake(monkeypatch):
     store = FakeStore()
-    monkeypatch.setattr(handlers, "store", store)
+    monkeypatch.setattr(revoking, "store", store)
+    monkeypatch.setattr(issuing, "store", store)  # the credential is read through issuing.credential_record
     return store
 
 
@@ -65,25 +66,25 @@ RUNTIME = SimpleNamespace(db=None)
 
 
 def test_a_revocation_sets_the_status_bit_marks_the_record_and_announces_it_once(fake):
-    revoked = handlers.revoke_credential(RUNTIME, f"urn:uuid:{UUID}", "plagiarised", "admin-1")
+    revoked = revoking.revoke_credential(RUNTIME, f"urn:uuid:{UUID}", "plagiarised", "admin-1")
     assert revoked["revoked"] and revoked["revocation_reason"] == "plagiarised" and revoked["revoked_by"] == "admin-1"
     assert fake.bits == {("list1", 7)}
     [event] = fake.events
     assert event["type"] == "stint.certificate.revoked.v1" and event["data"]["reason"] == "plagiarised"
     with pytest.raises(AlreadyRevoked):
-        handlers.revoke_credential(RUNTIME, UUID, "again", "admin-2")
+        revoking.revoke_credential(RUNTIME, UUID, "again", "admin-2")
     assert len(fake.events) == 1
 
 
 def test_an_admin_who_loses_the_race_to_revoke_is_refused_and_announces_nothing(fake):
     fake.race = True
     with pytest.raises(AlreadyRevoked):
-        handlers.revoke_credential(RUNTIME, UUID, "plagiarised", "admin-1")
+        revoking.revoke_credential(RUNTIME, UUID, "plagiarised", "admin-1")
     assert fake.events == [] and fake.bits == {("list1", 7)}  # the bit is idempotent: the winner set it too
 
 
 @pytest.mark.parametrize("credential_id", ["not-a-uuid", "urn:uuid:7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"])
 def test_revoking_what_does_not_exist_is_not_found(fake, credential_id):
     with pytest.raises(NotFound):
-        handlers.revoke_credential(RUNTIME, credential_id, "plagiarised", "admin-1")
+        revoking.revoke_credential(RUNTIME, credential_id, "plagiarised", "admin-1")
     assert fake.bits == set()

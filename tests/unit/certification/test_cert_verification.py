@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.certification import credential as c
 from services.certification import dataintegrity as di
-from services.certification import verification as v
+from services.certification import verification_checks as v
 from tests.unit.certification.samples import work_approved_data
 
 PUBLIC_URL = "https://verify.stint.test"

@@ -1,4 +1,6 @@
-"""Verifying a presented credential: each concern is a separate, named check (pure; lookups are injected)."""
+"""The checks that verify a presented credential, each concern a separate, named check (pure: no I/O; the key and
+status lookups are injected as a `Verifier`). The use cases that run them with this service's keys and status lists:
+verifying.py."""
 
 from __future__ import annotations
 

@@ -1,38 +1,33 @@
-"""Use cases of the certification service: issue, revoke, rotate keys, publish status lists."""
+"""Issuing: on stint.work.approved.v1 the worker issues one signed Open Badges 3.0 credential per application
+(idempotent): a random place on an open status list, the skills' pages first, the signed document, the student's
+list, then the record with its certificate.issued event. Also reading an issued credential back by id, which the
+other use cases (verifying, revoking, credit) start from.
+
+Revoking one: revoking.py; a compromised key and the re-issue: key_revocation.py; the issuer's DID document, key
+rotation, status lists and skill pages: issuer.py.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import uuid
 from datetime import UTC, datetime
 
 import structlog
-from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.certification import dataintegrity as di
-from services.certification import endorsements, keys, store
+from services.certification import store
 from services.certification.credential import (
-    SKILL_FRAMEWORK,
     StatusEntry,
     build_credential,
     credits_for,
     skill_slug,
-    skill_url,
     skills_of,
     utc_timestamp,
 )
-from services.certification.domain import AlreadyRevoked, check_revocable
 from services.certification.runtime import Runtime
-from services.certification.statuslist import (
-    LIST_FILL_LIMIT,
-    LIST_SIZE,
-    bitstring,
-    random_index,
-    status_list_credential,
-)
+from services.certification.statuslist import LIST_FILL_LIMIT, LIST_SIZE, random_index
 from shared.errors import NotFound
 from shared.events import Event, new_event
 from shared.outbox import new_document_with_events
@@ -41,9 +36,6 @@ log = structlog.get_logger(__name__)
 SOURCE = "certification"
 ISSUE_ATTEMPTS = 8
 STATUS_PLACES_PER_TAKE = 32
-
-
-# ---- issuing ------------------------------------------------------------------------------
 
 
 def issue_credential(runtime: Runtime, event: Event) -> dict:
@@ -80,24 +72,6 @@ def _publish_skills(runtime: Runtime, skills: list[str]) -> None:
         if slug not in runtime.published_skills:
             store.remember_skill(runtime.db, slug, skill)
             runtime.published_skills.add(slug)
-
-
-def skill_description(runtime: Runtime, slug: str) -> dict:
-    """The public description of a skill that Stint credentials align to."""
-    record = store.skill(runtime.db, slug) if len(slug) <= 200 else None
-    if record is None:
-        raise NotFound("no credential issued by Stint aligns to this skill", code="skill_not_found")
-    return {
-        "id": skill_url(record["name"], runtime.public_url),
-        "type": "Skill",
-        "name": record["name"],
-        "code": record["_id"],
-        "framework": SKILL_FRAMEWORK,
-        "description": (
-            f"\u201c{record['name']}\u201d, as Stint credentials use it: a skill a micro-internship asked for, "
-            "or one the employer saw demonstrated when approving the work."
-        ),
-    }
 
 
 def _signed_record(runtime: Runtime, work: dict, traceparent: str | None) -> tuple[dict, dict]:
@@ -168,97 +142,18 @@ def open_status_list(runtime: Runtime) -> str:
         return runtime.status_list_id
 
 
-# ---- revocation and status lists ----------------------------------------------------------
+# ---- reading an issued credential ---------------------------------------------------------
 
 
-def revoke_credential(runtime: Runtime, credential_uuid: str, reason: str, admin_id: str) -> dict:
-    """Set the credential's bit in its status list, mark the record revoked and emit certificate.revoked."""
-    record = _credential_or_404(runtime.db, credential_uuid)
-    check_revocable(record)
-    # The bit first: if the process dies before the record is updated, the credential already reads as
-    # revoked, and repeating the revocation (the bit is idempotent) completes the record and the event.
-    store.set_revocation_bit(runtime.db, record["status_list_id"], record["status_index"])
-    revoked = new_event(
-        "stint.certificate.revoked.v1",
-        SOURCE,
-        record["credential_id"],
-        {**_event_summary(record), "reason": reason},
-    )
-    changes = {"revoked": True, "revoked_at": datetime.now(UTC), "revocation_reason": reason, "revoked_by": admin_id}
-    updated = store.mark_credential_revoked(runtime.db, record["_id"], changes, [revoked])
-    if updated is None:  # a concurrent revocation won
-        raise AlreadyRevoked("the credential was already revoked")
-    log.info("credential_revoked", credential_id=record["credential_id"])
-    return updated
-
-
-def _event_summary(record: dict) -> dict:
-    return {
-        "credential_id": record["credential_id"],
-        "application_id": record["application_id"],
-        "student": record["student"],
-        "org_id": record.get("org_id", ""),
-        "listing_title": record.get("listing_title", ""),
-        "verification_url": record["verification_url"],
-    }
-
-
-def _credential_or_404(db: Database, credential_id: str) -> dict:
+def credential_record(runtime: Runtime, credential_id: str) -> dict:
+    """The stored credential record (by uuid or urn:uuid); NotFound when there is none."""
     credential_uuid = store.parse_uuid(credential_id)
-    record = store.credential_by_id(db, credential_uuid) if credential_uuid else None
+    record = store.credential_by_id(runtime.db, credential_uuid) if credential_uuid else None
     if record is None:
         raise NotFound("no such credential", code="credential_not_found")
     return record
 
 
-def status_list_bits(runtime: Runtime, list_id: str) -> bytes | None:
-    """The revocation bitstring of one of our lists (read fresh), or None when there is no such list."""
-    revoked = store.revoked_indexes(runtime.db, list_id) if list_id.isalnum() else None
-    return None if revoked is None else bitstring(revoked)
-
-
-def signed_status_list(runtime: Runtime, list_id: str) -> dict:
-    """The BitstringStatusListCredential, signed once per change of its bits (or of the key)."""
-    record = store.status_list(runtime.db, list_id) if list_id.isalnum() else None
-    if record is None:
-        raise NotFound("no such status list", code="status_list_not_found")
-    bits = bitstring(record.get("revoked") or [])
-    digest = hashlib.sha256(bits).hexdigest()
-    signing = runtime.keyring.current()
-    cached = record.get("signed") or {}
-    if cached.get("digest") == digest and cached.get("key_id") == signing.key_id:
-        return json.loads(cached["document_json"])
-    now = datetime.now(UTC)
-    unsigned = status_list_credential(runtime.status_list_url(list_id), runtime.did, now, bits)
-    options = di.proof_options(f"{runtime.did}#{signing.key_id}", utc_timestamp(now))
-    signed = di.add_proof(unsigned, options, signing.private_key)
-    store.cache_signed_status_list(runtime.db, list_id, digest, signing.key_id, json.dumps(signed))
-    return signed
-
-
-# ---- keys ---------------------------------------------------------------------------------
-
-
-def did_document(runtime: Runtime) -> dict:
-    """The issuer's DID document: every current and retired key as a Multikey assertion method (revoked keys are
-    left out, so no verifier trusts them)."""
-    runtime.keyring.current()  # publish at least one key
-    return keys.did_document(runtime.did, store.signing_keys(runtime.db))
-
-
-def rotate_signing_key(runtime: Runtime) -> dict:
-    """Make a new current key, and one for each organisation that endorses; what was signed before stays verifiable."""
-    runtime.keyring.current()
-    rotated = runtime.keyring.rotate()
-    endorsements.rotate_org_keys(runtime)  # organisations' endorsement keys rotate alongside (docs/credentials.md)
-    return rotated
-
-
 def credential_document(runtime: Runtime, credential_id: str) -> dict:
     """The signed credential JSON."""
-    return store.signed_document(runtime.db, _credential_or_404(runtime.db, credential_id)["_id"])
-
-
-def credential_record(runtime: Runtime, credential_id: str) -> dict:
-    """The stored credential record."""
-    return _credential_or_404(runtime.db, credential_id)
+    return store.signed_document(runtime.db, credential_record(runtime, credential_id)["_id"])
