@@ -3,9 +3,9 @@
 For each of N approvals sent at a steady rate, two times from the moment `POST /applications/{id}/review` (approve)
 returns: until the credential is stored and on the student's list (`GET /credentials?mine=1`; the certification
 worker's handled-event note, written right after), and until the "credential issued" inbox entry is stored (its
-`created_at`). Both are the services' own clock stamps (same machine): a watcher polling every student's pages
-fast enough to time them itself loaded the two cores as much as the pipeline did, and its rounds added seconds. The
-watcher still polls each inbox (`GET /notifications?unread=1`), gently, to know when every result is there.
+`created_at`). Both are the services' own clock stamps (same machine), read once the approvals are over: a watcher
+polling every student's pages fast enough to time them itself loaded the two cores about as much as the pipeline did
+(each inbox page is an index read and a read per entry), and its rounds added seconds.
 
 The path crosses Kafka twice (work.approved → certification, certificate.issued → notification), each event
 published by the process that stored it (or, with STINT_PUBLISH_ON_WRITE=0, by an outbox relay), so the broker's own
@@ -27,7 +27,7 @@ import requests
 
 from bench.support import Platform, call, summary, token, wait_for
 
-WATCH_PAUSE = 1.0  # seconds between the watcher's rounds
+WATCH_PAUSE = 1.0  # seconds between looks once the approvals are over
 ISSUED = "stint.certificate.issued.v1"
 MAX_SEATS = 50  # per listing (docs/listing.md)
 PREPARERS = 4
@@ -41,7 +41,6 @@ class Approval:
     student: str
     approved_at: float = 0.0  # time.monotonic() when the approval's answer came back
     approved_wall: float = 0.0  # the same moment on the wall clock the services stamp their documents with
-    inbox_seen_ms: float | None = None  # when the watcher first saw the inbox entry (its pace adds to this)
     credential_ms: float | None = None  # the certification worker's note that it handled the approval
     inbox_ms: float | None = None  # the inbox entry's created_at (stamped just before it was stored)
 
@@ -135,23 +134,29 @@ def prepare(platform: Platform, count: int) -> tuple[Employer, list[Approval]]:
     return employer, approvals
 
 
-def _watch(platform: Platform, approvals: list[Approval], done: threading.Event, timeout: float) -> None:
-    """Poll each approved student's inbox, a round every WATCH_PAUSE seconds, and note the "credential issued"
-    entry's stamp when it shows."""
+def _collect(platform: Platform, approvals: list[Approval], timeout: float) -> None:
+    """After the last approval: wait until the last student's inbox shows "credential issued", then read every
+    student's entry stamp (again for those not there yet) until all are in or `timeout` passes. Nothing polls while
+    the approvals run: each inbox page is an index read and one read per entry, and a watcher polling them all
+    every second was a sizeable part of the database's work."""
     http = requests.Session()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        waiting = [a for a in approvals if a.approved_at and a.inbox_ms is None]
-        if done.is_set() and not waiting:
-            return
-        for approval in waiting:
-            headers = {"Authorization": f"Bearer {approval.student}"}
-            inbox = http.get(platform.url("notification", "/notifications?unread=1"), headers=headers, timeout=30)
-            told = [e for e in inbox.json()["items"] if e["event_type"] == ISSUED] if inbox.ok else []
-            if told:
-                approval.inbox_seen_ms = (time.monotonic() - approval.approved_at) * 1000
-                approval.inbox_ms = _since(approval, told[0]["created_at"])
+
+    def stamp(approval: Approval) -> bool:
+        headers = {"Authorization": f"Bearer {approval.student}"}
+        inbox = http.get(platform.url("notification", "/notifications?unread=1"), headers=headers, timeout=30)
+        told = [e for e in inbox.json()["items"] if e["event_type"] == ISSUED] if inbox.ok else []
+        if told:
+            approval.inbox_ms = _since(approval, told[0]["created_at"])
+        return bool(told)
+
+    while approvals and not stamp(approvals[-1]) and time.monotonic() < deadline:
         time.sleep(WATCH_PAUSE)
+    waiting = [a for a in approvals if a.inbox_ms is None]
+    while waiting and time.monotonic() < deadline:
+        waiting = [a for a in waiting if not stamp(a)]
+        if waiting:
+            time.sleep(WATCH_PAUSE)
 
 
 def _since(approval: Approval, stamp: str | datetime) -> float:
@@ -176,22 +181,16 @@ def note_issuing_times(platform: Platform, approvals: list[Approval]) -> None:
 
 
 def approve_at_steady_rate(platform: Platform, employer: Employer, approvals: list[Approval], interval: float) -> None:
-    """Approve one application every `interval` seconds while a watcher notes when each result shows."""
+    """Approve one application every `interval` seconds, then collect when each result was stored."""
     http = requests.Session()
-    done = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(platform, approvals, done, len(approvals) * interval + 120))
-    watcher.start()
     review = {"decision": "approve", "feedback": "Clear and tidy.", "rating": 5, "hours_verified": 30}
     started = time.monotonic()
-    try:
-        for number, approval in enumerate(approvals):
-            time.sleep(max(0.0, started + number * interval - time.monotonic()))
-            url = platform.url("application", f"/applications/{approval.application_id}/review")
-            call(http, "POST", url, 200, employer.bearer, json=review)
-            approval.approved_at, approval.approved_wall = time.monotonic(), time.time()
-    finally:
-        done.set()
-        watcher.join()
+    for number, approval in enumerate(approvals):
+        time.sleep(max(0.0, started + number * interval - time.monotonic()))
+        url = platform.url("application", f"/applications/{approval.application_id}/review")
+        call(http, "POST", url, 200, employer.bearer, json=review)
+        approval.approved_at, approval.approved_wall = time.monotonic(), time.time()
+    _collect(platform, approvals, 120)
 
 
 def kafka_baseline(bootstrap: str, topic: str, count: int, interval: float) -> list[float]:
@@ -254,17 +253,14 @@ def run(
     note_issuing_times(platform, approvals)
     credential = [a.credential_ms for a in approvals if a.credential_ms is not None]
     inbox = [a.inbox_ms for a in approvals if a.inbox_ms is not None]
-    inbox_seen = [a.inbox_seen_ms for a in approvals if a.inbox_seen_ms is not None]
     numbers = {
         "kafka": summary(kafka),
         "credential": summary(credential),
         "inbox": summary(inbox),
-        "inbox_seen": summary(inbox_seen),
         "approvals": count,
         "interval": interval,
         "kafka_interval": kafka_interval,
         "missing": count - min(len(credential), len(inbox)),
         "publish_on_write": publishes_on_write(platform),
-        "watch_pause_ms": WATCH_PAUSE * 1000,
     }
     return numbers, approvals
