@@ -23,6 +23,10 @@ func main() {
 	sqliteDir := flag.String("sqlite-dir", "data", "directory for SQLite database files")
 	logLevel := flag.String("log-level", "error", "log level: debug, info, warn, error")
 	pprofAddr := flag.String("pprof-addr", "", "if set, serve Go's net/http/pprof on this TCP address")
+	// SQLite's default (FULL) syncs the WAL to disk on every commit, and commits are serialised: the write rate
+	// was the disk's sync rate. NORMAL syncs at checkpoints; a process that dies loses nothing (the writes are in
+	// the OS), only a power cut may lose the last commits. Fine for a dev and test server; production is MongoDB.
+	synchronous := flag.String("sqlite-synchronous", "normal", "SQLite synchronous pragma: normal or full")
 	flag.Parse()
 
 	var level slog.Level
@@ -47,7 +51,7 @@ func main() {
 		Listener:  ferretdb.ListenerConfig{TCP: *listenAddr},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir,
+		SQLiteURL: "file:" + dir + "?_pragma=synchronous(" + *synchronous + ")",
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
