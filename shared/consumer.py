@@ -6,6 +6,13 @@ failure is retried with backoff, then the message goes to `<topic>.dlq` with the
 its headers; an unparseable message goes there at once. A database outage is not the
 message's fault: the consumer rewinds and waits instead of dead-lettering; so is a document
 whose write lock a dead process left behind (`DocumentBusy`, taken over once stale).
+
+A service may name a batch handler for some types: a run of such events next to each other in one partition's
+poll is handed over at once (one write per document they share, one insert per collection, instead of one each),
+their handled ids recorded together, then their offsets committed. Its effects must be idempotent per event, as
+every handler's are (a redelivered run is re-done, less the events recorded as handled). When the batch handler
+fails for a reason other than the infrastructure, the run is handled one event at a time, so a bad event is
+retried and dead-lettered on its own.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from shared import metrics
 from shared.events import DLQ_SUFFIX, Event, EventSchemaError, parse_event
@@ -32,8 +39,10 @@ log = structlog.get_logger(__name__)
 
 # A handler gets the event typed (shared.events.Event: its data is the catalog schema's record).
 Handler = Callable[[Event], object]
+BatchHandler = Callable[[list[Event]], list[object]]  # one effect per event, in order
 HANDLED_EVENTS = "handled_events"
 DEFAULT_PARTITIONS = 3
+DUPLICATE_KEY = 11000
 
 
 class InfrastructureDown(Exception):
@@ -86,12 +95,16 @@ class Consumer:
         poll_timeout_ms: int = 500,
         max_poll_records: int = 100,
         on_poll: Callable[[], None] | None = None,
+        batch_handler: BatchHandler | None = None,
+        batched_types: frozenset[str] = frozenset(),
     ):
         self.db = db
         self.bootstrap = bootstrap
         self.group_id = group_id
         self.topics = topics
         self.handlers = handlers
+        self.batch_handler = batch_handler
+        self.batched_types = batched_types if batch_handler else frozenset()
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.poll_timeout_ms = poll_timeout_ms
@@ -158,15 +171,18 @@ class Consumer:
         done, handled = 0, {}
         try:
             for partition, records in batch.items():
-                for record in records:
+                for run in self._runs(records):
                     try:
-                        self._consume(record)
+                        if len(run) == 1:
+                            self._consume(*run[0])
+                        else:
+                            self._consume_run(run)
                     except InfrastructureDown:
-                        self.kafka.seek(partition, record.offset)
+                        self.kafka.seek(partition, run[0][0].offset)
                         self._rewind_rest(batch, partition)
                         raise
-                    handled[partition] = OffsetAndMetadata(record.offset + 1, None, -1)
-                    done += 1
+                    handled[partition] = OffsetAndMetadata(run[-1][0].offset + 1, None, -1)
+                    done += len(run)
         except BaseException:
             with contextlib.suppress(KafkaError):  # not committed: redelivered, and skipped as handled
                 self._commit(handled)
@@ -192,11 +208,58 @@ class Consumer:
             if started and records:
                 self.kafka.seek(partition, records[0].offset)
 
-    def _consume(self, record) -> None:
+    def _runs(self, records) -> list[list[tuple]]:
+        """A partition's records, each with its parsed event (or the reason it is unparseable), cut into runs: a
+        run of neighbouring events the batch handler takes, or a single record."""
+        runs: list[list[tuple]] = []
+        for record in records:
+            try:
+                item = (record, parse_event(record.value))
+            except EventSchemaError as exc:
+                item = (record, exc)
+            batched = isinstance(item[1], Event) and item[1].type in self.batched_types
+            if batched and runs and runs[-1][-1][2]:
+                runs[-1].append((*item, True))
+            else:
+                runs.append([(*item, batched)])
+        return [[(record, parsed) for record, parsed, _ in run] for run in runs]
+
+    def _consume_run(self, run: list[tuple]) -> None:
+        """Handle a run of batched events at once (those already handled left out); one at a time when it fails."""
+        fresh = []
+        for record, event in run:
+            if self._already_handled(event.id):
+                metrics.EVENTS_CONSUMED.labels(type=event.type, outcome="duplicate").inc()
+            else:
+                fresh.append((record, event))
+        if not fresh:
+            return
         try:
-            event = parse_event(record.value)
-        except EventSchemaError as exc:
-            self._dead_letter(record, exc, attempts=0)
+            effects = self.batch_handler([event for _, event in fresh])
+        except (ConnectionFailure, InfrastructureDown, DocumentBusy) as exc:
+            raise InfrastructureDown(str(exc)) from exc
+        except Exception as exc:
+            log.warning("event_batch_failed", events=len(fresh), error=repr(exc)[:300])
+            for record, event in fresh:
+                self._consume(record, event)
+            return
+        self._remember_all(fresh, effects)
+        for (_, event), effect in zip(fresh, effects, strict=True):
+            if self.after_effect:
+                self.after_effect(event)
+            log.info(
+                "event_handled",
+                event_id=event.id,
+                event_type=event.type,
+                subject=event.subject,
+                effect=str(effect)[:200] if effect is not None else None,
+                batch=len(fresh),
+            )
+            metrics.EVENTS_CONSUMED.labels(type=event.type, outcome="handled").inc()
+
+    def _consume(self, record, event: Event | EventSchemaError) -> None:
+        if isinstance(event, EventSchemaError):
+            self._dead_letter(record, event, attempts=0)
             metrics.EVENTS_CONSUMED.labels(type="unparseable", outcome="dead_lettered").inc()
             return
         event_type, event_id = event.type, event.id
@@ -244,20 +307,19 @@ class Consumer:
 
     def _remember(self, event: Event, record, effect) -> None:
         try:
-            self.db[HANDLED_EVENTS].insert_one(
-                {
-                    "_id": event.id,
-                    "type": event.type,
-                    "subject": event.subject,
-                    "topic": record.topic,
-                    "partition": record.partition,
-                    "offset": record.offset,
-                    "handled_at": datetime.now(UTC),
-                    "effect": effect if isinstance(effect, (str, dict, list, int, float)) else None,
-                }
-            )
+            self.db[HANDLED_EVENTS].insert_one(_handled_note(event, record, effect))
         except DuplicateKeyError:
             pass
+        except PyMongoError as exc:
+            raise InfrastructureDown(str(exc)) from exc
+
+    def _remember_all(self, handled: list[tuple], effects: list) -> None:
+        notes = [_handled_note(event, record, effect) for (record, event), effect in zip(handled, effects, strict=True)]
+        try:
+            self.db[HANDLED_EVENTS].insert_many(notes, ordered=False)
+        except BulkWriteError as exc:
+            if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+                raise InfrastructureDown(str(exc)[:300]) from exc
         except PyMongoError as exc:
             raise InfrastructureDown(str(exc)) from exc
 
@@ -305,3 +367,17 @@ class Consumer:
             metrics.CONSUMER_LAG.labels(
                 group=self.group_id, topic=partition.topic, partition=str(partition.partition)
             ).set(max(0, end - position))
+
+
+def _handled_note(event: Event, record, effect) -> dict:
+    """What `handled_events` keeps of a handled event: its id (the key), where it was read, and its effect."""
+    return {
+        "_id": event.id,
+        "type": event.type,
+        "subject": event.subject,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "handled_at": datetime.now(UTC),
+        "effect": effect if isinstance(effect, (str, dict, list, int, float)) else None,
+    }

@@ -39,6 +39,8 @@ def run_worker(
     prepare: Callable[[Database], None] | None = None,
     acts_on: Callable[[Settings, Database], Any] | None = None,
     periodic: list[tuple[Callable[[Database], object], float]] | None = None,
+    batch_handler: Callable[[Any, list], list] | None = None,
+    batched_types: frozenset[str] = frozenset(),
 ) -> None:
     """Run the consumer and the relay until signalled.
 
@@ -51,6 +53,7 @@ def run_worker(
     `pointed_outboxes` names the outbox collections whose every event-carrying write points the relay at its
     document (shared.outbox.insert_aggregate and the *_with_events helpers): the relay reads their pointers
     instead of scanning them, with a sweep every few seconds as the safety net.
+    `batch_handler(acts_on, events)` takes runs of neighbouring events of `batched_types` at once (shared.consumer).
     With STINT_WORKER_PORT set, /healthz, /readyz and /metrics answer on that port.
     """
     topics = [settings.topic(service) for service in consumes]
@@ -59,7 +62,8 @@ def run_worker(
     enable_publish_on_write(db, settings)  # what the handlers store is published at once, the relay the safety net
     if prepare:
         prepare(db)
-    bound = bind_handlers(handlers, db if acts_on is None else acts_on(settings, db))
+    target = db if acts_on is None else acts_on(settings, db)
+    bound = bind_handlers(handlers, target)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -85,6 +89,8 @@ def run_worker(
             topics=topics,
             handlers=bound,
             on_poll=state.polled,
+            batch_handler=functools.partial(batch_handler, target) if batch_handler else None,
+            batched_types=batched_types,
         )
         state.consumes = True
         threads.append(threading.Thread(target=consumer.run_forever, args=(stop,), name="consumer"))

@@ -33,8 +33,9 @@ def publish_pending(settings, collections, timeout: float = 30.0) -> int:
         relay.close()
 
 
-def consumer_for(settings, db, consumes: list[str], handlers: dict, group: str | None = None) -> Consumer:
-    """A consumer-group member reading the named services' topics into `db`."""
+def consumer_for(settings, db, consumes: list[str], handlers: dict, group: str | None = None, **options) -> Consumer:
+    """A consumer-group member reading the named services' topics into `db` (`options`: Consumer's, e.g. a batch
+    handler)."""
     return Consumer(
         db=db,
         bootstrap=settings.kafka_bootstrap,
@@ -42,6 +43,7 @@ def consumer_for(settings, db, consumes: list[str], handlers: dict, group: str |
         topics=[settings.topic(service) for service in consumes],
         handlers=handlers,
         retry_backoff=0.05,
+        **options,
     )
 
 

@@ -380,3 +380,99 @@ def test_a_lock_not_given_back_while_the_database_was_away_is_given_back_on_the_
     with document_lock(db.orgs, org_id, wait_seconds=0):  # free at once, not after 30 s
         pass
     assert db[LOCKS].count_documents({}) == 0
+
+
+# ---- a batch handler: runs of neighbouring events handled at once ---------------------------------------------
+
+REGISTERED = "stint.org.registered.v1"
+
+
+def _registered_orgs(settings, db, count: int) -> set[str]:
+    org_ids = {register_org(db, f"Batch {n}") for n in range(count)}
+    publish_pending(settings, [db.orgs])
+    return org_ids
+
+
+def _handled_ids(db) -> set[str]:
+    return {note["subject"] for note in db.handled_events.find({"type": REGISTERED}, {"subject": 1})}
+
+
+def test_a_run_of_events_goes_to_the_batch_handler_at_once_and_each_takes_effect_once(settings, db):
+    org_ids = _registered_orgs(settings, db, 30)
+    runs = []
+    count = counting_handler(db)
+
+    def batch(events):
+        runs.append(len(events))
+        return [count(event) for event in events]
+
+    consumer = consumer_for(
+        settings, db, ["listing"], {REGISTERED: count}, batch_handler=batch, batched_types=frozenset({REGISTERED})
+    )
+    try:
+        consume_until(consumer, lambda: set(effect_counts(db)) >= org_ids)
+    finally:
+        consumer.close()
+    assert effect_counts(db) == dict.fromkeys(org_ids, 1)
+    assert sum(runs) == 30 and max(runs) > 1  # 3 partitions: at most a few runs, not 30 calls
+    assert _handled_ids(db) == org_ids
+
+
+def test_a_batch_that_fails_on_a_bad_event_is_handled_one_event_at_a_time(settings, db):
+    org_ids = _registered_orgs(settings, db, 12)
+    bad = sorted(org_ids)[0]
+
+    def single(event):  # idempotent per event, as a batch handler must be: a run redone one by one stores nothing twice
+        if event.subject == bad:
+            raise ValueError("cannot tell anyone about this one")
+        db.effects.update_one({"_id": event.subject}, {"$set": {"event": event.id}}, upsert=True)
+        return "told"
+
+    def batch(events):
+        return [single(event) for event in events]  # fails part way: the events before the bad one took effect
+
+    consumer = consumer_for(
+        settings, db, ["listing"], {REGISTERED: single}, batch_handler=batch, batched_types=frozenset({REGISTERED})
+    )
+    try:
+        consume_until(consumer, lambda: _handled_ids(db) >= org_ids - {bad})
+    finally:
+        consumer.close()
+    assert {effect["_id"] for effect in db.effects.find()} == org_ids - {bad}
+    assert _handled_ids(db) == org_ids - {bad}
+    dead = _read_all(settings, settings.topic("listing") + ".dlq", 2)
+    assert [json.loads(message.value)["subject"] for message in dead] == [bad]
+
+
+def test_a_batch_cut_short_by_the_database_is_redone_and_loses_nothing(settings, db):
+    from pymongo.errors import AutoReconnect
+
+    org_ids = _registered_orgs(settings, db, 20)
+    outages = [1]
+
+    def told(events):  # idempotent per event, as a batch handler must be: a redone run stores nothing twice
+        for event in events:
+            db.effects.update_one({"_id": event.subject}, {"$set": {"event": event.id}}, upsert=True)
+            if outages[0] and db.effects.count_documents({}) == 5:
+                outages[0] = 0
+                raise AutoReconnect("the database went away mid-run")
+        return ["told"] * len(events)
+
+    consumer = consumer_for(
+        settings,
+        db,
+        ["listing"],
+        {REGISTERED: lambda e: told([e])[0]},
+        batch_handler=told,
+        batched_types=frozenset({REGISTERED}),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _handled_ids(db) != org_ids and time.monotonic() < deadline:
+            with contextlib.suppress(InfrastructureDown):
+                consumer.poll_once()
+    finally:
+        consumer.close()
+    assert outages == [0]
+    assert _handled_ids(db) == org_ids
+    assert {effect["_id"] for effect in db.effects.find()} == org_ids
