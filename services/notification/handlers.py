@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 
 from pymongo.database import Database
@@ -62,20 +63,73 @@ def on_event(db: Database, event: Event) -> dict:
     return fan_out(db, event)
 
 
+def on_events(db: Database, events: list[Event]) -> list[dict]:
+    """Tell whoever each event concerns, for a run of events at once (the worker's batch handler, shared.consumer):
+    one change per recipient's inbox index and one insert per collection for the whole run, instead of each per
+    event. Each event's effect is how many messages it made (a redelivered event's are stored already and are
+    not stored twice)."""
+    inbox, emails, calls = _messages(_Reads(db), events, datetime.now(UTC))
+    store.add_to_inbox(db, inbox)
+    store.queue_emails(db, emails)
+    store.queue_webhook_calls(db, calls)
+    made = Counter((message["event_id"], message["channel"]) for message in [*inbox, *emails, *calls])
+    return [{channel: made[event.id, channel] for channel in (IN_APP, EMAIL, WEBHOOK)} for event in events]
+
+
 def fan_out(db: Database, event: Event) -> dict:
-    """Write inbox entries and queue emails and webhook calls; a redelivered event adds nothing."""
-    now = datetime.now(UTC)
-    counts = {IN_APP: 0, EMAIL: 0, WEBHOOK: 0}
-    route = domain.ROUTES.get(event.type)
-    if route is not None:
-        counts[IN_APP], counts[EMAIL] = _tell_people(db, event, route, now)
-    counts[WEBHOOK] = store.queue_webhook_calls(db, _webhook_calls(db, event, now))
-    return counts
+    """Write inbox entries and queue emails and webhook calls; how many of each were new (a redelivered event adds
+    nothing)."""
+    inbox, emails, calls = _messages(_Reads(db), [event], datetime.now(UTC))
+    return {
+        IN_APP: store.add_to_inbox(db, inbox),
+        EMAIL: store.queue_emails(db, emails),
+        WEBHOOK: store.queue_webhook_calls(db, calls),
+    }
+
+
+class _Reads:
+    """What telling people reads, each read once for an event or a run of them: organisations, users' preferences,
+    an organisation's webhooks for a type."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._orgs: dict[str, dict | None] = {}
+        self._preferences: dict[str, dict | None] = {}
+        self._webhooks: dict[tuple[str, str], list[dict]] = {}
+
+    def org(self, org_id: str) -> dict | None:
+        if org_id not in self._orgs:
+            self._orgs[org_id] = store.find_org(self.db, org_id)
+        return self._orgs[org_id]
+
+    def preferences(self, subs: list[str]) -> dict[str, dict]:
+        missing = [sub for sub in dict.fromkeys(subs) if sub not in self._preferences]
+        found = store.preferences_of(self.db, missing) if missing else {}
+        self._preferences.update({sub: found.get(sub) for sub in missing})
+        return {sub: self._preferences[sub] for sub in subs if self._preferences[sub] is not None}
+
+    def webhooks(self, org_id: str, event_type: str) -> list[dict]:
+        if (org_id, event_type) not in self._webhooks:
+            self._webhooks[org_id, event_type] = store.webhooks_listening(self.db, org_id, event_type)
+        return self._webhooks[org_id, event_type]
+
+
+def _messages(reads: _Reads, events: list[Event], now: datetime) -> tuple[list, list, list]:
+    """The inbox entries, emails and webhook calls of events."""
+    inbox, emails, calls = [], [], []
+    for event in events:
+        route = domain.ROUTES.get(event.type)
+        if route is not None:
+            entries, letters = _messages_for_people(reads, event, route, now)
+            inbox += entries
+            emails += letters
+        calls += _webhook_calls(reads, event, now)
+    return inbox, emails, calls
 
 
 def _tell_people(db: Database, event: Event, route: domain.Route, now: datetime, addressees=None) -> tuple[int, int]:
     """Store the inbox entries and queue the emails of a routed event; how many of each were new."""
-    inbox, emails = _messages_for_people(db, event, route, now, addressees)
+    inbox, emails = _messages_for_people(_Reads(db), event, route, now, addressees)
     return store.add_to_inbox(db, inbox), store.queue_emails(db, emails)
 
 
@@ -84,13 +138,13 @@ def _student(person: dict) -> Addressee:
     return Addressee(domain.user_recipient(person["id"]), person.get("name", ""), person.get("email", ""))
 
 
-def _addressees(db: Database, route: domain.Route, data, org: dict) -> list[Addressee]:
+def _addressees(reads: _Reads, route: domain.Route, data, org: dict) -> list[Addressee]:
     """The people or organisation a route addresses (`data` the event's typed data), with what we know of how to
     reach them."""
     if route.audience == domain.STUDENT:
         return [_student(dataclasses.asdict(data.student))]
     if route.audience == domain.UNIVERSITY:
-        university = store.find_org(db, data.university_id) or {}
+        university = reads.org(data.university_id) or {}
         name = university.get("name") or data.university_name
         email = university.get("contact_email") or data.university_contact_email or ""
         return [Addressee(domain.org_recipient(data.university_id), name, email)]
@@ -100,27 +154,27 @@ def _addressees(db: Database, route: domain.Route, data, org: dict) -> list[Addr
         # An organisation's own events (registered, verified) carry its name and email; the others only its id.
         email = org.get("contact_email") or getattr(data, "contact_email", "") or ""
         return [Addressee(domain.org_recipient(data.org_id), org.get("name") or getattr(data, "name", ""), email)]
-    applications = store.open_applications(db, data.listing_id)
+    applications = store.open_applications(reads.db, data.listing_id)
     told = [a for a in applications if domain.hears_of_closing(a["_id"], a["status"], data.accepted_applications)]
     students = {a["student"]["id"]: a["student"] for a in told}
     return [_student(student) for student in students.values()]
 
 
 def _messages_for_people(
-    db: Database, event: Event, route: domain.Route, now: datetime, addressees: list[Addressee] | None = None
+    reads: _Reads, event: Event, route: domain.Route, now: datetime, addressees: list[Addressee] | None = None
 ) -> tuple[list, list]:
     """Inbox entries and emails for a routed event (to the route's audience, or to `addressees`), honouring each
     user's preferences."""
     data = event.envelope["data"]  # messages say what the event said, as sent
-    org = store.find_org(db, data.get("org_id", "")) or {}
+    org = (reads.org(data["org_id"]) if data.get("org_id") else None) or {}
     context = domain.message_context(event.type, data, org_name=org.get("name", ""))
     title = domain.render_line(route.title, context, limit=200)
     summary = domain.render_line(route.summary, context, limit=1000)
     link = context.get(route.link, "") if route.link else ""
-    addressees = _addressees(db, route, event.data, org) if addressees is None else addressees
+    addressees = _addressees(reads, route, event.data, org) if addressees is None else addressees
     if route.copy_admins:
         addressees.append(Addressee(domain.ADMINS_RECIPIENT, "Stint administrators"))
-    stored = store.preferences_of(db, [a.recipient.removeprefix("user:") for a in addressees if a.is_user])
+    stored = reads.preferences([a.recipient.removeprefix("user:") for a in addressees if a.is_user])
     inbox, emails = [], []
     for addressee in addressees:
         preferences = domain.Preferences.from_document(stored.get(addressee.recipient.removeprefix("user:")))
@@ -141,13 +195,13 @@ def _messages_for_people(
     return inbox, emails
 
 
-def _webhook_calls(db: Database, event: Event, now: datetime) -> list[dict]:
+def _webhook_calls(reads: _Reads, event: Event, now: datetime) -> list[dict]:
     """One queued call per enabled endpoint of the organisation concerned that subscribed to this type; the body is
     the event as it was sent."""
     org_id = domain.org_concerned(event.type, event.envelope["data"])
     body = json.dumps(event.envelope, separators=(",", ":"), ensure_ascii=False)
     calls = []
-    for webhook in store.webhooks_listening(db, org_id, event.type):
+    for webhook in reads.webhooks(org_id, event.type) if org_id else []:
         recipient = domain.webhook_recipient(webhook["_id"])
         key = {"event_id": event.id, "event_type": event.type, "recipient": recipient}
         calls.append(

@@ -43,6 +43,9 @@ HANDLERS = {
     "stint.key.revoked.v1": handlers.on_event,
 }
 CONSUMES = ["listing", "application", "certification"]
+# The events that only tell people (no read model to keep first): neighbouring ones are handled a poll's run at a
+# time (handlers.on_events), so a busy pipeline writes each inbox index once per run, not once per event.
+BATCHED = frozenset(event_type for event_type, handler in HANDLERS.items() if handler is handlers.on_event)
 
 
 def main() -> None:
@@ -57,6 +60,8 @@ def main() -> None:
             consumes=CONSUMES,  # and publishes no events: no outbox to relay
             prepare=store.ensure_indexes,
             periodic=[(emails.send_due_emails, 1), (dispatcher.dispatch_due_webhooks, 1)],
+            batch_handler=handlers.on_events,
+            batched_types=BATCHED,
         )
     finally:
         dispatcher.close()

@@ -3,15 +3,17 @@ service harness that publishes to the real broker and runs the real consumer and
 
 from __future__ import annotations
 
+import functools
 import threading
 from http.server import ThreadingHTTPServer
 
 import pytest
 from kafka import KafkaProducer
 
+from services.notification import handlers
 from services.notification.app import create_app
 from services.notification.outbound import EmailSender, WebhookDispatcher
-from services.notification.worker import CONSUMES, HANDLERS
+from services.notification.worker import BATCHED, CONSUMES, HANDLERS
 from shared.mongo import connect
 from shared.worker import bind_handlers
 from tests.integration.notification.notification_support import (
@@ -61,7 +63,11 @@ def notifier(settings_for, smtp_server):
     db = connect(settings)
     app = create_app(settings)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap.split(","), acks="all")
-    consumer = consumer_for(settings, db, CONSUMES, bind_handlers(HANDLERS, db))
+    # as the worker runs it: the events that only tell people are handled a run at a time
+    batch = functools.partial(handlers.on_events, db)
+    consumer = consumer_for(
+        settings, db, CONSUMES, bind_handlers(HANDLERS, db), batch_handler=batch, batched_types=BATCHED
+    )
     dispatcher = WebhookDispatcher(settings)
     harness = Notifier(settings, db, app.test_client(), consumer, EmailSender(settings), dispatcher, producer)
     yield harness
