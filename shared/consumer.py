@@ -34,6 +34,7 @@ from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError,
 from shared import metrics
 from shared.events import DLQ_SUFFIX, Event, EventSchemaError, parse_event
 from shared.locks import DocumentBusy
+from shared.mongo import DUPLICATE_KEY
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +43,6 @@ Handler = Callable[[Event], object]
 BatchHandler = Callable[[list[Event]], list[object]]  # one effect per event, in order
 HANDLED_EVENTS = "handled_events"
 DEFAULT_PARTITIONS = 3
-DUPLICATE_KEY = 11000
 
 
 class InfrastructureDown(Exception):

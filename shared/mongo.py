@@ -7,6 +7,9 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+# The server's code for an insert a unique index refused (in a bulk write's errors).
+DUPLICATE_KEY = 11000
+
 SERVER_SELECTION_TIMEOUT_MS = 2500
 SOCKET_TIMEOUT_MS = 10000
 
@@ -41,4 +44,4 @@ def find_by_ids(collection: Collection, ids: list, projection: dict | None = Non
     return found
 
 
-__all__ = ["connect", "find_by_ids", "ping", "PyMongoError"]
+__all__ = ["DUPLICATE_KEY", "connect", "find_by_ids", "ping", "PyMongoError"]

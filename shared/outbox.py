@@ -35,12 +35,13 @@ import structlog
 from kafka import KafkaProducer
 from pymongo import ASCENDING
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from pymongo.results import UpdateResult
 
 from shared import metrics
 from shared.events import encode_event, topic_for
 from shared.locks import document_lock, release_lease, take_lease
+from shared.mongo import DUPLICATE_KEY
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +81,28 @@ def insert_aggregate(collection: Collection, document: dict) -> None:
         _stored(collection, document["_id"])
 
 
+def insert_aggregates(collection: Collection, documents: list[dict]) -> set:
+    """Insert new aggregate documents with one insert and point the relays at their events; the ids stored (one a
+    unique index refused is left out, for the caller to take up alone)."""
+    try:
+        collection.insert_many(documents, ordered=False)
+        refused = set()
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
+        refused = {documents[error["index"]]["_id"] for error in errors}
+    stored = [document for document in documents if document["_id"] not in refused]
+    pending = [document["_id"] for document in stored if document.get(PENDING_FIELD)]
+    if pending:
+        pointers = [_pointer(collection, document_id) for document_id in pending]
+        with contextlib.suppress(BulkWriteError):  # a pointer already there says the same
+            collection.database[POINTERS].insert_many(pointers, ordered=False)
+        for document_id in pending:
+            _stored(collection, document_id)
+    return {document["_id"] for document in stored}
+
+
 def publish_on_write(database_name: str, publish: Callable[[Collection, object], None] | None) -> None:
     """Have `publish(collection, document_id)` called after each event-carrying write to that database (None: stop).
 
@@ -104,14 +127,17 @@ def point_to(collection: Collection, document_id) -> None:
     A relay then reads the small `outbox_pointers` collection instead of scanning the aggregates for
     `outbox_pending` (FerretDB scans and parses every document for that); see Relay.run_forever.
     """
-    pointer = {
+    with contextlib.suppress(DuplicateKeyError):
+        collection.database[POINTERS].insert_one(_pointer(collection, document_id))
+
+
+def _pointer(collection: Collection, document_id) -> dict:
+    return {
         "_id": _pointer_id(collection, document_id),
         "collection": collection.name,
         "document_id": document_id,
         "at": datetime.now(UTC),  # a relay with a grace period leaves younger pointers to the writer
     }
-    with contextlib.suppress(DuplicateKeyError):
-        collection.database[POINTERS].insert_one(pointer)
 
 
 def _pointer_id(collection: Collection, document_id) -> str:

@@ -65,6 +65,49 @@ def issue_credential(runtime: Runtime, event: Event) -> dict:
     raise RuntimeError("no free status list position found")
 
 
+def issue_credentials(runtime: Runtime, events: list[Event]) -> list[dict]:
+    """A run of stint.work.approved.v1 at once (the worker's batch handler, shared.consumer): each credential is
+    made and signed as `issue_credential` makes it, then the run's signed documents, records (with their events)
+    and notes are stored with one insert each and each student's list changed once. An approval the run cannot
+    store so (seen twice in the run, a status bit drawn twice, a credential a concurrent delivery stored first)
+    is issued alone afterwards. One effect per event, in order."""
+    db = runtime.db
+    effects: dict[str, dict] = {}
+    made: list[tuple[Event, dict, dict]] = []
+    alone: list[Event] = []
+    applications: set[str] = set()
+    for event in events:
+        application_id = event.data.application_id
+        if application_id in applications:
+            alone.append(event)
+            continue
+        applications.add(application_id)
+        existing = store.credential_for_application(db, application_id)
+        if existing is not None:
+            effects[event.id] = {"credential_id": existing["credential_id"], "already_issued": True}
+            continue
+        work = dataclasses.asdict(event.data)
+        _publish_skills(runtime, skills_of(work))
+        made.append((event, *_signed_record(runtime, work, event.traceparent)))
+    if made:
+        store.save_signed_documents(db, {record["_id"]: signed for _, record, signed in made})
+        store.list_student_credentials(db, [record for _, record, _ in made])  # listed first, as alone
+        stored = store.insert_credentials(db, [record for _, record, _ in made])
+        for event, record, _ in made:
+            if record["_id"] in stored:
+                effects[event.id] = {"credential_id": record["credential_id"]}
+                credential_id, application_id = record["credential_id"], record["application_id"]
+                log.info("credential_issued", credential_id=credential_id, application_id=application_id)
+            else:
+                store.unlist_student_credential(db, record)
+                store.forget_signed_document(db, record["_id"])
+                alone.append(event)
+        store.remember_all_issued(db, {r["application_id"]: r["_id"] for _, r, _ in made if r["_id"] in stored})
+    for event in alone:
+        effects[event.id] = issue_credential(runtime, event)
+    return [effects[event.id] for event in events]
+
+
 def _publish_skills(runtime: Runtime, skills: list[str]) -> None:
     """Every skill a credential aligns to gets its public page before the credential exists."""
     for skill in skills:

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.locks import Lease, document_lock, take_lease
-from shared.mongo import find_by_ids
-from shared.outbox import ensure_outbox_index, find_one_and_update_with_events, insert_aggregate
+from shared.mongo import DUPLICATE_KEY, find_by_ids
+from shared.outbox import ensure_outbox_index, find_one_and_update_with_events, insert_aggregate, insert_aggregates
 from shared.owner_index import OwnerIndex
 from shared.pagination import paginate
 
@@ -169,9 +169,33 @@ def remember_issued(db: Database, application_id: str, credential_uuid: str) -> 
         )
 
 
+def remember_all_issued(db: Database, credentials: dict[str, str]) -> None:
+    """Note which credential each application got ({application_id: credential uuid}), with one insert; a note
+    already there (a concurrent delivery's, for the same credential) stays."""
+    notes = [{"_id": application_id, "credential_uuid": uuid_} for application_id, uuid_ in credentials.items()]
+    _insert_new(db[ISSUED_APPLICATIONS], notes)
+
+
 def save_signed_document(db: Database, credential_uuid: str, document: dict) -> None:
     """Keep the signed credential as text, so no byte of it drifts through the database."""
     db[CREDENTIAL_DOCUMENTS].insert_one({"_id": credential_uuid, "json": json.dumps(document, ensure_ascii=False)})
+
+
+def save_signed_documents(db: Database, documents: dict[str, dict]) -> None:
+    """Keep signed credentials ({credential uuid: document}) as text, with one insert."""
+    texts = [{"_id": key, "json": json.dumps(document, ensure_ascii=False)} for key, document in documents.items()]
+    _insert_new(db[CREDENTIAL_DOCUMENTS], texts)
+
+
+def _insert_new(collection: Collection, documents: list[dict]) -> None:
+    """Insert documents with one insert, leaving any whose `_id` is there already."""
+    if not documents:
+        return
+    try:
+        collection.insert_many(documents, ordered=False)
+    except BulkWriteError as exc:
+        if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+            raise
 
 
 def forget_signed_document(db: Database, credential_uuid: str) -> None:
@@ -205,6 +229,16 @@ def _student_lists(db: Database) -> OwnerIndex:
 def list_student_credential(db: Database, record: dict) -> None:
     """Enter a credential record (about to be inserted) in its student's list (idempotent)."""
     _student_lists(db).add(record["student"]["id"], [{"id": record["_id"], "issued_at": record["issued_at"]}])
+
+
+def list_student_credentials(db: Database, records: list[dict]) -> None:
+    """Enter credential records (about to be inserted) in their students' lists: one change per student."""
+    by_student: dict[str, list[dict]] = {}
+    for record in records:
+        entry = {"id": record["_id"], "issued_at": record["issued_at"]}
+        by_student.setdefault(record["student"]["id"], []).append(entry)
+    for student_id, entries in by_student.items():
+        _student_lists(db).add(student_id, entries)
 
 
 def unlist_student_credential(db: Database, record: dict) -> None:
@@ -432,6 +466,12 @@ def save_portfolio(db: Database, document: dict) -> None:
 def insert_credential(db: Database, record: dict) -> None:
     """Store a new credential record with its events; DuplicateKeyError when its issue or status bit is taken."""
     insert_aggregate(db[CREDENTIALS], record)
+
+
+def insert_credentials(db: Database, records: list[dict]) -> set[str]:
+    """Store new credential records with their events, with one insert; the uuids stored (one whose issue or
+    status bit was taken is left out)."""
+    return insert_aggregates(db[CREDENTIALS], records)
 
 
 def insert_status_list(db: Database, list_id: str, size: int, now: datetime, taken: int = 1) -> None:

@@ -21,6 +21,8 @@ HANDLERS = {
     "stint.work.approved.v1": issuing.issue_credential,
     "stint.key.revoked.v1": key_revocation.reissue_signed_with_revoked_key,
 }
+# Approvals waiting side by side in a partition are issued a run at a time (one insert per collection for the run).
+BATCHED = frozenset({"stint.work.approved.v1"})
 
 
 def ready_runtime(settings: Settings, db: Database) -> Runtime:
@@ -40,6 +42,8 @@ def main() -> None:
         pointed_outboxes=store.POINTED_OUTBOXES,
         prepare=store.ensure_indexes,
         acts_on=ready_runtime,
+        batch_handler=issuing.issue_credentials,
+        batched_types=BATCHED,
     )
 
 

@@ -13,7 +13,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from services.notification.domain import OPEN_APPLICATION_STATUSES
 from shared.events import Event, read_event
 from shared.locks import keep_if_newer, release_lease, take_lease
-from shared.mongo import find_by_ids
+from shared.mongo import DUPLICATE_KEY, find_by_ids
 from shared.outbox import find_one_and_update_with_events
 from shared.owner_index import COMPLETE, OwnerIndex
 from shared.pagination import paginate
@@ -28,7 +28,6 @@ PREFERENCES = "preferences"
 ORGS = "orgs"  # read model from org events: names and contact emails
 APPLICATIONS = "applications"  # read model from application events: who applied to which listing
 CLOSED_LISTINGS = "closed_listings"  # each listing's `listing.closed` event, for applicants heard of only later
-DUPLICATE_KEY = 11000
 # Collections holding one document per (event id, recipient, channel).
 KEYED = (INBOX, EMAILS, WEBHOOK_DELIVERIES)
 

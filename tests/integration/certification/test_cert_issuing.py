@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 
 from kafka import KafkaConsumer
 
 from services.certification import issuing, key_revocation, store
-from services.certification.worker import HANDLERS, ready_runtime
+from services.certification.worker import BATCHED, HANDLERS, ready_runtime
 from shared.events import encode_event, read_event
 from shared.outbox import make_producer
 from shared.worker import bind_handlers
@@ -46,6 +47,7 @@ def test_the_worker_maps_work_approved_to_issuing_and_key_revoked_to_reissuing()
         "stint.work.approved.v1": issuing.issue_credential,
         "stint.key.revoked.v1": key_revocation.reissue_signed_with_revoked_key,
     } == HANDLERS
+    assert frozenset({"stint.work.approved.v1"}) == BATCHED  # a run of approvals goes to issuing.issue_credentials
 
 
 def test_redelivered_and_repeated_work_approved_events_give_one_credential(cert_settings, runtime):
@@ -54,7 +56,14 @@ def test_redelivered_and_repeated_work_approved_events_give_one_credential(cert_
     same_application_new_event = approved_event(application_id=first["data"]["application_id"])
     other = approved_event()
     _publish_raw(cert_settings, [first, first, same_application_new_event, other])
-    consumer = consumer_for(cert_settings, runtime.db, ["application"], bind_handlers(HANDLERS, runtime))
+    consumer = consumer_for(  # as the worker runs it: approvals side by side are issued a run at a time
+        cert_settings,
+        runtime.db,
+        ["application"],
+        bind_handlers(HANDLERS, runtime),
+        batch_handler=functools.partial(issuing.issue_credentials, runtime),
+        batched_types=BATCHED,
+    )
     try:
         consume_until(consumer, lambda: runtime.db["handled_events"].count_documents({}) == 3)
     finally:
@@ -72,6 +81,37 @@ def test_redelivered_and_repeated_work_approved_events_give_one_credential(cert_
     assert event["data"]["hours"] == 45 and event["data"]["credits_recommended"] == 1.5
     assert event["data"]["verification_url"].startswith("http://verify.stint.test/verify/")
     assert event["subject"] == event["data"]["credential_id"]
+
+
+def test_a_run_of_approvals_is_issued_at_once_one_credential_per_application(cert_settings, runtime):
+    events = [approved_event() for _ in range(6)]
+    again = approved_event(application_id=events[0]["data"]["application_id"])  # approved twice, a new event id
+    run = [read_event(event) for event in [*events, events[1], again]]
+    effects = issuing.issue_credentials(runtime, run)
+
+    assert len(effects) == 8 and all("credential_id" in effect for effect in effects)
+    assert effects[6] == effects[1] and effects[7] == {**effects[0], "already_issued": True}  # repeats: the same
+    db = runtime.db
+    assert db[store.CREDENTIALS].count_documents({}) == 6
+    assert db["credential_documents"].count_documents({}) == 6
+    student_id = events[0]["data"]["student"]["id"]
+    listed, _ = store.credentials_page(db, student_id, 50, None)
+    assert sorted(record["credential_id"] for record in listed) == sorted(e["credential_id"] for e in effects[:6])
+    issued = [event["data"]["application_id"] for event in events]
+    assert all(store.credential_for_application(db, application_id) for application_id in issued)  # noted
+    assert publish_pending(cert_settings, store.outbox_collections(db)) == 6  # each certificate.issued once
+
+
+def test_a_run_holding_an_approval_whose_issuer_died_before_its_note_gives_that_one_its_credential(runtime):
+    event = approved_event()
+    first = issuing.issue_credential(runtime, read_event(event))
+    runtime.db[store.ISSUED_APPLICATIONS].delete_one({"_id": event["data"]["application_id"]})  # died before its note
+    others = [approved_event() for _ in range(2)]
+    effects = issuing.issue_credentials(runtime, [read_event(e) for e in [others[0], event, others[1]]])
+
+    assert effects[1] == {"credential_id": first["credential_id"], "already_issued": True}
+    assert runtime.db[store.CREDENTIALS].count_documents({}) == 3
+    assert runtime.db["credential_documents"].count_documents({}) == 3  # the refused signing left nothing behind
 
 
 def test_concurrent_deliveries_of_one_application_issue_one_credential(runtime):
