@@ -38,6 +38,10 @@ STALE_LOCK_SECONDS = 30
 # Locks and leases this process holds no longer but could not delete: (collection, key, token), retried.
 _unreleased: list[tuple[Collection, str, str]] = []
 _unreleased_guard = threading.Lock()
+# While the database stays away, retry at most this often: each failed try waits out the client's timeout, and a
+# request answering 503 during an outage must not wait for it twice.
+RETRY_GIVE_BACK_SECONDS = 5.0
+_retry_give_back_at = 0.0
 
 
 class DocumentBusy(Unavailable):
@@ -107,12 +111,21 @@ def _give_back(keys: Collection, key: str, token: str) -> None:
 
 
 def _give_back_unreleased() -> None:
-    """Retry the deletes that failed earlier; those that fail again stay noted."""
+    """Retry the deletes that failed earlier, stopping at the first that fails again (all stay noted)."""
+    global _retry_give_back_at
     with _unreleased_guard:
+        if time.monotonic() < _retry_give_back_at:
+            return
         pending = _unreleased[:]
         _unreleased.clear()
-    for keys, key, token in pending:
-        _give_back(keys, key, token)
+    for done, (keys, key, token) in enumerate(pending):
+        try:
+            keys.delete_one({"_id": key, "token": token})
+        except PyMongoError:
+            with _unreleased_guard:
+                _unreleased.extend(pending[done:])
+                _retry_give_back_at = time.monotonic() + RETRY_GIVE_BACK_SECONDS
+            return
 
 
 def _insert_key(keys: Collection, key: str, token: str, wait_seconds: float, stale_seconds: float) -> bool:
