@@ -18,7 +18,7 @@ from services.certification.domain import (
     check_credit_decision,
     check_may_decide,
 )
-from services.certification.issuing import SOURCE, credential_record
+from services.certification.issuing import SOURCE, credential_record, event_summary
 from services.certification.runtime import Runtime
 from shared.auth import Principal
 from shared.events import new_event
@@ -84,12 +84,7 @@ def decide_credit(runtime: Runtime, principal: Principal, credential_id: str, de
         SOURCE,
         record["credential_id"],
         {
-            "credential_id": record["credential_id"],
-            "application_id": record["application_id"],
-            "student": record["student"],
-            "org_id": record.get("org_id", ""),
-            "listing_title": record.get("listing_title", ""),
-            "verification_url": record["verification_url"],
+            **event_summary(record),
             "university_org": principal.org,
             "request_id": request_id,
             **details,

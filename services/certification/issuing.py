@@ -197,6 +197,18 @@ def credential_record(runtime: Runtime, credential_id: str) -> dict:
     return record
 
 
+def event_summary(record: dict) -> dict:
+    """What every event about an issued credential says of it (revoked, credit decided)."""
+    return {
+        "credential_id": record["credential_id"],
+        "application_id": record["application_id"],
+        "student": record["student"],
+        "org_id": record.get("org_id", ""),
+        "listing_title": record.get("listing_title", ""),
+        "verification_url": record["verification_url"],
+    }
+
+
 def credential_document(runtime: Runtime, credential_id: str) -> dict:
     """The signed credential JSON."""
     return store.signed_document(runtime.db, credential_record(runtime, credential_id)["_id"])

@@ -11,7 +11,7 @@ import structlog
 
 from services.certification import store
 from services.certification.domain import AlreadyRevoked, check_revocable
-from services.certification.issuing import SOURCE, credential_record
+from services.certification.issuing import SOURCE, credential_record, event_summary
 from services.certification.runtime import Runtime
 from shared.events import new_event
 
@@ -29,7 +29,7 @@ def revoke_credential(runtime: Runtime, credential_uuid: str, reason: str, admin
         "stint.certificate.revoked.v1",
         SOURCE,
         record["credential_id"],
-        {**_event_summary(record), "reason": reason},
+        {**event_summary(record), "reason": reason},
     )
     changes = {"revoked": True, "revoked_at": datetime.now(UTC), "revocation_reason": reason, "revoked_by": admin_id}
     updated = store.mark_credential_revoked(runtime.db, record["_id"], changes, [revoked])
@@ -37,14 +37,3 @@ def revoke_credential(runtime: Runtime, credential_uuid: str, reason: str, admin
         raise AlreadyRevoked("the credential was already revoked")
     log.info("credential_revoked", credential_id=record["credential_id"])
     return updated
-
-
-def _event_summary(record: dict) -> dict:
-    return {
-        "credential_id": record["credential_id"],
-        "application_id": record["application_id"],
-        "student": record["student"],
-        "org_id": record.get("org_id", ""),
-        "listing_title": record.get("listing_title", ""),
-        "verification_url": record["verification_url"],
-    }
