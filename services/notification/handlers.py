@@ -6,6 +6,7 @@ import dataclasses
 import json
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pymongo.database import Database
@@ -29,8 +30,7 @@ MAX_WEBHOOKS_PER_ORG = 20
 def on_org_event(db: Database, event: Event) -> dict:
     """Remember the organisation or university (name, contact email), then tell whoever the event concerns.
     Read models keep the newest state by the event's time."""
-    org = event.data
-    store.remember_org(db, org.org_id, org.name, org.status, org.contact_email, event.time)
+    _keep_org(db, event)
     return fan_out(db, event)
 
 
@@ -38,17 +38,10 @@ def on_application_event(db: Database, event: Event) -> dict:
     """Remember who applied to which listing, then tell whoever the event concerns. Topics are read side by side,
     so a listing's closing can arrive before an application to it: an applicant still waiting then hears of the
     closing now (the same message ids, so nobody hears it twice)."""
-    app = event.data
-    student = dataclasses.asdict(app.student)
-    store.remember_application(db, app.application_id, app.listing_id, student, app.status, event.time)
+    _keep_application(db, event)
     counts = fan_out(db, event)
-    closing = store.closing_of(db, app.listing_id)
-    if closing is not None and domain.hears_of_closing(
-        app.application_id, app.status, closing.data.accepted_applications
-    ):
-        route = domain.ROUTES[closing.type]
-        told = _tell_people(db, closing, route, datetime.now(UTC), [_student(student)])
-        counts[IN_APP], counts[EMAIL] = counts[IN_APP] + told[0], counts[EMAIL] + told[1]
+    told = _tell_of_closing(db, event)
+    counts[IN_APP], counts[EMAIL] = counts[IN_APP] + told[0], counts[EMAIL] + told[1]
     return counts
 
 
@@ -63,17 +56,72 @@ def on_event(db: Database, event: Event) -> dict:
     return fan_out(db, event)
 
 
-def on_events(db: Database, events: list[Event]) -> list[dict]:
-    """Tell whoever each event concerns, for a run of events at once (the worker's batch handler, shared.consumer):
-    one change per recipient's inbox index and one insert per collection for the whole run, instead of each per
-    event. Each event's effect is how many messages it made (a redelivered event's are stored already and are
-    not stored twice)."""
+def _keep_org(db: Database, event: Event) -> None:
+    org = event.data
+    store.remember_org(db, org.org_id, org.name, org.status, org.contact_email, event.time)
+
+
+def _keep_application(db: Database, event: Event) -> None:
+    app = event.data
+    student = dataclasses.asdict(app.student)
+    store.remember_application(db, app.application_id, app.listing_id, student, app.status, event.time)
+
+
+def _tell_of_closing(db: Database, event: Event) -> tuple[int, int]:
+    """An application to a listing that closed already: its student, if still waiting, hears of the closing."""
+    app = event.data
+    closing = store.closing_of(db, app.listing_id)
+    if closing is None or not domain.hears_of_closing(
+        app.application_id, app.status, closing.data.accepted_applications
+    ):
+        return 0, 0
+    route = domain.ROUTES[closing.type]
+    return _tell_people(db, closing, route, datetime.now(UTC), [_student(dataclasses.asdict(app.student))])
+
+
+# Each handler's steps around telling people: what it keeps first, and what it does after. A run of events goes
+# through the same steps (on_events).
+_STEPS = {
+    on_org_event: (_keep_org, None),
+    on_application_event: (_keep_application, _tell_of_closing),
+    on_listing_closed: (store.remember_closed_listing, None),
+    on_event: (None, None),
+}
+
+
+def batch_handler(handlers: dict) -> Callable[[Database, list[Event]], list[dict]]:
+    """The batch handler for a dispatch table of the handlers above (the worker's HANDLERS): a run of events is
+    handled as each one's handler would handle it, people being told for the whole run at once (on_events)."""
+    unknown = sorted(handler.__name__ for handler in handlers.values() if handler not in _STEPS)
+    if unknown:
+        raise ValueError(f"no batch steps for {unknown}")
+
+    def handle(db: Database, events: list[Event]) -> list[dict]:
+        return on_events(db, events, [_STEPS[handlers[event.type]] for event in events])
+
+    return handle
+
+
+def on_events(db: Database, events: list[Event], steps: list[tuple] | None = None) -> list[dict]:
+    """Tell whoever each event concerns, for a run of events at once (the worker's batch handler, shared.consumer).
+    Each event's read model is kept first, in order (`steps`: its handler's, see _STEPS); then one change per
+    recipient's inbox index and one insert per collection for the whole run, instead of each per event. Each
+    event's effect is how many messages it made (a redelivered event's are stored already, and not twice)."""
+    steps = steps or [(None, None)] * len(events)
+    for event, (keep, _after) in zip(events, steps, strict=True):
+        if keep is not None:
+            keep(db, event)
     inbox, emails, calls = _messages(_Reads(db), events, datetime.now(UTC))
     store.add_to_inbox(db, inbox)
     store.queue_emails(db, emails)
     store.queue_webhook_calls(db, calls)
     made = Counter((message["event_id"], message["channel"]) for message in [*inbox, *emails, *calls])
-    return [{channel: made[event.id, channel] for channel in (IN_APP, EMAIL, WEBHOOK)} for event in events]
+    effects = [{channel: made[event.id, channel] for channel in (IN_APP, EMAIL, WEBHOOK)} for event in events]
+    for event, (_keep, after), effect in zip(events, steps, effects, strict=True):
+        if after is not None:
+            told = after(db, event)
+            effect[IN_APP], effect[EMAIL] = effect[IN_APP] + told[0], effect[EMAIL] + told[1]
+    return effects
 
 
 def fan_out(db: Database, event: Event) -> dict:

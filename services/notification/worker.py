@@ -43,9 +43,9 @@ HANDLERS = {
     "stint.key.revoked.v1": handlers.on_event,
 }
 CONSUMES = ["listing", "application", "certification"]
-# The events that only tell people (no read model to keep first): neighbouring ones are handled a poll's run at a
-# time (handlers.on_events), so a busy pipeline writes each inbox index once per run, not once per event.
-BATCHED = frozenset(event_type for event_type, handler in HANDLERS.items() if handler is handlers.on_event)
+# Neighbouring events are handled a poll's run at a time (each as its handler would, people told for the run at
+# once: handlers.on_events), so a busy pipeline writes each inbox index once per run, not once per event.
+BATCHED = frozenset(HANDLERS)
 
 
 def main() -> None:
@@ -60,7 +60,7 @@ def main() -> None:
             consumes=CONSUMES,  # and publishes no events: no outbox to relay
             prepare=store.ensure_indexes,
             periodic=[(emails.send_due_emails, 1), (dispatcher.dispatch_due_webhooks, 1)],
-            batch_handler=handlers.on_events,
+            batch_handler=handlers.batch_handler(HANDLERS),
             batched_types=BATCHED,
         )
     finally:

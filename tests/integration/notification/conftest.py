@@ -64,7 +64,7 @@ def notifier(settings_for, smtp_server):
     app = create_app(settings)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap.split(","), acks="all")
     # as the worker runs it: the events that only tell people are handled a run at a time
-    batch = functools.partial(handlers.on_events, db)
+    batch = functools.partial(handlers.batch_handler(HANDLERS), db)
     consumer = consumer_for(
         settings, db, CONSUMES, bind_handlers(HANDLERS, db), batch_handler=batch, batched_types=BATCHED
     )

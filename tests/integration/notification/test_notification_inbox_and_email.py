@@ -202,3 +202,24 @@ def test_an_email_queued_before_the_due_list_existed_is_still_sent_after_a_resta
     assert notifier.send_emails() == 1
     assert len(smtp_server.to(STUDENT_EMAIL)) == 1
     assert notifier.db.email_deliveries_due.count_documents({"next_attempt_at": {"$exists": True}}) == 0
+
+
+def test_a_run_of_events_keeps_each_read_model_first_and_tells_everyone_once_even_when_redelivered(notifier):
+    from services.notification import handlers
+    from services.notification.worker import HANDLERS
+
+    db = notifier.db
+    registered = sample_event("stint.org.registered.v1", contact_email=ACME_EMAIL)
+    submitted = [sample_event("stint.application.submitted.v1", application_id=f"run-{n}") for n in range(5)]
+    run = [read_event(event) for event in [registered, *submitted]]
+    handle = handlers.batch_handler(HANDLERS)
+
+    effects = handle(db, run)
+    handle(db, run)  # the same run again: a worker that died before recording it
+
+    assert store.find_org(db, ORG_ID)["contact_email"] == ACME_EMAIL  # kept before anyone was told
+    assert db[store.APPLICATIONS].count_documents({"_id": {"$in": [f"run-{n}" for n in range(5)]}}) == 5
+    for event, effect in zip(submitted, effects[1:], strict=True):
+        assert effect["in_app"] == 1 and effect["email"] == 1  # the employer's inbox and its contact email
+        assert db[store.INBOX].count_documents({"event_id": event["id"]}) == 1
+        assert [email["to"] for email in db[store.EMAILS].find({"event_id": event["id"]})] == [ACME_EMAIL]
