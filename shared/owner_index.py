@@ -34,14 +34,28 @@ class OwnerIndex:
     """The per-owner index documents in `collection`, ordered by each entry's `sort_field` (a time) then id; the
     entries are stored under `entries_field` of each owner's document."""
 
-    def __init__(self, collection: Collection, sort_field: str, entries_field: str = "entries"):
+    def __init__(
+        self, collection: Collection, sort_field: str, entries_field: str = "entries", max_entries: int | None = None
+    ):
         self.collection = collection
         self.sort_field = sort_field
         self.entries_field = entries_field
+        # With a limit, an owner's index keeps its newest entries only (the oldest drop out as new ones come), so
+        # one busy owner's document, rewritten on every change, stays small.
+        self.max_entries = max_entries
 
     def add(self, owner: str, entries: Iterable[dict]) -> None:
-        """Put entries (each with "id" and the sort field) in an owner's index; an entry already there is replaced."""
-        self._change(owner, lambda current: {**current, **{entry["id"]: entry for entry in entries}})
+        """Put entries (each with "id" and the sort field) in an owner's index; an entry already there is replaced.
+        Past `max_entries`, the oldest entries leave the index."""
+
+        def added(current: dict[str, dict]) -> dict[str, dict]:
+            merged = {**current, **{entry["id"]: entry for entry in entries}}
+            if self.max_entries is not None and len(merged) > self.max_entries:
+                newest = sorted(merged.values(), key=self._key, reverse=True)[: self.max_entries]
+                merged = {entry["id"]: entry for entry in newest}
+            return merged
+
+        self._change(owner, added)
 
     def remove(self, owner: str, ids: Iterable[str]) -> None:
         """Take entries out of an owner's index (their documents were never stored, or are gone)."""

@@ -21,6 +21,9 @@ from shared.pagination import paginate
 INBOX = "inbox"
 # recipient → their inbox entries' ids, times and read flags, read by _id (shared/owner_index.py says why)
 INBOX_INDEX = "inbox_index"
+# A recipient's inbox lists (and counts unread among) their newest this many entries; older ones stay stored but
+# leave the list, so a busy organisation's index, rewritten on every notification, stays small.
+INBOX_LISTED = 1000
 EMAILS = "email_deliveries"
 WEBHOOK_DELIVERIES = "webhook_deliveries"
 WEBHOOKS = "webhooks"
@@ -74,7 +77,7 @@ def add_to_inbox(db: Database, entries: list[dict]) -> int:
 
 
 def _inbox_index(db: Database) -> OwnerIndex:
-    return OwnerIndex(db[INBOX_INDEX], "created_at")
+    return OwnerIndex(db[INBOX_INDEX], "created_at", max_entries=INBOX_LISTED)
 
 
 def _index_entry(entry: dict) -> dict:

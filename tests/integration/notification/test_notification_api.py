@@ -321,3 +321,16 @@ def test_an_application_event_read_late_does_not_undo_a_newer_one(api):
     assert db[store.APPLICATIONS].find_one({"_id": "app-1"})["status"] == "accepted"
     store.remember_application(db, "app-1", "lst-1", student, "withdrawn", now + timedelta(seconds=5))
     assert db[store.APPLICATIONS].find_one({"_id": "app-1"})["status"] == "withdrawn"
+
+
+def test_an_inbox_lists_its_newest_entries_up_to_the_limit_and_lets_the_oldest_go(api, token, monkeypatch):
+    client, db = api
+    monkeypatch.setattr(store, "INBOX_LISTED", 3)
+    for n in range(5):
+        handlers.fan_out(db, read_event(sample_event("stint.application.accepted.v1", application_id=f"app-{n}")))
+    listed = client.get("/notifications", headers=auth_header(token("student", sub="stu-1"))).get_json()["items"]
+    stored = db[store.INBOX].find({"recipient": "user:stu-1"})
+    newest = sorted(stored, key=lambda entry: (entry["created_at"], entry["_id"]), reverse=True)  # the list's order
+    assert [item["id"] for item in listed] == [entry["_id"] for entry in newest[:3]]
+    assert db[store.INBOX].count_documents({"recipient": "user:stu-1"}) == 5  # the older two are still stored
+    assert len(db[store.INBOX_INDEX].find_one({"_id": "user:stu-1"})["entries"]) == 3
