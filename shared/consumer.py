@@ -29,12 +29,12 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from shared import metrics
 from shared.events import DLQ_SUFFIX, Event, EventSchemaError, parse_event
 from shared.locks import DocumentBusy
-from shared.mongo import DUPLICATE_KEY
+from shared.mongo import insert_new
 
 log = structlog.get_logger(__name__)
 
@@ -316,12 +316,9 @@ class Consumer:
     def _remember_all(self, handled: list[tuple], effects: list) -> None:
         notes = [_handled_note(event, record, effect) for (record, event), effect in zip(handled, effects, strict=True)]
         try:
-            self.db[HANDLED_EVENTS].insert_many(notes, ordered=False)
-        except BulkWriteError as exc:
-            if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
-                raise InfrastructureDown(str(exc)[:300]) from exc
+            insert_new(self.db[HANDLED_EVENTS], notes)  # a note already there: handled by a delivery that died
         except PyMongoError as exc:
-            raise InfrastructureDown(str(exc)) from exc
+            raise InfrastructureDown(str(exc)[:300]) from exc
 
     def _dead_letter(self, record, error: Exception, attempts: int) -> None:
         """Copy the message to `<topic>.dlq` with the reason in its headers."""

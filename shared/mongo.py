@@ -5,7 +5,7 @@ from __future__ import annotations
 from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 # The server's code for an insert a unique index refused (in a bulk write's errors).
 DUPLICATE_KEY = 11000
@@ -44,4 +44,20 @@ def find_by_ids(collection: Collection, ids: list, projection: dict | None = Non
     return found
 
 
-__all__ = ["DUPLICATE_KEY", "connect", "find_by_ids", "ping", "PyMongoError"]
+def insert_new(collection: Collection, documents: list[dict]) -> list:
+    """Insert documents with one insert, skipping those a unique index refuses (already there: an idempotency key,
+    a taken place); the `_id`s stored, in order. Any other refusal raises."""
+    if not documents:
+        return []
+    try:
+        collection.insert_many(documents, ordered=False)
+        refused = set()
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
+        refused = {error["index"] for error in errors}
+    return [document["_id"] for index, document in enumerate(documents) if index not in refused]
+
+
+__all__ = ["DUPLICATE_KEY", "connect", "find_by_ids", "insert_new", "ping", "PyMongoError"]

@@ -35,13 +35,13 @@ import structlog
 from kafka import KafkaProducer
 from pymongo import ASCENDING
 from pymongo.collection import Collection
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.results import UpdateResult
 
 from shared import metrics
 from shared.events import encode_event, topic_for
 from shared.locks import document_lock, release_lease, take_lease
-from shared.mongo import DUPLICATE_KEY
+from shared.mongo import insert_new
 
 log = structlog.get_logger(__name__)
 
@@ -84,23 +84,12 @@ def insert_aggregate(collection: Collection, document: dict) -> None:
 def insert_aggregates(collection: Collection, documents: list[dict]) -> set:
     """Insert new aggregate documents with one insert and point the relays at their events; the ids stored (one a
     unique index refused is left out, for the caller to take up alone)."""
-    try:
-        collection.insert_many(documents, ordered=False)
-        refused = set()
-    except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(error.get("code") != DUPLICATE_KEY for error in errors):
-            raise
-        refused = {documents[error["index"]]["_id"] for error in errors}
-    stored = [document for document in documents if document["_id"] not in refused]
-    pending = [document["_id"] for document in stored if document.get(PENDING_FIELD)]
-    if pending:
-        pointers = [_pointer(collection, document_id) for document_id in pending]
-        with contextlib.suppress(BulkWriteError):  # a pointer already there says the same
-            collection.database[POINTERS].insert_many(pointers, ordered=False)
-        for document_id in pending:
-            _stored(collection, document_id)
-    return {document["_id"] for document in stored}
+    stored = set(insert_new(collection, documents))
+    pending = [document["_id"] for document in documents if document["_id"] in stored and document.get(PENDING_FIELD)]
+    insert_new(collection.database[POINTERS], [_pointer(collection, document_id) for document_id in pending])
+    for document_id in pending:
+        _stored(collection, document_id)
+    return stored
 
 
 def publish_on_write(database_name: str, publish: Callable[[Collection, object], None] | None) -> None:

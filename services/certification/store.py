@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from shared.locks import Lease, document_lock, take_lease
-from shared.mongo import DUPLICATE_KEY, find_by_ids
+from shared.mongo import find_by_ids, insert_new
 from shared.outbox import ensure_outbox_index, find_one_and_update_with_events, insert_aggregate, insert_aggregates
 from shared.owner_index import OwnerIndex
 from shared.pagination import paginate
@@ -173,7 +173,7 @@ def remember_all_issued(db: Database, credentials: dict[str, str]) -> None:
     """Note which credential each application got ({application_id: credential uuid}), with one insert; a note
     already there (a concurrent delivery's, for the same credential) stays."""
     notes = [{"_id": application_id, "credential_uuid": uuid_} for application_id, uuid_ in credentials.items()]
-    _insert_new(db[ISSUED_APPLICATIONS], notes)
+    insert_new(db[ISSUED_APPLICATIONS], notes)
 
 
 def save_signed_document(db: Database, credential_uuid: str, document: dict) -> None:
@@ -184,18 +184,7 @@ def save_signed_document(db: Database, credential_uuid: str, document: dict) -> 
 def save_signed_documents(db: Database, documents: dict[str, dict]) -> None:
     """Keep signed credentials ({credential uuid: document}) as text, with one insert."""
     texts = [{"_id": key, "json": json.dumps(document, ensure_ascii=False)} for key, document in documents.items()]
-    _insert_new(db[CREDENTIAL_DOCUMENTS], texts)
-
-
-def _insert_new(collection: Collection, documents: list[dict]) -> None:
-    """Insert documents with one insert, leaving any whose `_id` is there already."""
-    if not documents:
-        return
-    try:
-        collection.insert_many(documents, ordered=False)
-    except BulkWriteError as exc:
-        if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
-            raise
+    insert_new(db[CREDENTIAL_DOCUMENTS], texts)
 
 
 def forget_signed_document(db: Database, credential_uuid: str) -> None:

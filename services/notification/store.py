@@ -8,12 +8,12 @@ from datetime import datetime
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from services.notification.domain import OPEN_APPLICATION_STATUSES
 from shared.events import Event, read_event
 from shared.locks import keep_if_newer, release_lease, take_lease
-from shared.mongo import DUPLICATE_KEY, find_by_ids
+from shared.mongo import find_by_ids, insert_new
 from shared.outbox import find_one_and_update_with_events
 from shared.owner_index import COMPLETE, OwnerIndex
 from shared.pagination import paginate
@@ -53,18 +53,6 @@ def ensure_indexes(db: Database) -> None:
     db[APPLICATIONS].create_index([("listing_id", ASCENDING), ("status", ASCENDING)], name="by_listing")
 
 
-def insert_new(collection: Collection, documents: list[dict]) -> int:
-    """Insert documents keyed by their idempotency key; return how many were new (duplicates are skipped)."""
-    if not documents:
-        return 0
-    try:
-        return len(collection.insert_many(documents, ordered=False).inserted_ids)
-    except BulkWriteError as exc:
-        if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
-            raise
-        return exc.details.get("nInserted", 0)
-
-
 def add_to_inbox(db: Database, entries: list[dict]) -> int:
     """Store inbox entries, each first entered in its recipient's index; how many were new (a redelivered event
     adds nothing)."""
@@ -73,7 +61,7 @@ def add_to_inbox(db: Database, entries: list[dict]) -> int:
         by_recipient.setdefault(entry["recipient"], []).append(_index_entry(entry))
     for recipient, listed in by_recipient.items():
         _inbox_index(db).add(recipient, listed)
-    return insert_new(db[INBOX], entries)
+    return len(insert_new(db[INBOX], entries))
 
 
 def _inbox_index(db: Database) -> OwnerIndex:
@@ -105,7 +93,7 @@ def _queue(collection: Collection, deliveries: list[dict]) -> int:
     left unmarked; a mark whose delivery is not stored yet (or was sent long ago, for a redelivered event) is
     dropped by the sender that finds it so (`claim`)."""
     insert_new(_due(collection), [{"_id": d["_id"], "next_attempt_at": d["next_attempt_at"]} for d in deliveries])
-    return insert_new(collection, deliveries)
+    return len(insert_new(collection, deliveries))
 
 
 def _due(collection: Collection) -> Collection:
