@@ -106,13 +106,20 @@ def _give_back(keys: Collection, key: str, token: str) -> None:
     try:
         keys.delete_one({"_id": key, "token": token})
     except PyMongoError:
-        with _unreleased_guard:
-            _unreleased.append((keys, key, token))
+        _note_unreleased([(keys, key, token)])
+
+
+def _note_unreleased(held: list[tuple[Collection, str, str]], retry_in: float = 0.0) -> None:
+    """Note keys this process could not delete, to delete them on its next lock or lease (not before `retry_in`)."""
+    global _retry_give_back_at
+    with _unreleased_guard:
+        _unreleased.extend(held)
+        if retry_in:
+            _retry_give_back_at = time.monotonic() + retry_in
 
 
 def _give_back_unreleased() -> None:
     """Retry the deletes that failed earlier, stopping at the first that fails again (all stay noted)."""
-    global _retry_give_back_at
     with _unreleased_guard:
         if time.monotonic() < _retry_give_back_at:
             return
@@ -122,9 +129,7 @@ def _give_back_unreleased() -> None:
         try:
             keys.delete_one({"_id": key, "token": token})
         except PyMongoError:
-            with _unreleased_guard:
-                _unreleased.extend(pending[done:])
-                _retry_give_back_at = time.monotonic() + RETRY_GIVE_BACK_SECONDS
+            _note_unreleased(pending[done:], retry_in=RETRY_GIVE_BACK_SECONDS)
             return
 
 
@@ -143,9 +148,7 @@ def _insert_key(keys: Collection, key: str, token: str, wait_seconds: float, sta
             if keys.delete_one(stale).deleted_count:
                 continue
         except PyMongoError:
-            # the insert may have been stored though its answer was lost: never leave a key nobody will delete
-            with _unreleased_guard:
-                _unreleased.append((keys, key, token))
+            _note_unreleased([(keys, key, token)])  # it may be stored though its answer was lost
             raise
         if time.monotonic() >= deadline:
             return False
