@@ -102,12 +102,11 @@ def batch_handler(handlers: dict) -> Callable[[Database, list[Event]], list[dict
     return handle
 
 
-def on_events(db: Database, events: list[Event], steps: list[tuple] | None = None) -> list[dict]:
+def on_events(db: Database, events: list[Event], steps: list[tuple]) -> list[dict]:
     """Tell whoever each event concerns, for a run of events at once (the worker's batch handler, shared.consumer).
     Each event's read model is kept first, in order (`steps`: its handler's, see _STEPS); then one change per
     recipient's inbox index and one insert per collection for the whole run, instead of each per event. Each
     event's effect is how many messages it made (a redelivered event's are stored already, and not twice)."""
-    steps = steps or [(None, None)] * len(events)
     for event, (keep, _after) in zip(events, steps, strict=True):
         if keep is not None:
             keep(db, event)

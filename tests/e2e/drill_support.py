@@ -441,12 +441,15 @@ def _wait_for_locks_given_back(platform) -> None:
     database was away, and has not taken another lock since) is taken over only once stale; wait that out."""
     deadline = time.monotonic() + STALE_LOCK_SECONDS + 5
     for service in platform.urls:
-        locks = service_db(platform, service)[LOCKS]
-        while time.monotonic() < deadline:
-            fresh = {"taken_at": {"$gt": datetime.now(UTC) - timedelta(seconds=STALE_LOCK_SECONDS)}}
-            if not locks.count_documents(fresh):  # a stale one is taken over by the next writer at once
-                break
-            time.sleep(0.5)
+        db = service_db(platform, service)
+        try:
+            while time.monotonic() < deadline:
+                fresh = {"taken_at": {"$gt": datetime.now(UTC) - timedelta(seconds=STALE_LOCK_SECONDS)}}
+                if not db[LOCKS].count_documents(fresh):  # a stale one is taken over by the next writer at once
+                    break
+                time.sleep(0.5)
+        finally:
+            db.client.close()
 
 
 def _ready(platform, service: str) -> bool:
