@@ -35,7 +35,8 @@ ORG_ROLES = ("employer", "university")
 @require()
 @inbox.arguments(InboxQuerySchema, location="query", as_kwargs=True, unknown=ma.RAISE)
 def list_notifications(unread, limit, cursor):
-    """The caller's inbox and, for employers and universities, their organisation's; newest first."""
+    """The caller's inbox and, for employers and universities, their organisation's; newest first. Each recipient's
+    newest 1,000 entries are listed (and counted as unread); older ones stay stored but leave the list."""
     items, next_cursor = handlers.list_inbox(current_db(), current_principal(), unread, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
