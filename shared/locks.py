@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError, InvalidOperation, PyMongoError
 
 from shared.errors import Unavailable
+from shared.mongo import insert_new
 
 LOCKS = "document_locks"
 LEASES = "leases"
@@ -100,6 +101,63 @@ def release_lease(lease: Lease) -> None:
     _give_back(lease.leases, lease.key, lease.token)
 
 
+@dataclass(frozen=True)
+class HeldKeys:
+    """Locks or leases of several documents taken with one insert: the ids held, given back with one delete."""
+
+    keys: Collection
+    key_by_id: dict
+    token: str
+
+    @property
+    def ids(self) -> list:
+        return list(self.key_by_id)
+
+
+def take_leases(collection: Collection, document_ids: list, seconds: float, purpose: str) -> HeldKeys:
+    """Lease several documents for `purpose` with one insert, without waiting: those someone else holds are left
+    out (one whose holder died is taken over, as take_lease does)."""
+    return _insert_keys(
+        collection.database[LEASES], {i: f"{purpose}:{collection.name}/{i}" for i in document_ids}, seconds
+    )
+
+
+def take_locks(collection: Collection, document_ids: list) -> HeldKeys:
+    """Take the write locks of several documents with one insert, without waiting: those another writer holds are
+    left out (the caller takes them one at a time, with document_lock, after giving these back: waiting for one
+    while holding others could hold up a writer that waits for one of these)."""
+    return _insert_keys(
+        collection.database[LOCKS], {i: f"{collection.name}/{i}" for i in document_ids}, STALE_LOCK_SECONDS
+    )
+
+
+def give_back(held: HeldKeys) -> None:
+    """Give back locks or leases taken together (if the database is down, again on the next lock or lease)."""
+    if not held.key_by_id:
+        return
+    try:
+        held.keys.delete_many({"_id": {"$in": list(held.key_by_id.values())}, "token": held.token})
+    except PyMongoError:
+        _note_unreleased([(held.keys, key, held.token) for key in held.key_by_id.values()])
+
+
+def _insert_keys(keys: Collection, key_by_id: dict, stale_seconds: float) -> HeldKeys:
+    """Insert the key documents with one insert; a key held already is taken over only when stale (then alone)."""
+    if _unreleased:
+        _give_back_unreleased()
+    token, now = uuid.uuid4().hex, datetime.now(UTC)
+    try:
+        stored = set(insert_new(keys, [{"_id": key, "token": token, "taken_at": now} for key in key_by_id.values()]))
+    except PyMongoError:
+        _note_unreleased([(keys, key, token) for key in key_by_id.values()])  # some may be stored, answer lost
+        raise
+    held = {document_id: key for document_id, key in key_by_id.items() if key in stored}
+    for document_id, key in key_by_id.items():
+        if key not in stored and _insert_key(keys, key, token, 0, stale_seconds):
+            held[document_id] = key
+    return HeldKeys(keys, held, token)
+
+
 def _give_back(keys: Collection, key: str, token: str) -> None:
     """Delete a held key document; when the database does not answer, note it to retry (the work it guarded is
     done or has failed on its own: the answer does not depend on this delete)."""
@@ -128,6 +186,8 @@ def _give_back_unreleased() -> None:
     for done, (keys, key, token) in enumerate(pending):
         try:
             keys.delete_one({"_id": key, "token": token})
+        except InvalidOperation:
+            continue  # its client was closed (the process is shutting down): nothing to give back through it
         except PyMongoError:
             _note_unreleased(pending[done:], retry_in=RETRY_GIVE_BACK_SECONDS)
             return

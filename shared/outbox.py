@@ -19,7 +19,7 @@ a writer that died between its write and its pointer and for writes made outside
 
 Publish on write (shared/publisher.py): in a process that enabled it, the helpers also hand each document whose events
 they stored to that process's publisher, which publishes them at once in the background, as the relay would
-(`publish_document` under the same `outbox` lease), so nothing waits for the next relay poll. The relay stays as the
+(`publish_documents` under the same `outbox` leases), so nothing waits for the next relay poll. The relay stays as the
 safety net for what the writer did not publish: it leaves pointers younger than its grace period to the writer.
 """
 
@@ -33,14 +33,14 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 from kafka import KafkaProducer
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.results import UpdateResult
 
 from shared import metrics
 from shared.events import encode_event, topic_for
-from shared.locks import document_lock, release_lease, take_lease
+from shared.locks import document_lock, give_back, take_leases, take_locks
 from shared.mongo import insert_new
 
 log = structlog.get_logger(__name__)
@@ -216,41 +216,81 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
     )
 
 
-def publish_document(
-    producer: KafkaProducer, topic_prefix: str, collection: Collection, document_id, after_publish=None, by="relay"
-) -> tuple[int, bool]:
-    """Publish a document's waiting events in order and mark them sent: (how many, whether none are left).
+def publish_documents(
+    producer: KafkaProducer,
+    topic_prefix: str,
+    collection: Collection,
+    document_ids: list,
+    after_publish=None,
+    by="relay",
+) -> tuple[int, list]:
+    """Publish the waiting events of several documents, each document's in the order stored, and mark them sent:
+    (how many, the ids that have events left: pushed while these were being published).
 
-    The caller holds the document's `outbox` lease (relay and publisher alike), so one process at a time publishes
-    a document, in the order its events were stored.
+    The caller holds the documents' `outbox` leases (relay and publisher alike; take_leases), so one process at a
+    time publishes a document. The documents share the round trips that need not be one each: the broker's
+    acknowledgements are awaited once for all, their locks are taken with one insert and given back with one delete,
+    their pointers deleted with one; each document costs one read and one write of its own.
     """
-    document = collection.find_one({"_id": document_id}, {OUTBOX_FIELD: 1}) or {}
-    events = document.get(OUTBOX_FIELD) or []
+    documents = {
+        document_id: collection.find_one({"_id": document_id}, {OUTBOX_FIELD: 1}) or {} for document_id in document_ids
+    }
+    sent = {document_id: document.get(OUTBOX_FIELD) or [] for document_id, document in documents.items()}
     futures = [
         producer.send(topic_prefix + topic_for(e["type"]), key=e["subject"].encode(), value=encode_event(e))
+        for events in sent.values()
         for e in events
     ]
     for future in futures:
         future.get(timeout=30)  # raises when the broker refused the write
     if after_publish:
-        after_publish(document, events)
-    with document_lock(collection, document_id):
-        # $pullAll of the exact documents read: FerretDB 1.24 ignores $pull with a condition. The flag is cleared
-        # in the same write when nothing new was pushed meanwhile, which the lock makes safe to check on a read
-        # by `_id` (a filter on `outbox` would make FerretDB scan the collection).
-        current = collection.find_one({"_id": document_id}, {OUTBOX_FIELD: 1}) or {}
-        update: dict = {"$pullAll": {OUTBOX_FIELD: events}} if events else {}
-        done = all(event in events for event in current.get(OUTBOX_FIELD) or [])
-        if done:
-            update["$set"] = {PENDING_FIELD: False}
-        if update:
-            collection.update_one({"_id": document_id}, update)
-        if done:  # under the lock: a writer adding events now points again after this
-            collection.database[POINTERS].delete_one({"_id": _pointer_id(collection, document_id)})
-    for event in events:
-        metrics.EVENTS_PUBLISHED.labels(type=event["type"]).inc()
-        log.info("event_published", event_id=event["id"], event_type=event["type"], subject=event["subject"], by=by)
-    return len(events), done
+        for document_id, events in sent.items():
+            after_publish(documents[document_id], events)
+    locks = take_locks(collection, list(sent))
+    try:
+        done = [document_id for document_id in locks.ids if _mark_sent(collection, document_id, sent[document_id])]
+        _forget_pointers(collection, done)  # under the locks: a writer adding events now points again after this
+    finally:
+        give_back(locks)
+    for document_id in sent.keys() - set(locks.ids):  # another writer had it: wait for it, one at a time
+        with document_lock(collection, document_id):
+            if _mark_sent(collection, document_id, sent[document_id]):
+                _forget_pointers(collection, [document_id])
+                done.append(document_id)
+    count = 0
+    for events in sent.values():
+        count += len(events)
+        for event in events:
+            metrics.EVENTS_PUBLISHED.labels(type=event["type"]).inc()
+            log.info("event_published", event_id=event["id"], event_type=event["type"], subject=event["subject"], by=by)
+    finished = set(done)
+    return count, [document_id for document_id in sent if document_id not in finished]
+
+
+def _mark_sent(collection: Collection, document_id, events: list[dict]) -> bool:
+    """Pull the published events out of a document held under its lock; True when it has none left.
+
+    $pullAll of the exact documents read: FerretDB 1.24 ignores $pull with a condition. The flag is cleared in the same
+    write and set again in the rare case that events were pushed meanwhile (only a lock holder sees it cleared; a
+    filter on `outbox` would make FerretDB scan the collection).
+    """
+    update: dict = {"$set": {PENDING_FIELD: False}}
+    if events:
+        update["$pullAll"] = {OUTBOX_FIELD: events}
+    # The whole document comes back: FerretDB 1.24's findAndModify refuses a projection.
+    after = collection.find_one_and_update({"_id": document_id}, update, return_document=ReturnDocument.AFTER)
+    if after is not None and after.get(OUTBOX_FIELD):
+        collection.update_one({"_id": document_id}, {"$set": {PENDING_FIELD: True}})
+        return False
+    return True
+
+
+def _forget_pointers(collection: Collection, document_ids: list) -> None:
+    """Delete the pointers of documents with nothing left to publish (the pointers collection holds only those
+    waiting, so `$in` reads few documents even where FerretDB scans)."""
+    if document_ids:
+        pointer_ids = [_pointer_id(collection, document_id) for document_id in document_ids]
+        collection.database[POINTERS].delete_many({"_id": {"$in": pointer_ids}})
 
 
 class Relay:
@@ -290,14 +330,17 @@ class Relay:
         """Publish what is pending now (found by a scan, or from the pointers when not `sweep`); the count."""
         published = 0
         for collection in self.collections:
-            for document_id in self._waiting(collection, sweep):
-                lease = take_lease(collection, document_id, LEASE_SECONDS, purpose="outbox")
-                if lease is None:
-                    continue  # another relay, or the writer, is publishing this document
-                try:
-                    published += self._publish_document(collection, document_id)
-                finally:
-                    release_lease(lease)
+            waiting = self._waiting(collection, sweep)
+            if not waiting:
+                continue
+            # Those leased by another relay, or by their writer, are left out: it is publishing them.
+            leases = take_leases(collection, waiting, LEASE_SECONDS, purpose="outbox")
+            try:
+                published += publish_documents(
+                    self.producer, self.topic_prefix, collection, leases.ids, after_publish=self.after_publish
+                )[0]
+            finally:
+                give_back(leases)
         return published
 
     def _waiting(self, collection: Collection, sweep: bool) -> list:
@@ -315,12 +358,6 @@ class Relay:
         if self.grace_seconds:
             query["$or"] = [{"at": {"$lt": older}}, {"at": {"$exists": False}}]
         return [pointer["document_id"] for pointer in pointers.find(query).limit(self.batch_size)]
-
-    def _publish_document(self, collection: Collection, document_id) -> int:
-        published, _done = publish_document(
-            self.producer, self.topic_prefix, collection, document_id, after_publish=self.after_publish
-        )
-        return published
 
     def close(self) -> None:
         """Flush and close the producer."""

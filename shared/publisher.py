@@ -2,9 +2,12 @@
 
 After `shared.outbox`'s helpers store a document with events (and point at it), they hand the document to this
 process's `WritePublisher`, which returns at once: the HTTP answer or the consumer's commit never waits for the
-broker. A few background threads then do what the relay does for one document (`shared.outbox.publish_document`):
-take the document's `outbox` lease, publish its waiting events in order (idempotent producer, acks=all), and once
-the broker has acknowledged them pull them out of the document under its lock and delete its pointer.
+broker. A few background threads then do what the relay does (`shared.outbox.publish_documents`): take the
+document's `outbox` lease, publish its waiting events in order (idempotent producer, acks=all), and once the broker
+has acknowledged them pull them out of the document under its lock and delete its pointer. Documents handed over while
+a thread was busy go out together (`BATCH_SIZE`): their leases, locks and pointers cost one round trip for all and
+their acknowledgements are awaited once, so under load a document's publication costs about two round trips of its
+own (its read and its write) instead of eight.
 
 Why the lease, not only a grace period: the writer publishes under the very lease the relay takes, so the two never
 publish one document at the same time (no double in the normal path), and the whole outbox goes out in the order it
@@ -37,8 +40,8 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from shared.config import Settings
-from shared.locks import DocumentBusy, release_lease, take_lease
-from shared.outbox import LEASE_SECONDS, make_producer, publish_document, publish_on_write
+from shared.locks import DocumentBusy, give_back, take_leases
+from shared.outbox import LEASE_SECONDS, make_producer, publish_documents, publish_on_write
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +50,9 @@ GRACE_SECONDS = 2.0
 # With writers publishing, the relay only catches what they left: it can poll its pointers less often.
 RELAY_IDLE_SECONDS = 1.0
 THREADS = 2
+# Documents handed over while a thread was busy go out together, up to this many (one read and one write each, the
+# rest of the round trips shared).
+BATCH_SIZE = 50
 QUEUE_SIZE = 1000
 # How often one document is handed back when its lease was busy (another process finishing it), and the pause.
 LEASE_RETRIES = 3
@@ -99,36 +105,52 @@ class WritePublisher:
 
     def _run(self, work: queue.Queue) -> None:
         while True:
-            collection, document_id, attempt = work.get()
+            batch = [work.get()]
+            while len(batch) < BATCH_SIZE:  # what else is waiting goes out with it, sharing round trips
+                try:
+                    batch.append(work.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                self._publish(collection, document_id, attempt)
-            except (PyMongoError, DocumentBusy) as exc:  # the relay publishes it
-                log.warning("publish_on_write_database_error", document_id=str(document_id), error=str(exc)[:300])
+                self._publish(batch)
+            except (PyMongoError, DocumentBusy) as exc:  # the relay publishes them
+                log.warning("publish_on_write_database_error", documents=len(batch), error=str(exc)[:300])
             except Exception as exc:  # noqa: BLE001 - broker down or refusing: stand aside, the relay has it
                 self._stand_aside(exc)
             finally:
-                work.task_done()
+                for _ in batch:
+                    work.task_done()
 
-    def _publish(self, collection: Collection, document_id, attempt: int) -> None:
+    def _publish(self, batch: list[tuple[Collection, object, int]]) -> None:
+        """Publish a batch of handed-over documents, those of one collection together."""
         if time.monotonic() < self._resume_at:
             return
+        by_collection: dict[tuple[str, str], tuple[Collection, dict]] = {}
+        for collection, document_id, attempt in batch:
+            _, attempts = by_collection.setdefault((collection.database.name, collection.name), (collection, {}))
+            attempts[document_id] = min(attempt, attempts.get(document_id, attempt))
+        for collection, attempts in by_collection.values():
+            self._publish_collection(collection, attempts)
+        self._pause = FIRST_PAUSE
+
+    def _publish_collection(self, collection: Collection, attempts: dict) -> None:
         if self.before_publish:
-            self.before_publish(collection, document_id)
-        lease = take_lease(collection, document_id, LEASE_SECONDS, purpose="outbox")
-        if lease is None:  # the relay or another process is publishing it, perhaps without our events yet
-            if attempt < LEASE_RETRIES:
+            for document_id in attempts:
+                self.before_publish(collection, document_id)
+        leases = take_leases(collection, list(attempts), LEASE_SECONDS, purpose="outbox")
+        for document_id, attempt in attempts.items():
+            # The relay or another process is publishing it, perhaps without our events yet: hand it over again.
+            if document_id not in leases.key_by_id and attempt < LEASE_RETRIES:
                 delay = LEASE_RETRY_SECONDS * 2**attempt
                 threading.Timer(delay, self.hand_over, (collection, document_id, attempt + 1)).start()
-            return
         try:
-            producer = self._producer_now()
+            producer, waiting = self._producer_now(), leases.ids
             for _round in range(MAX_ROUNDS):
-                _count, done = publish_document(producer, self.topic_prefix, collection, document_id, by="writer")
-                if done:
+                if not waiting:
                     break
+                _count, waiting = publish_documents(producer, self.topic_prefix, collection, waiting, by="writer")
         finally:
-            release_lease(lease)
-        self._pause = FIRST_PAUSE
+            give_back(leases)
 
     def _producer_now(self) -> KafkaProducer:
         with self._producer_lock:

@@ -18,7 +18,16 @@ import pytest
 from kafka import KafkaConsumer
 
 from shared.events import new_event
-from shared.outbox import POINTERS, insert_aggregate, new_document_with_events, publish_on_write, update_with_events
+from shared.locks import document_lock
+from shared.outbox import (
+    POINTERS,
+    insert_aggregate,
+    new_document_with_events,
+    point_to,
+    publish_on_write,
+    update_with_events,
+    with_events,
+)
 from shared.publisher import GRACE_SECONDS, enable_publish_on_write
 from tests.support.pipeline import relay_for
 
@@ -196,3 +205,45 @@ def test_the_relay_leaves_a_document_its_writer_is_still_publishing_to_the_write
     finally:
         relay.close()
     assert ids_on_topic(settings) == {event_id: 1}
+
+
+def test_documents_relayed_together_go_out_once_each_and_a_write_landing_meanwhile_goes_out_next(settings, db):
+    # The relay (like a busy writer's publisher) publishes documents together, sharing their locks' round trips; one
+    # whose lock a writer holds at that moment is finished alone once the writer is done, its new event kept.
+    documents = [org_document(f"Together {n}")[0] for n in range(5)]
+    for document in documents:
+        insert_aggregate(db.orgs, document)
+    busy_id, meanwhile = documents[2]["_id"], []
+    writer_holds_the_lock = threading.Event()
+
+    def writer() -> None:
+        with document_lock(db.orgs, busy_id):
+            writer_holds_the_lock.set()
+            time.sleep(0.3)
+            event = new_event(
+                "stint.org.registered.v1",
+                "listing",
+                busy_id,
+                {"org_id": busy_id, "name": "Meanwhile", "status": "verified"},
+            )
+            db.orgs.update_one({"_id": busy_id}, with_events({"$set": {"name": "Meanwhile"}}, [event]))
+            point_to(db.orgs, busy_id)
+            meanwhile.append(event["id"])
+
+    def after_publish(document: dict, _events: list) -> None:
+        if document["_id"] == busy_id:
+            threading.Thread(target=writer).start()
+            assert writer_holds_the_lock.wait(5)
+
+    relay = relay_for(settings, [db.orgs])
+    relay.pointed, relay.after_publish = {"orgs"}, after_publish
+    try:
+        assert relay.run_once(sweep=False) == 5
+        assert [event["id"] for event in db.orgs.find_one({"_id": busy_id})["outbox"]] == meanwhile
+        assert db[POINTERS].count_documents({}) == 1 and db.orgs.count_documents({"outbox_pending": True}) == 1
+        relay.after_publish = None
+        assert relay.run_once(sweep=False) == 1
+    finally:
+        relay.close()
+    assert ids_on_topic(settings) == dict.fromkeys([d["outbox"][0]["id"] for d in documents] + meanwhile, 1)
+    assert db[POINTERS].count_documents({}) == 0 and db.orgs.count_documents({"outbox_pending": True}) == 0
