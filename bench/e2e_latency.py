@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from bench.support import Platform, call, summary, token, wait_for
+from bench.support import Platform, call, summary, token, wait_for, wait_until_quiet
 
 WATCH_PAUSE = 1.0  # seconds between looks once the approvals are over
 ISSUED = "stint.certificate.issued.v1"
@@ -249,6 +249,9 @@ def run(
     """Measure the broker baseline, then the approvals; return the numbers and the approvals."""
     kafka = kafka_baseline(platform.bootstrap, f"{platform.namespace}.bench-latency", kafka_count, kafka_interval)
     employer, approvals = prepare(platform, count)
+    # The preparation's own work (inbox entries and emails for every application, acceptance and submission) runs
+    # on for a while after its last answer: the approvals start once it is done.
+    quiet_after = wait_until_quiet(platform)
     approve_at_steady_rate(platform, employer, approvals, interval)
     note_issuing_times(platform, approvals)
     credential = [a.credential_ms for a in approvals if a.credential_ms is not None]
@@ -262,5 +265,6 @@ def run(
         "kafka_interval": kafka_interval,
         "missing": count - min(len(credential), len(inbox)),
         "publish_on_write": publishes_on_write(platform),
+        "quiet_after": quiet_after,
     }
     return numbers, approvals

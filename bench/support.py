@@ -167,6 +167,51 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str, interva
     raise TimeoutError(f"{what}: not within {timeout:.0f} s")
 
 
+# How busy the platform's processes may be and still count as quiet: their CPU over a second, in cores. Idle, the
+# relays' and consumers' polls take about 1 %.
+QUIET_CORES = 0.05
+
+
+def wait_until_quiet(platform: Platform, timeout: float = 300.0) -> float:
+    """Wait until the platform's processes (gunicorn's workers included) have been idle two seconds running, so a
+    measurement does not run on the tail of the work set off before it (emails still being sent, consumers behind);
+    the seconds waited. Gives up after `timeout` and says so."""
+    started_at = time.monotonic()
+    roots = [process.pid for process in platform.processes.values() if process.pid]
+    quiet_seconds, before = 0, _cpu_seconds(roots)
+    while time.monotonic() - started_at < timeout:
+        time.sleep(1.0)
+        now = _cpu_seconds(roots)
+        quiet_seconds = quiet_seconds + 1 if now - before < QUIET_CORES else 0
+        before = now
+        if quiet_seconds >= 2:
+            return time.monotonic() - started_at
+    print(f"bench: the platform was still busy after {timeout:.0f} s; measuring anyway", flush=True)
+    return time.monotonic() - started_at
+
+
+def _cpu_seconds(roots: list[int]) -> float:
+    """CPU time (user + system) used so far by the processes `roots` and all their descendants."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))  # fields[1] is the parent's id
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, stack = 0.0, list(roots)
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0.0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
 # ---- numbers ------------------------------------------------------------------------------------
 
 

@@ -304,6 +304,8 @@ class FerretServer(ManagedServer):
         command = [str(binary), f"-listen-addr=127.0.0.1:{self.port}", f"-sqlite-dir={self.data_dir / 'sqlite'}"]
         if os.environ.get("STINT_FERRETDB_PPROF"):  # e.g. 127.0.0.1:6060, to profile FerretDB under a benchmark
             command.append(f"-pprof-addr={os.environ['STINT_FERRETDB_PPROF']}")
+        if os.environ.get("STINT_FERRETDB_LOG_LEVEL"):  # debug logs every command: count round trips under a bench
+            command.append(f"-log-level={os.environ['STINT_FERRETDB_LOG_LEVEL']}")
         return command
 
     def _probe(self) -> bool:
