@@ -72,7 +72,7 @@ def published(db: Database) -> list[dict]:
         if snapshot is not None and snapshot.generation == marker.get("generation"):
             return snapshot.newest_first
         # Read after the marker: a write made later leaves a newer marker, so the next look catches it.
-        changed = _changed_since(marker, snapshot.generation) if snapshot is not None else None
+        changed = _changed_since(store.listing_changes(db), snapshot.generation) if snapshot is not None else None
         if changed is not None:
             return _reread(db, key, snapshot, marker, changed).newest_first
         load = _start_load(db, key)
@@ -129,9 +129,8 @@ def _load_all(db: Database, key: str, load: Load) -> None:
         load.finished.set()
 
 
-def _changed_since(marker: dict, generation: str | None) -> set[str] | None:
-    """The listings changed after `generation`, or None when the marker does not reach back that far."""
-    changes = marker.get("changes") or []
+def _changed_since(changes: list[dict], generation: str | None) -> set[str] | None:
+    """The listings changed after `generation`, or None when the changes kept do not reach back that far."""
     positions = [i for i, change in enumerate(changes) if change["generation"] == generation]
     if not positions:
         return None

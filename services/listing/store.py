@@ -23,8 +23,10 @@ from shared.owner_index import OwnerIndex
 from shared.pagination import paginate
 
 ORGS, LISTINGS, INVITATIONS = "orgs", "listings", "invitations"
-# One marker document per collection whose readers keep it in memory: {_id: "listings", generation, changes}
+# One marker document per collection whose readers keep it in memory, {_id: "listings", generation}, and its recent
+# changes beside it, {_id: "listings/changes", changes: [{generation, listing_id}, ...]}
 SEARCH_GENERATION = "generations"
+CHANGES = "listings/changes"
 # How many recent changes the marker lists: a reader further behind reloads everything.
 MARKED_CHANGES = 500
 # Per organisation, its students' open payment disputes (learnt from stint.application): {_id: org, open: {app: since}}
@@ -313,8 +315,16 @@ def public(listing: dict) -> dict:
 
 
 def listings_marker(db: Database) -> dict:
-    """The listings' change marker: {generation, changes: [{generation, listing_id}, ...]} (empty before any write)."""
-    return db[SEARCH_GENERATION].find_one({"_id": LISTINGS}) or {}
+    """The listings' change marker, {generation} (empty before any write): read on every search, so it is kept
+    small; the recent changes it stands for are a document of their own (listing_changes)."""
+    return db[SEARCH_GENERATION].find_one({"_id": LISTINGS}, {"generation": 1}) or {}
+
+
+def listing_changes(db: Database) -> list[dict]:
+    """The last MARKED_CHANGES changes, oldest first: [{generation, listing_id}, ...]; read only by a search model
+    whose snapshot is behind the marker. As new as the marker read before it, or newer (written first)."""
+    document = db[SEARCH_GENERATION].find_one({"_id": CHANGES}) or {}
+    return document.get("changes") or []
 
 
 def published_listing(db: Database, listing_id: str) -> dict | None:
@@ -327,16 +337,17 @@ def listings_changed(db: Database, listing_id: str | None = None) -> None:
     """Record that a listing changed (None: any number of them), after writing it: each process's search model
     re-reads that listing (or reloads them all) on its next look.
 
-    The marker keeps the last MARKED_CHANGES changes under a fresh generation; it is rewritten under its own
-    document lock (shared/locks.py), so no change is lost to FerretDB's read-modify-write.
+    The changes (the last MARKED_CHANGES, about 50 KB once full) are written first and the marker's fresh generation
+    after, both under the marker's document lock (shared/locks.py), so no change is lost to FerretDB's
+    read-modify-write and a search that reads the marker then the changes finds every change up to that generation.
+    A search reads only the marker when nothing changed: with the changes in it, each search read 50 KB.
     """
     markers = db[SEARCH_GENERATION]
     with document_lock(markers, LISTINGS):
-        changes = listings_marker(db).get("changes", [])
         generation = uuid.uuid4().hex
-        changes = [*changes, {"generation": generation, "listing_id": listing_id}][-MARKED_CHANGES:]
-        marker = {"_id": LISTINGS, "generation": generation, "changes": changes}
-        markers.replace_one({"_id": LISTINGS}, marker, upsert=True)
+        changes = [*listing_changes(db), {"generation": generation, "listing_id": listing_id}][-MARKED_CHANGES:]
+        markers.replace_one({"_id": CHANGES}, {"_id": CHANGES, "changes": changes}, upsert=True)
+        markers.replace_one({"_id": LISTINGS}, {"_id": LISTINGS, "generation": generation}, upsert=True)
 
 
 def org_page(db: Database, org_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:

@@ -27,7 +27,8 @@ class FakeStore:
         self.release = threading.Event()
         self.release.set()
         self.full_loads = 0
-        monkeypatch.setattr(store, "listings_marker", lambda db: dict(self.marker))
+        monkeypatch.setattr(store, "listings_marker", lambda db: {"generation": self.marker.get("generation")})
+        monkeypatch.setattr(store, "listing_changes", lambda db: list(self.marker.get("changes", [])))
         monkeypatch.setattr(store, "published_listings", self.published_listings)
         monkeypatch.setattr(store, "published_listing", lambda db, listing_id: self.listings.get(listing_id))
 
