@@ -17,6 +17,8 @@ from shared.config import Settings
 
 log = structlog.get_logger(__name__)
 EMAIL_BATCH = 50
+# Emails claimed with one lease insert and settled with one delete: a sender that dies holds these up for the lease.
+CLAIMED_TOGETHER = 10
 EMAIL_LEASE_SECONDS = 120
 
 
@@ -42,42 +44,53 @@ class EmailSender:
         try:
             smtp = open_smtp(self.smtp_url, timeout=self.policy.timeout_seconds * 2)
         except (OSError, smtplib.SMTPException, ValueError) as exc:
-            for email in self._claim_each(db, due):
-                self._record(db, email, ok=False, error=f"SMTP server unreachable: {exc!r}"[:300])
+            error = f"SMTP server unreachable: {exc!r}"[:300]
+            for start in range(0, len(due), CLAIMED_TOGETHER):
+                self._attempt_together(db, due[start : start + CLAIMED_TOGETHER], lambda email: error)
             return 0
         sent = 0
         with smtp:
-            for email in self._claim_each(db, due):
-                sent += self._send_one(db, smtp, email)
+            for start in range(0, len(due), CLAIMED_TOGETHER):
+                sent += self._attempt_together(db, due[start : start + CLAIMED_TOGETHER], lambda e: self._send(smtp, e))
         return sent
 
-    def _claim_each(self, db: Database, due: list):
-        """Lease each email just before sending it: a sender that dies holds up one email, not the queue."""
-        for delivery_id in due:
-            email = store.claim(db[store.EMAILS], delivery_id, datetime.now(UTC), EMAIL_LEASE_SECONDS)
-            if email is not None:
-                yield email
+    def _attempt_together(self, db: Database, due: list, attempt) -> int:
+        """Claim a few due emails together (one lease insert), make `attempt(email)` (None or the error) on each and
+        log it at once (a sender that dies sends at most the one in hand twice), then settle their due entries and
+        leases together; how many went out. A sender that dies holds up at most these few for the lease's time."""
+        emails, leases = store.claim_together(db[store.EMAILS], due, datetime.now(UTC), EMAIL_LEASE_SECONDS)
+        sent, next_attempts = 0, {}
+        try:
+            for email in emails:
+                error = attempt(email)
+                sent += error is None
+                next_attempts[email["_id"]] = self._record(db, email, error)
+        finally:
+            store.settle_together(db[store.EMAILS], next_attempts, leases)
+        return sent
 
-    def _send_one(self, db: Database, smtp: smtplib.SMTP, email: dict) -> int:
+    def _record(self, db: Database, email: dict, error: str | None):
+        """Log an attempt on the email; the time of the next one when it is to be tried again (None: sent or given
+        up)."""
+        now = datetime.now(UTC)
+        attempt = {"number": email["attempt_count"] + 1, "at": now, "status_code": None, "error": error}
+        next_at = None if error is None else self.policy.next_attempt_at(attempt["number"], now)
+        status = "delivered" if error is None else ("pending" if next_at else "failed")
+        if error is not None:
+            log.warning("email_failed", delivery_id=email["_id"], event_id=email["event_id"], error=error, next=status)
+        store.log_attempt(db[store.EMAILS], email, attempt, status, next_at)
+        return next_at
+
+    def _send(self, smtp: smtplib.SMTP, email: dict) -> str | None:
+        """Send one email; None when the server took it, else the error."""
         try:
             smtp.send_message(
                 build_message(self.sender, email["to"], email["subject"], email["text"], email["html"], email["_id"])
             )
         except (smtplib.SMTPException, OSError, ValueError) as exc:
-            self._record(db, email, ok=False, error=repr(exc)[:300])
-            return 0
-        self._record(db, email, ok=True, error=None)
+            return repr(exc)[:300]
         log.info("email_sent", event_id=email["event_id"], delivery_id=email["_id"], recipient=email["recipient"])
-        return 1
-
-    def _record(self, db: Database, email: dict, ok: bool, error: str | None) -> None:
-        now = datetime.now(UTC)
-        attempt = {"number": email["attempt_count"] + 1, "at": now, "status_code": None, "error": error}
-        next_at = None if ok else self.policy.next_attempt_at(attempt["number"], now)
-        status = "delivered" if ok else ("pending" if next_at else "failed")
-        if not ok:
-            log.warning("email_failed", delivery_id=email["_id"], event_id=email["event_id"], error=error, next=status)
-        store.record_attempt(db[store.EMAILS], email, attempt, status, next_at)
+        return None
 
 
 class WebhookDispatcher:

@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.notification.domain import OPEN_APPLICATION_STATUSES
 from shared.events import Event, read_event
-from shared.locks import keep_if_newer, release_lease, take_lease
+from shared.locks import HeldKeys, give_back, keep_if_newer, release_lease, take_lease, take_leases
 from shared.mongo import find_by_ids, insert_new
 from shared.outbox import find_one_and_update_with_events
 from shared.owner_index import COMPLETE, OwnerIndex
@@ -304,31 +304,67 @@ def claim(collection: Collection, delivery_id, now: datetime, lease_seconds: flo
     lease = take_lease(collection, delivery_id, lease_seconds, purpose="delivery")
     if lease is None:
         return None
-    delivery = collection.find_one({"_id": delivery_id})  # by _id alone: the one filter FerretDB does not scan for
-    if delivery is None or delivery.get("status") != DUE["status"] or delivery["next_attempt_at"] > now:
-        if delivery is not None and delivery.get("status") != DUE["status"]:
-            _due(collection).delete_one({"_id": delivery_id})  # sent, failed or cancelled: not due any more
+    delivery = _still_due(collection, delivery_id, now)
+    if delivery is None:
         release_lease(lease)
         return None
     return {**delivery, "lease": lease}
 
 
-def record_attempt(collection: Collection, delivery: dict, attempt: dict, status: str, next_at) -> None:
-    """Log an attempt and its outcome; release the lease."""
+def claim_together(collection: Collection, delivery_ids: list, now: datetime, lease_seconds: float):
+    """claim for several deliveries, their leases taken with one insert: (those still due, the leases). Each attempt
+    is logged with log_attempt as soon as it is made; settle_together then gives the leases back with one delete."""
+    leases = take_leases(collection, delivery_ids, lease_seconds, purpose="delivery")
+    claimed = [_still_due(collection, delivery_id, now) for delivery_id in leases.ids]
+    return [delivery for delivery in claimed if delivery is not None], leases
+
+
+def _still_due(collection: Collection, delivery_id, now: datetime) -> dict | None:
+    """The leased delivery re-read, when it is still due (one sent, failed or cancelled leaves the due list)."""
+    delivery = collection.find_one({"_id": delivery_id})  # by _id alone: the one filter FerretDB does not scan for
+    if delivery is None or delivery.get("status") != DUE["status"] or delivery["next_attempt_at"] > now:
+        if delivery is not None and delivery.get("status") != DUE["status"]:
+            _due(collection).delete_one({"_id": delivery_id})  # sent, failed or cancelled: not due any more
+        return None
+    return delivery
+
+
+def log_attempt(collection: Collection, delivery: dict, attempt: dict, status: str, next_at) -> None:
+    """Log an attempt and its outcome on the delivery itself."""
     values = {"status": status, "next_attempt_at": next_at}
     if status == "delivered":
         values["delivered_at"] = attempt["at"]
+    collection.update_one(
+        {"_id": delivery["_id"]},
+        {"$push": {"attempts": attempt}, "$inc": {"attempt_count": 1}, "$set": values},
+    )
+
+
+def record_attempt(collection: Collection, delivery: dict, attempt: dict, status: str, next_at) -> None:
+    """Log an attempt and its outcome; move or drop its due entry; release the lease."""
     try:
-        collection.update_one(
-            {"_id": delivery["_id"]},
-            {"$push": {"attempts": attempt}, "$inc": {"attempt_count": 1}, "$set": values},
-        )
-        if status == DUE["status"]:
-            _due(collection).update_one({"_id": delivery["_id"]}, {"$set": {"next_attempt_at": next_at}})
-        else:
-            _due(collection).delete_one({"_id": delivery["_id"]})
+        log_attempt(collection, delivery, attempt, status, next_at)
+        _settle_due(collection, {delivery["_id"]: next_at if status == DUE["status"] else None})
     finally:
         release_lease(delivery["lease"])
+
+
+def settle_together(collection: Collection, next_attempts: dict, leases: HeldKeys) -> None:
+    """After attempts claimed together: drop the due entries of those done (one delete; `next_attempts` maps each to
+    its next attempt's time, None when done), move those to retry, give back the leases (one delete)."""
+    try:
+        _settle_due(collection, next_attempts)
+    finally:
+        give_back(leases)
+
+
+def _settle_due(collection: Collection, next_attempts: dict) -> None:
+    done = [delivery_id for delivery_id, next_at in next_attempts.items() if next_at is None]
+    if done:  # the due list holds only pending deliveries: `$in` reads few documents even where FerretDB scans
+        _due(collection).delete_many({"_id": {"$in": done}})
+    for delivery_id, next_at in next_attempts.items():
+        if next_at is not None:
+            _due(collection).update_one({"_id": delivery_id}, {"$set": {"next_attempt_at": next_at}})
 
 
 def cancel_delivery(collection: Collection, delivery: dict, reason: str) -> None:

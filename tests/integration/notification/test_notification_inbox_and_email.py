@@ -8,6 +8,7 @@ from services.notification import store
 from services.notification.domain import ROUTES, UNIVERSITY
 from services.notification.handlers import fan_out
 from shared.events import read_event
+from shared.locks import release_lease, take_lease
 from tests.unit.notification.notification_samples import ORG_ID, sample_event, student
 
 ACME_EMAIL = "team@acme.example"
@@ -223,3 +224,24 @@ def test_a_run_of_events_keeps_each_read_model_first_and_tells_everyone_once_eve
         assert effect["in_app"] == 1 and effect["email"] == 1  # the employer's inbox and its contact email
         assert db[store.INBOX].count_documents({"event_id": event["id"]}) == 1
         assert [email["to"] for email in db[store.EMAILS].find({"event_id": event["id"]})] == [ACME_EMAIL]
+
+
+def test_emails_claimed_together_go_out_once_each_and_one_another_sender_holds_is_left_to_it(notifier, smtp_server):
+    events = [sample_event("stint.application.accepted.v1", application_id=f"together-{n}") for n in range(12)]
+    notifier.deliver(*events)
+    queued = [email["_id"] for email in notifier.db.email_deliveries.find({}, {"_id": 1})]
+    assert len(queued) == 12  # more than one claim's worth (CLAIMED_TOGETHER)
+    held = take_lease(notifier.db.email_deliveries, queued[3], 60, purpose="delivery")  # another sender has it
+
+    assert notifier.send_emails() == 11
+    assert len(smtp_server.to(STUDENT_EMAIL)) == 11
+    due = notifier.db.email_deliveries_due.find({"next_attempt_at": {"$exists": True}})
+    assert [entry["_id"] for entry in due] == [queued[3]]
+    assert notifier.db.email_deliveries.find_one({"_id": queued[3]})["status"] == "pending"
+    assert [lease["_id"] for lease in notifier.db.leases.find()] == [held.key]  # the batch gave its leases back
+
+    release_lease(held)  # that sender went away without sending it
+    assert notifier.send_emails() == 1
+    assert len(smtp_server.to(STUDENT_EMAIL)) == 12
+    assert notifier.db.email_deliveries.count_documents({"status": "delivered"}) == 12
+    assert notifier.db.email_deliveries_due.count_documents({"next_attempt_at": {"$exists": True}}) == 0
