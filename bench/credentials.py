@@ -7,6 +7,10 @@
 SHA-256 both, Ed25519-sign. "raw verify" is the same with an Ed25519 verification. The service rows go
 through the same use cases the worker and the API call (database writes and reads included), so the
 ratio column shows what the service adds on top of the cryptography. Drops its database at the end.
+
+Canonical forms are remembered by each document's text (`services/certification/jsonld.py`): every row works from
+an empty memory, as the first sight of each credential does, except "raw verify (again)", a credential verified
+over and over as its page or a university checking it again does.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 from services.certification import credential as c  # noqa: E402
 from services.certification import dataintegrity as di  # noqa: E402
 from services.certification import issuing, store, verifying  # noqa: E402
+from services.certification.jsonld import DEFAULT_LOADER  # noqa: E402
 from services.certification.runtime import Runtime  # noqa: E402
 from shared.config import load_settings  # noqa: E402
 from shared.events import new_event, read_event  # noqa: E402
@@ -58,9 +63,16 @@ def raw_rates(count: int) -> list[tuple[str, int, float]]:
     signed = di.add_proof(unsigned, options, key)
     public_key = key.public_key()
     return [
-        _timed("raw sign", count, lambda: [di.add_proof(unsigned, options, key) for _ in range(count)]),
-        _timed("raw verify", count, lambda: [di.verify_proof(signed, public_key) for _ in range(count)]),
+        _timed("raw sign", count, lambda: [_first_sight(di.add_proof, unsigned, options, key) for _ in range(count)]),
+        _timed("raw verify", count, lambda: [_first_sight(di.verify_proof, signed, public_key) for _ in range(count)]),
+        _timed("raw verify (again)", count, lambda: [di.verify_proof(signed, public_key) for _ in range(count)]),
     ]
+
+
+def _first_sight(action, *args):
+    """`action(*args)` with no canonical form remembered, as for a document seen the first time."""
+    DEFAULT_LOADER.canonical_forms.clear()
+    return action(*args)
 
 
 def service_rates(mongo_url: str, key_dir: str, count: int) -> list[tuple[str, int, float]]:
@@ -89,7 +101,9 @@ def service_rates(mongo_url: str, key_dir: str, count: int) -> list[tuple[str, i
         )
         rows.append(
             _timed(
-                "service verify (single)", count, lambda: [verifying.verify_presented(runtime, d) for d in documents]
+                "service verify (single)",
+                count,
+                lambda: [_first_sight(verifying.verify_presented, runtime, d) for d in documents],
             )
         )
         inline = [{"credential": d} for d in documents]
@@ -108,6 +122,7 @@ def _work(count: int) -> list[dict]:
 
 def _batches(runtime, items: list[dict]) -> None:
     for start in range(0, len(items), BATCH):
+        DEFAULT_LOADER.canonical_forms.clear()
         results = verifying.verify_batch(runtime, items[start : start + BATCH])
         assert all(result["verified"] for result in results)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import threading
 from pathlib import Path
 
+from cachetools import LRUCache
 from pyld import jsonld
 
 CONTEXTS_DIR = Path(__file__).resolve().parent / "contexts"
@@ -31,11 +33,22 @@ class NotStrictJsonLd(ValueError):
     """The document uses a term or IRI its contexts do not define, so that part would go unsigned."""
 
 
+NQUADS = "application/n-quads"
+# Canonical forms each loader remembers, by the document's text (about 3 KB each): a credential is verified again and
+# again (its page, its PDF, each university and employer it is shown to), and canonicalising it is most of the cost.
+CANONICAL_FORMS_KEPT = 1024
+
+
 class ShippedContextLoader:
-    """A pyld document loader serving only known context files; every other URL is refused."""
+    """A pyld document loader serving only known context files; every other URL is refused.
+
+    Its contexts never change, so neither does the canonical form of a document read with them: it remembers the
+    last `CANONICAL_FORMS_KEPT` it gave (`canonicalize`), by the SHA-256 of the document's exact JSON text.
+    """
 
     def __init__(self, files: dict[str, Path]):
         self._documents = {url: json.loads(path.read_text(encoding="utf-8")) for url, path in files.items()}
+        self.canonical_forms: LRUCache = LRUCache(maxsize=CANONICAL_FORMS_KEPT)
 
     def __call__(self, url: str, options: dict | None = None) -> dict:
         """Return the shipped copy of `url`, or raise ContextNotShipped."""
@@ -113,13 +126,34 @@ def _is_absolute(iri: str) -> bool:
 
 
 def canonicalize(document: dict, loader: ShippedContextLoader | None = None) -> str:
-    """RDF Dataset Canonicalization (RDFC-1.0 / URDNA2015) of a JSON-LD document as N-Quads, strictly."""
+    """RDF Dataset Canonicalization (RDFC-1.0 / URDNA2015) of a JSON-LD document as N-Quads, strictly.
+
+    A document canonicalised before with the same loader (the same JSON text, key order included) is answered from
+    the loader's memory; a refused one is worked out again each time.
+    """
     loader = loader or DEFAULT_LOADER
     document = _ints_for_whole_floats(document)
-    processor = jsonld.JsonLdProcessor(on_property_dropped=_refuse_dropped)
-    # base None keeps relative IRIs relative (pyld would otherwise resolve them against example.org), so we see them.
-    options = {"documentLoader": loader, "base": None, "processingMode": "json-ld-1.1"}
+    key = _text_digest(document)
     with _PYLD_LOCK:
+        known = loader.canonical_forms.get(key) if key else None
+        if known is not None:
+            return known
+        processor = jsonld.JsonLdProcessor(on_property_dropped=_refuse_dropped)
+        # base None keeps relative IRIs relative (pyld would otherwise resolve them against example.org), so we see
+        # them.
+        options = {"documentLoader": loader, "base": None, "processingMode": "json-ld-1.1"}
         expanded = processor.expand(document, dict(options))
         _check_absolute_iris(expanded)
-        return processor.normalize(expanded, {**options, "algorithm": "URDNA2015", "format": "application/n-quads"})
+        canonical = processor.normalize(expanded, {**options, "algorithm": "URDNA2015", "format": NQUADS})
+        if key:
+            loader.canonical_forms[key] = canonical
+        return canonical
+
+
+def _text_digest(document) -> str | None:
+    """The SHA-256 of the document's JSON text, or None for what JSON cannot hold (then nothing is remembered)."""
+    try:
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

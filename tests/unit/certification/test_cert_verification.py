@@ -73,6 +73,20 @@ def test_an_added_undefined_field_makes_the_credential_not_well_formed():
     assert checks_of(v.verify(document, verifier(), NOW))["well_formed"] is False
 
 
+def test_verifying_again_answers_the_same_and_a_change_after_a_genuine_copy_is_still_caught():
+    # Canonical forms are remembered by the document's text: each variant must still get its own answer.
+    genuine = signed()
+    changed = copy.deepcopy(genuine)
+    changed["credentialSubject"]["creditsEarned"] = 4
+    undefined = copy.deepcopy(genuine)
+    undefined["credentialSubject"]["grade"] = "A+"
+    for _ in range(2):
+        assert v.verify(genuine, verifier(), NOW)["verified"] is True
+        assert checks_of(v.verify(changed, verifier(), NOW))["signature"] is False
+        assert checks_of(v.verify(undefined, verifier(), NOW))["well_formed"] is False
+    assert v.verify(genuine, verifier(revoked={77}), NOW)["verified"] is False  # revocation is read every time
+
+
 def test_a_key_missing_from_the_did_document_fails_the_issuer_key_check():
     answer = v.verify(signed(key_id="key-9"), verifier(), NOW)
     assert checks_of(answer)["issuer_key"] is False and answer["verified"] is False
