@@ -1,5 +1,7 @@
 """The consumer runner: poll → parse (once: a typed `Event`) → dispatch by type → store effect and event id → commit.
 
+A type the consumer has no handler for is skipped unchecked: its consumers check it (and dead-letter it if bad).
+
 Offsets are committed only after the effect is stored. Each handled event id is recorded
 (unique `_id` in `handled_events`), so a redelivered event changes nothing. A handler
 failure is retried with backoff, then the message goes to `<topic>.dlq` with the error in
@@ -18,9 +20,11 @@ retried and dead-lettered on its own.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -32,7 +36,7 @@ from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from shared import metrics
-from shared.events import DLQ_SUFFIX, Event, EventSchemaError, parse_event
+from shared.events import DLQ_SUFFIX, Event, EventSchemaError, parse_event, read_event
 from shared.locks import DocumentBusy
 from shared.mongo import insert_new
 
@@ -43,6 +47,13 @@ Handler = Callable[[Event], object]
 BatchHandler = Callable[[list[Event]], list[object]]  # one effect per event, in order
 HANDLED_EVENTS = "handled_events"
 DEFAULT_PARTITIONS = 3
+
+
+@dataclass(frozen=True)
+class NotHandledHere:
+    """A record whose event type this consumer has no handler for: skipped without checking it."""
+
+    type: str
 
 
 class InfrastructureDown(Exception):
@@ -213,16 +224,29 @@ class Consumer:
         run of neighbouring events the batch handler takes, or a single record."""
         runs: list[list[tuple]] = []
         for record in records:
-            try:
-                item = (record, parse_event(record.value))
-            except EventSchemaError as exc:
-                item = (record, exc)
+            item = (record, self._read(record.value))
             batched = isinstance(item[1], Event) and item[1].type in self.batched_types
             if batched and runs and runs[-1][-1][2]:
                 runs[-1].append((*item, True))
             else:
                 runs.append([(*item, batched)])
         return [[(record, parsed) for record, parsed, _ in run] for run in runs]
+
+    def _read(self, raw: bytes) -> Event | EventSchemaError | NotHandledHere:
+        """The record's event, checked and typed; or why it is unparseable; or, for a type this consumer has no
+        handler for, only that type: it is skipped unchecked (checking is for the consumers that act on it, and the
+        catalog check costs more than a skip: most of what the certification and listing workers read is this)."""
+        try:
+            peeked = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError):
+            peeked = None
+        event_type = peeked.get("type") if isinstance(peeked, dict) else None
+        if isinstance(event_type, str) and event_type not in self.handlers and event_type not in self.batched_types:
+            return NotHandledHere(event_type)
+        try:
+            return read_event(peeked) if isinstance(peeked, dict) else parse_event(raw)
+        except EventSchemaError as exc:
+            return exc
 
     def _consume_run(self, run: list[tuple]) -> None:
         """Handle a run of batched events at once (those already handled left out); one at a time when it fails."""
@@ -257,7 +281,10 @@ class Consumer:
             )
             metrics.EVENTS_CONSUMED.labels(type=event.type, outcome="handled").inc()
 
-    def _consume(self, record, event: Event | EventSchemaError) -> None:
+    def _consume(self, record, event: Event | EventSchemaError | NotHandledHere) -> None:
+        if isinstance(event, NotHandledHere):
+            metrics.EVENTS_CONSUMED.labels(type=event.type, outcome="ignored").inc()
+            return
         if isinstance(event, EventSchemaError):
             self._dead_letter(record, event, attempts=0)
             metrics.EVENTS_CONSUMED.labels(type="unparseable", outcome="dead_lettered").inc()

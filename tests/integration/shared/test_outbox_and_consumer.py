@@ -161,6 +161,28 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_moves_on(s
     assert all(dict(m.headers)["original_topic"].decode() == topic for m in dead)
 
 
+def test_an_event_of_a_type_the_consumer_does_not_act_on_is_skipped_unchecked_and_not_dead_lettered(settings, db):
+    topic = settings.topic("listing")
+    malformed = new_event(
+        "stint.org.registered.v1", "listing", "other", {"org_id": "o", "name": "O", "status": "pending"}
+    )
+    malformed["type"] = "stint.org.verified.v1"  # a registration's data under another type: its consumers refuse it
+    malformed["data"]["status"] = "exploded"
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    producer.send(topic, key=b"same", value=json.dumps(malformed).encode())
+    producer.flush()
+    producer.close()
+    org_id = register_org(db, "Good")
+    publish_pending(settings, [db.orgs])
+    consumer = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": counting_handler(db)})
+    try:
+        consume_until(consumer, lambda: org_id in effect_counts(db))
+    finally:
+        consumer.close()
+    assert effect_counts(db)[org_id] == 1
+    assert _read_all(settings, topic + ".dlq") == []
+
+
 def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(settings, db):
     org_id = register_org(db, "Flaky")
     publish_pending(settings, [db.orgs])
