@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 import threading
+import uuid
 from pathlib import Path
 
 from cachetools import LRUCache
@@ -37,18 +38,22 @@ NQUADS = "application/n-quads"
 # Canonical forms each loader remembers, by the document's text (about 3 KB each): a credential is verified again and
 # again (its page, its PDF, each university and employer it is shown to), and canonicalising it is most of the cost.
 CANONICAL_FORMS_KEPT = 1024
+# Contexts each loader remembers processed (a dozen for a credential: its own, and the type-scoped ones of OB 3.0).
+PROCESSED_CONTEXTS_KEPT = 256
 
 
 class ShippedContextLoader:
     """A pyld document loader serving only known context files; every other URL is refused.
 
     Its contexts never change, so neither does the canonical form of a document read with them: it remembers the
-    last `CANONICAL_FORMS_KEPT` it gave (`canonicalize`), by the SHA-256 of the document's exact JSON text.
+    last `CANONICAL_FORMS_KEPT` it gave (`canonicalize`), by the SHA-256 of the document's exact JSON text; nor does
+    a context processed on top of another (`_RememberingProcessor`).
     """
 
     def __init__(self, files: dict[str, Path]):
         self._documents = {url: json.loads(path.read_text(encoding="utf-8")) for url, path in files.items()}
         self.canonical_forms: LRUCache = LRUCache(maxsize=CANONICAL_FORMS_KEPT)
+        self.processed_contexts: LRUCache = LRUCache(maxsize=PROCESSED_CONTEXTS_KEPT)
 
     def __call__(self, url: str, options: dict | None = None) -> dict:
         """Return the shipped copy of `url`, or raise ContextNotShipped."""
@@ -86,6 +91,53 @@ DEFAULT_LOADER = shipped_loader()
 _PYLD_LOCK = threading.Lock()
 # Belt and braces: even a pyld call that forgets its loader must not reach the network.
 jsonld.set_document_loader(DEFAULT_LOADER)
+
+
+class _RememberingProcessor(jsonld.JsonLdProcessor):
+    """pyld's processor, remembering each context it processes on top of an active context.
+
+    pyld remembers a processed context by the active context it was applied to, but applies a type-scoped context
+    (OB 3.0 has one for each of its types) to a fresh copy of the active context each time, so it processed those
+    again at every typed node: half of a credential's canonicalisation. The same local context (by its JSON text) on
+    the same active context (pyld's `_uuid` of it) with the same flags gives the same result, and pyld treats a
+    processed context as read-only once made (it shares them itself), so the result is kept in the loader's memory.
+    Only successes are kept; all of it runs under `_PYLD_LOCK`.
+    """
+
+    def __init__(self, memory: LRUCache, **kwargs):
+        super().__init__(**kwargs)
+        self._memory = memory
+
+    def _process_context(
+        self,
+        active_ctx,
+        local_ctx,
+        options,
+        override_protected=False,
+        propagate=True,
+        validate_scoped=True,
+        cycles=None,
+    ):
+        flags = (override_protected, propagate, validate_scoped)
+        key = None if cycles else self._key(active_ctx, local_ctx, options, flags)
+        if key is not None and key in self._memory:
+            return self._memory[key]
+        processed = super()._process_context(active_ctx, local_ctx, options, *flags, cycles)
+        if key is not None:
+            self._memory[key] = processed
+        return processed
+
+    @staticmethod
+    def _key(active_ctx, local_ctx, options, flags: tuple) -> tuple | None:
+        if "_uuid" not in active_ctx:
+            if not isinstance(active_ctx, dict):
+                return None
+            active_ctx["_uuid"] = uuid.uuid4().hex  # as pyld names an active context when it first meets it
+        try:
+            text = json.dumps(local_ctx, separators=(",", ":"))
+        except (TypeError, ValueError, RecursionError):
+            return None
+        return (active_ctx["_uuid"], text, flags, options.get("base"), options.get("processingMode"))
 
 
 def _refuse_dropped(expanded_property) -> None:
@@ -138,7 +190,7 @@ def canonicalize(document: dict, loader: ShippedContextLoader | None = None) -> 
         known = loader.canonical_forms.get(key) if key else None
         if known is not None:
             return known
-        processor = jsonld.JsonLdProcessor(on_property_dropped=_refuse_dropped)
+        processor = _RememberingProcessor(loader.processed_contexts, on_property_dropped=_refuse_dropped)
         # base None keeps relative IRIs relative (pyld would otherwise resolve them against example.org), so we see
         # them.
         options = {"documentLoader": loader, "base": None, "processingMode": "json-ld-1.1"}

@@ -17,6 +17,7 @@ from services.certification.jsonld import (
     ContextNotShipped,
     NotStrictJsonLd,
     canonicalize,
+    shipped_loader,
 )
 
 
@@ -51,3 +52,21 @@ def test_whole_floats_canonicalise_like_integers_as_javascript_verifiers_read_th
     as_float = canonicalize({"@context": [VC_V2, OB_V3], "type": "AchievementSubject", "creditsEarned": 2.0})
     as_int = canonicalize({"@context": [VC_V2, OB_V3], "type": "AchievementSubject", "creditsEarned": 2})
     assert as_float == as_int
+
+
+def test_canonical_forms_are_pyld_s_own_the_first_time_and_every_time_after():
+    # The loader remembers processed contexts and canonical forms; neither may change an answer, whatever came before.
+    from tests.unit.certification.test_cert_endorsements import endorsement
+    from tests.unit.certification.test_cert_verification import signed
+
+    credential = signed()
+    proof = credential.pop("proof")
+    config = {"@context": credential["@context"], **{k: v for k, v in proof.items() if k != "proofValue"}}
+    subject_alone = {"@context": [VC_V2, OB_V3], "type": "AchievementSubject", "creditsEarned": 2}
+    documents = [credential, config, endorsement(), subject_alone, signed(key_id="key-2")]
+    loader = shipped_loader()
+    for _ in range(2):
+        for document in documents:
+            options = {"algorithm": "URDNA2015", "format": "application/n-quads", "base": None}
+            plain = pyld_jsonld.normalize(document, {**options, "documentLoader": shipped_loader()})
+            assert canonicalize(document, loader) == plain
