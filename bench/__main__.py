@@ -294,7 +294,10 @@ def throughput_table(sections: dict) -> tuple:
         "ratio is to the mean of those two floors (goal: each service target at least 0.50x). The floor ranged "
         f"{fmt(min(floors))}–{fmt(max(floors))} req/s in this run. "
         f"Search runs over {sections['throughput_listings']} seeded listings plus the run's own; applying is by a "
-        "distinct student each time; /verify checks a credential the platform issued in this run. The load started "
+        "distinct student each time; /verify checks a credential the platform issued in this run, the same text each "
+        "time (the service remembers its canonical form after the first) and, at first sight, a text of it with its "
+        "keys in another order each time (canonicalised afresh: the cost of a credential not seen before). "
+        "The load started "
         f"once the platform was idle ({sections.get('throughput_quiet_after', 0):.0f} s after the approvals' last "
         "inbox entry: the emails they set off were still being sent)."
         + (f" First error: `{first_error}`." if first_error else "")

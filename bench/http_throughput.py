@@ -8,6 +8,10 @@ settings, measured in the same run:
 - the floor, `POST /floor`: insert one document and read one by `_id` on the same MongoDB-compatible server; the
   least a request that stores something costs on this store. Every target's throughput is given as a ratio to it.
 - `GET /ping`: Flask and gunicorn alone, measured first and again last so drift during the run shows.
+
+`POST /verify` is measured twice: the same credential each time (verified again and again, as its page and its
+verifiers do, which the service answers from the canonical form it remembers) and at first sight (the same credential
+with its keys in another order each time: a text not seen before, canonicalised afresh).
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from pathlib import Path
 
 from pymongo import MongoClient
 
-from bench.support import Platform, token
+from bench.support import Platform, call, token
 
 WRK_THREADS = 2
 # Per connection and second of load, more distinct students than the fastest apply could use.
 TOKENS_PER_CONNECTION_SECOND = 150
+# Per connection and second, more texts of the credential than a first-sight verify gets through.
+FIRST_SIGHTS_PER_CONNECTION_SECOND = 60
 
 # Lua run inside wrk: counts answers other than the expected status, keeps the first one, prints a JSON summary.
 SCRIPT = """
@@ -82,6 +88,20 @@ function request()
   index = index + %(threads)d
   local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. bearer}
   return wrk.format("POST", nil, headers, %(body)s)
+end
+"""
+
+# A different body each request, walked like the tokens (from the start again only if they run out).
+VARIED_REQUEST = """
+local bodies, index = {}, 0
+function init(args)
+  for line in io.lines(%(bodies)s) do table.insert(bodies, line) end
+  index = id
+end
+function request()
+  local body = bodies[(index - 1) %% #bodies + 1]
+  index = index + %(threads)d
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
 end
 """
 
@@ -161,6 +181,53 @@ def applying(listing_id: str, tokens_file: Path, expect: int) -> str:
     return SCRIPT % {"expect": expect, "request": request}
 
 
+def varying(bodies_file: Path, expect: int) -> str:
+    """A wrk script posting the next line of `bodies_file` each time."""
+    request = VARIED_REQUEST % {"bodies": lua(str(bodies_file)), "threads": WRK_THREADS}
+    return SCRIPT % {"expect": expect, "request": request}
+
+
+def first_sights(path: Path, credential: dict, count: int) -> Path:
+    """`count` JSON texts of `credential`, one a line, each with its object keys in another order: the same signed
+    credential (its canonical form does not depend on key order, so each verifies), but a text the certification
+    service has not seen, so nothing it remembers answers it: each request canonicalises as on first sight."""
+    import random
+
+    def shuffled(value, rng: random.Random):
+        if isinstance(value, dict):
+            keys = list(value)
+            rng.shuffle(keys)
+            return {key: shuffled(value[key], rng) for key in keys}
+        if isinstance(value, list):
+            return [shuffled(item, rng) for item in value]
+        return value
+
+    rng, texts = random.Random(13), set()
+    for _ in range(count * 50):
+        texts.add(json.dumps(shuffled(credential, rng), separators=(",", ":")))
+        if len(texts) == count:
+            break
+    path.write_text("".join(text + "\n" for text in texts))
+    return path
+
+
+def verifies_as_issued(platform: Platform, texts: Path) -> None:
+    """The reordered texts still verify (else the load would measure refusals, which also answer 200)."""
+    import requests
+
+    for text in texts.read_text().splitlines()[:3]:
+        answer = call(
+            requests.Session(),
+            "POST",
+            platform.url("certification", "/verify"),
+            200,
+            data=text,
+            headers={"Content-Type": "application/json"},
+        )
+        if answer.get("verified") is not True:
+            raise RuntimeError(f"a reordered text of the credential did not verify: {answer}")
+
+
 def seed_listings(platform: Platform, count: int) -> None:
     """Bulk-insert `count` published listings straight into the listing service's store."""
     import random
@@ -201,6 +268,10 @@ def run(
     floor = ("floor: insert + read by _id (POST /floor)", f"{minimal_url}/floor", fixed("POST", {}, 201))
     with tempfile.TemporaryDirectory(prefix="stint-bench-wrk-") as tmp:
         tokens = student_tokens(Path(tmp) / "students", int(TOKENS_PER_CONNECTION_SECOND * connections * duration))
+        texts = first_sights(
+            Path(tmp) / "credentials", credential, int(FIRST_SIGHTS_PER_CONNECTION_SECOND * connections * duration)
+        )
+        verifies_as_issued(platform, texts)
         targets = [
             ("Flask + gunicorn alone: GET /ping", f"{minimal_url}/ping", fixed("GET", None, 200)),
             (
@@ -214,6 +285,11 @@ def run(
                 applying(listing_id, tokens, 201),
             ),
             ("certification: POST /verify", platform.url("certification", "/verify"), fixed("POST", credential, 200)),
+            (
+                "certification: POST /verify, first sight",
+                platform.url("certification", "/verify"),
+                varying(texts, 200),
+            ),
         ]
         results = [_floor(platform, floor_database, floor, duration, connections)]
         for name, url, script in targets:
