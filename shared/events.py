@@ -484,7 +484,7 @@ def parse_event(raw: bytes | str) -> Event:
     """
     try:
         event = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:  # TypeError: a record with no value
         raise EventSchemaError(f"message is not JSON: {exc}") from None
     return read_event(event)
 

@@ -142,6 +142,7 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_moves_on(s
     bad_schema["data"]["status"] = "exploded"
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
     producer.send(topic, key=b"same", value=b"{not json")
+    producer.send(topic, key=b"same", value=None)  # a record with no value at all (a tombstone)
     producer.send(topic, key=b"same", value=json.dumps(bad_schema).encode())
     producer.flush()
     producer.close()
@@ -154,9 +155,9 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_moves_on(s
     finally:
         consumer.close()
     dead = _read_all(settings, topic + ".dlq")
-    assert len(dead) == 2
+    assert len(dead) == 3
     reasons = [dict(message.headers)["error"].decode() for message in dead]
-    assert "not JSON" in reasons[0] or "not JSON" in reasons[1]
+    assert sum("not JSON" in reason for reason in reasons) == 2
     assert any("status" in reason for reason in reasons)
     assert all(dict(m.headers)["original_topic"].decode() == topic for m in dead)
 

@@ -33,7 +33,7 @@ def test_an_unknown_event_type_cannot_be_built():
 
 
 @pytest.mark.parametrize(
-    "raw", [b"not json", b"[1,2]", b'{"specversion": "1.0"}', "\udcff".encode("utf-8", "surrogatepass")]
+    "raw", [b"not json", b"[1,2]", b'{"specversion": "1.0"}', "\udcff".encode("utf-8", "surrogatepass"), None]
 )
 def test_malformed_messages_are_refused_with_a_reason(raw):
     with pytest.raises(EventSchemaError):
