@@ -76,32 +76,32 @@ wrk.body = %(body)s
 wrk.headers["Content-Type"] = "application/json"
 """
 
-# One distinct student per request: each wrk thread walks its own stride of a file of pre-minted tokens.
-APPLY_REQUEST = """
-local tokens, index = {}, 0
+# Each wrk thread walks its own stride of a file's lines (from the start again only if they run out).
+LINES = """
+local lines, index = {}, 0
 function init(args)
-  for line in io.lines(%(tokens)s) do table.insert(tokens, line) end
+  for line in io.lines(%(lines)s) do table.insert(lines, line) end
   index = id
 end
-function request()
-  local bearer = tokens[index]
+local function next_line()
+  local line = lines[(index - 1) %% #lines + 1]
   index = index + %(threads)d
-  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. bearer}
+  return line
+end
+"""
+
+# One distinct student per request: a file of pre-minted tokens.
+APPLY_REQUEST = """
+function request()
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. next_line()}
   return wrk.format("POST", nil, headers, %(body)s)
 end
 """
 
-# A different body each request, walked like the tokens (from the start again only if they run out).
+# A different body each request: a file of them.
 VARIED_REQUEST = """
-local bodies, index = {}, 0
-function init(args)
-  for line in io.lines(%(bodies)s) do table.insert(bodies, line) end
-  index = id
-end
 function request()
-  local body = bodies[(index - 1) %% #bodies + 1]
-  index = index + %(threads)d
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, next_line())
 end
 """
 
@@ -177,14 +177,19 @@ def fixed(method: str, body: dict | None, expect: int) -> str:
 def applying(listing_id: str, tokens_file: Path, expect: int) -> str:
     """A wrk script applying to `listing_id` as a different student each time."""
     body = json.dumps({"listing_id": listing_id, "cover_note": "Keen to help.", "answers": []})
-    request = APPLY_REQUEST % {"tokens": lua(str(tokens_file)), "threads": WRK_THREADS, "body": lua(body)}
+    request = _lines(tokens_file) + APPLY_REQUEST % {"body": lua(body)}
     return SCRIPT % {"expect": expect, "request": request}
 
 
 def varying(bodies_file: Path, expect: int) -> str:
     """A wrk script posting the next line of `bodies_file` each time."""
-    request = VARIED_REQUEST % {"bodies": lua(str(bodies_file)), "threads": WRK_THREADS}
+    request = _lines(bodies_file) + VARIED_REQUEST
     return SCRIPT % {"expect": expect, "request": request}
+
+
+def _lines(path: Path) -> str:
+    """The Lua giving each wrk thread `next_line()` of `path`."""
+    return LINES % {"lines": lua(str(path)), "threads": WRK_THREADS}
 
 
 def first_sights(path: Path, credential: dict, count: int) -> Path:
