@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -17,9 +18,12 @@ from shared.config import Settings
 
 log = structlog.get_logger(__name__)
 EMAIL_BATCH = 50
-# Emails claimed with one lease insert and settled with one delete: a sender that dies holds these up for the lease.
+# Emails claimed with one lease insert and settled with one delete: a sender that dies holds these up for the lease,
+# so the lease is short; a sender starts no new email once a third of it is gone (the rest are given back, due), so
+# the one in hand (SMTP_STEPS socket operations, each within the SMTP timeout) still ends inside it.
 CLAIMED_TOGETHER = 10
-EMAIL_LEASE_SECONDS = 120
+EMAIL_LEASE_SECONDS = 60
+SMTP_STEPS = 4  # MAIL FROM, RCPT TO, DATA, the message
 
 
 class EmailSender:
@@ -29,6 +33,7 @@ class EmailSender:
         self.smtp_url = settings.smtp_url
         self.sender = settings.extra.get("STINT_MAIL_FROM", DEFAULT_SENDER)
         self.policy = policy or domain.DeliveryPolicy.from_settings(settings.extra)
+        self.smtp_timeout = self.policy.timeout_seconds * 2  # each socket operation of an SMTP exchange
         self._warned = False
 
     def send_due_emails(self, db: Database) -> int:
@@ -42,7 +47,7 @@ class EmailSender:
         if not due:
             return 0
         try:
-            smtp = open_smtp(self.smtp_url, timeout=self.policy.timeout_seconds * 2)
+            smtp = open_smtp(self.smtp_url, timeout=self.smtp_timeout)
         except (OSError, smtplib.SMTPException, ValueError) as exc:
             error = f"SMTP server unreachable: {exc!r}"[:300]
             for start in range(0, len(due), CLAIMED_TOGETHER):
@@ -57,11 +62,18 @@ class EmailSender:
     def _attempt_together(self, db: Database, due: list, attempt) -> int:
         """Claim a few due emails together (one lease insert), make `attempt(email)` (None or the error) on each and
         log it at once (a sender that dies sends at most the one in hand twice), then settle their due entries and
-        leases together; how many went out. A sender that dies holds up at most these few for the lease's time."""
-        emails, leases = store.claim_together(db[store.EMAILS], due, datetime.now(UTC), EMAIL_LEASE_SECONDS)
+        leases together; how many went out. A sender that dies holds up at most these few for the lease's time; one
+        that is slow (a slow SMTP server) stops before its lease runs out, so no other sender takes an email over
+        while it is being sent."""
+        # The last email starts within a third of the lease and takes at most SMTP_STEPS timeouts: both fit in it.
+        lease_seconds = max(EMAIL_LEASE_SECONDS, 1.5 * SMTP_STEPS * self.smtp_timeout)
+        claimed_at = time.monotonic()
+        emails, leases = store.claim_together(db[store.EMAILS], due, datetime.now(UTC), lease_seconds)
         sent, next_attempts = 0, {}
         try:
             for email in emails:
+                if next_attempts and time.monotonic() - claimed_at > lease_seconds / 3:
+                    break  # the rest stay due and their leases are given back below: another round sends them
                 error = attempt(email)
                 sent += error is None
                 next_attempts[email["_id"]] = self._record(db, email, error)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from services.notification import store
+from services.notification import outbound, store
 from services.notification.domain import ROUTES, UNIVERSITY
 from services.notification.handlers import fan_out
 from shared.events import read_event
@@ -245,3 +247,23 @@ def test_emails_claimed_together_go_out_once_each_and_one_another_sender_holds_i
     assert len(smtp_server.to(STUDENT_EMAIL)) == 12
     assert notifier.db.email_deliveries.count_documents({"status": "delivered"}) == 12
     assert notifier.db.email_deliveries_due.count_documents({"next_attempt_at": {"$exists": True}}) == 0
+
+
+def test_a_slow_sender_starts_no_email_late_in_its_lease_and_gives_the_rest_back_at_once(
+    notifier, smtp_server, monkeypatch
+):
+    notifier.deliver(*[sample_event("stint.application.accepted.v1", application_id=f"slow-{n}") for n in range(4)])
+    clock = [1000.0]
+    monkeypatch.setattr(outbound, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    send = outbound.EmailSender._send
+
+    def slow(sender, smtp, email):  # a slow SMTP server: each email takes 25 s, past a third of the 60 s lease
+        clock[0] += 25
+        return send(sender, smtp, email)
+
+    monkeypatch.setattr(outbound.EmailSender, "_send", slow)
+
+    assert [notifier.send_emails() for _ in range(4)] == [1, 1, 1, 1]  # one a round; the others left due
+    assert list(notifier.db.leases.find()) == []  # given back at once, not held for the lease
+    assert len(smtp_server.to(STUDENT_EMAIL)) == 4
+    assert notifier.db.email_deliveries.count_documents({"status": "delivered"}) == 4
