@@ -140,20 +140,8 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_moves_on(s
         "stint.org.registered.v1", "listing", "bad", {"org_id": "bad", "name": "B", "status": "pending"}
     )
     bad_schema["data"]["status"] = "exploded"
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
-    producer.send(topic, key=b"same", value=b"{not json")
-    producer.send(topic, key=b"same", value=None)  # a record with no value at all (a tombstone)
-    producer.send(topic, key=b"same", value=json.dumps(bad_schema).encode())
-    producer.flush()
-    producer.close()
-    org_id = register_org(db, "Good")
-    db.orgs.update_one({"_id": org_id}, {"$set": {}})
-    publish_pending(settings, [db.orgs])
-    consumer = consumer_for(settings, db, ["listing"], {"stint.org.registered.v1": counting_handler(db)})
-    try:
-        consume_until(consumer, lambda: org_id in effect_counts(db))
-    finally:
-        consumer.close()
+    # None: a record with no value at all (a tombstone).
+    _consume_a_registration_after(settings, db, [b"{not json", None, json.dumps(bad_schema).encode()])
     dead = _read_all(settings, topic + ".dlq")
     assert len(dead) == 3
     reasons = [dict(message.headers)["error"].decode() for message in dead]
@@ -169,8 +157,17 @@ def test_an_event_of_a_type_the_consumer_does_not_act_on_is_skipped_unchecked_an
     )
     malformed["type"] = "stint.org.verified.v1"  # a registration's data under another type: its consumers refuse it
     malformed["data"]["status"] = "exploded"
+    org_id = _consume_a_registration_after(settings, db, [json.dumps(malformed).encode()])
+    assert effect_counts(db)[org_id] == 1
+    assert _read_all(settings, topic + ".dlq") == []
+
+
+def _consume_a_registration_after(settings, db, values: list) -> str:
+    """Put `values` on the listing topic as they are, then a good organisation's registration; consume (handling
+    registrations only) until the registration took effect; the organisation's id."""
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
-    producer.send(topic, key=b"same", value=json.dumps(malformed).encode())
+    for value in values:
+        producer.send(settings.topic("listing"), key=b"same", value=value)
     producer.flush()
     producer.close()
     org_id = register_org(db, "Good")
@@ -180,8 +177,7 @@ def test_an_event_of_a_type_the_consumer_does_not_act_on_is_skipped_unchecked_an
         consume_until(consumer, lambda: org_id in effect_counts(db))
     finally:
         consumer.close()
-    assert effect_counts(db)[org_id] == 1
-    assert _read_all(settings, topic + ".dlq") == []
+    return org_id
 
 
 def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(settings, db):
