@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from pymongo.database import Database
 
 from services.application import domain, store
@@ -28,7 +26,9 @@ def apply(
 
     Round trips: the listing read by `_id`, each highlighted credential read by `_id`, then the application (with
     its event and the first of the student's open places that is free: unique indexes decide both rules) and the
-    outbox pointer, inserts; a student with n open applications tries n places first. Nothing is read back.
+    outbox pointer, inserts; a student with n open applications tries n places first, and after the first refusal
+    reads by `_id` whether it was their earlier application to this listing (its id is named after the pair).
+    Nothing is read back.
     """
     listing = store.find_listing(db, listing_id)
     if listing is None:
@@ -41,16 +41,22 @@ def apply(
     known = store.find_credentials(db, list(credential_ids))
     highlighted = domain.check_highlighted_credentials(credential_ids, known, actor.id)
     stored_now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as the database keeps it (milliseconds)
-    app = domain.new_application(str(uuid.uuid4()), listing, actor, cover_note, paired_answers, stored_now, highlighted)
+    application_id = domain.application_id_for(listing_id, actor.id)
+    app = domain.new_application(application_id, listing, actor, cover_note, paired_answers, stored_now, highlighted)
     event = application_event(app, None, traceparent)
+    asked = False
     for number in range(1, limits.max_open_applications + 1):
         try:
             store.insert_application(db, app, [event], place=number)
         except store.Refused:
-            continue  # that place is taken, or the student applied to this listing before
-        # The document as stored, not read back: a read by _id walks the whole collection on FerretDB's SQLite.
-        return shown_with(app, known)
-    # Said before the limit, as it was when asked first; asked only now, since finding it scans on FerretDB.
+            # That place is taken, or the student applied to this listing before: its _id says which, asked once.
+            if not asked and store.has_application(db, application_id):
+                raise _already_applied() from None
+            asked = True
+            continue
+        return shown_with(app, known)  # the document as stored, not read back
+    # Said before the limit, as it was when asked first. An application stored before ids were named after the pair
+    # is found only by reading every application on FerretDB: asked only here, when every place was refused.
     if store.student_has_applied(db, actor.id, listing_id):
         raise _already_applied()
     raise domain.too_many_open_applications(limits)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -186,6 +187,17 @@ def check_highlighted_credentials(requested: Sequence[str], known: Mapping[str, 
 def credential_verified(highlight: Mapping, known: Mapping | None, student_id: str) -> bool:
     """A highlighted credential reads as verified while it is the student's and not revoked."""
     return bool(known) and known.get("student_id") == student_id and not known.get("revoked")
+
+
+# Names an application after its listing and student (uuid5), so the one a student made for a listing is found by `_id`.
+APPLICATION_IDS = uuid.UUID("5b0f6a52-3c1e-4f7a-9d8e-2a6c1e9b7d34")
+
+
+def application_id_for(listing_id: str, student_id: str) -> str:
+    """The id of the one application a student may make for a listing (a name-based UUID of the pair): a second
+    apply is refused by `_id` and found by it, a read FerretDB answers from its index, where looking for the pair
+    reads every application. Applications stored before ids were named so keep their random ids."""
+    return str(uuid.uuid5(APPLICATION_IDS, f"{listing_id}\n{student_id}"))
 
 
 def new_application(

@@ -132,6 +132,11 @@ def write_change(db: Database, app: dict, change: Change, events: list[dict]) ->
     return update_with_events(db[APPLICATIONS], guard, update, events).matched_count == 1
 
 
+def has_application(db: Database, application_id: str) -> bool:
+    """True when an application with this id is stored (read by `_id`)."""
+    return db[APPLICATIONS].find_one({"_id": application_id}, {"_id": 1}) is not None
+
+
 def student_has_applied(db: Database, student_id: str, listing_id: str) -> bool:
     """True when the student already applied to the listing."""
     return db[APPLICATIONS].find_one({"listing_id": listing_id, "student_id": student_id}, {"_id": 1}) is not None

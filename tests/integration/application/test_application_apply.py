@@ -108,6 +108,22 @@ def test_a_student_applies_only_once_to_a_listing(calls, people, published_listi
     assert again.get_json()["error"]["code"] == "already_applied"
 
 
+def test_an_application_stored_before_ids_were_named_after_the_pair_still_refuses_a_second(
+    calls, people, published_listing, db
+):
+    listing = published_listing()
+    named = calls.applied(listing)
+    stored = db.applications.find_one({"_id": named})
+    db.applications.delete_one({"_id": named})
+    db.applications.insert_one({**stored, "_id": "3f2b9c1e-0d7a-4e65-8b41-9a0c2d5e7f18"})  # a random id, as before
+
+    again = calls.apply(people.student, listing)
+
+    assert again.status_code == 409
+    assert again.get_json()["error"]["code"] == "already_applied"
+    assert db.applications.count_documents({"listing_id": listing["listing_id"]}) == 1
+
+
 def test_concurrent_double_submits_give_one_application_and_one_conflict(app, people, published_listing, db):
     listing = published_listing()
     body = {"listing_id": listing["listing_id"], "cover_note": "Hi", "answers": ["Metabase"]}
