@@ -329,7 +329,8 @@ def growth_table(results: list[dict]) -> tuple:
         "Seeded straight into the stores, in bulk: listings built by the "
         "listing domain; applications copied from one the platform stored (a new id, student and open place each); "
         "credentials copied from one the platform issued, under new ids (not re-signed). Apply is by a new student "
-        "each time, to one listing. The search probes start once every api process's search model has reloaded after "
+        "each time, to one listing; apply again is the probe's applicant applying a second time (refused). "
+        "The search probes start once every api process's search model has reloaded after "
         "the bulk load (search finds the listing inserted last); how long that took is below. Held at each "
         f"size: {seeded}."
     )

@@ -180,8 +180,14 @@ def measure(platform: Platform, http: requests.Session, probes: dict, samples: i
             platform.url("application", f"/applications/{probes['application_id']}"), headers=applicant, timeout=300
         ),
     }
+
+    def apply_again():  # by the probe's applicant, who applied to this listing before: refused
+        body = {"listing_id": probes["listing_id"], "cover_note": "Me again.", "answers": []}
+        return http.post(platform.url("application", "/applications"), json=body, headers=applicant, timeout=300)
+
     results = {name: timed_requests(send, samples, budget) for name, send in sends.items()}
     results["apply (POST /applications)"] = timed_requests(apply, samples, budget, expect=201)
+    results["apply again (409 already applied)"] = timed_requests(apply_again, samples, budget, expect=409)
     return results
 
 
