@@ -20,7 +20,6 @@ retried and dead-lettered on its own.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -36,7 +35,7 @@ from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from shared import metrics
-from shared.events import DLQ_SUFFIX, Event, EventSchemaError, parse_event, read_event
+from shared.events import DLQ_SUFFIX, Event, EventSchemaError, decode_message, read_event
 from shared.locks import DocumentBusy
 from shared.mongo import insert_new
 
@@ -237,14 +236,11 @@ class Consumer:
         handler for, only that type: it is skipped unchecked (checking is for the consumers that act on it, and the
         catalog check costs more than a skip: most of what the certification and listing workers read is this)."""
         try:
-            peeked = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError, TypeError):
-            peeked = None
-        event_type = peeked.get("type") if isinstance(peeked, dict) else None
-        if isinstance(event_type, str) and event_type not in self.handlers and event_type not in self.batched_types:
-            return NotHandledHere(event_type)
-        try:
-            return read_event(peeked) if isinstance(peeked, dict) else parse_event(raw)
+            decoded = decode_message(raw)
+            event_type = decoded.get("type") if isinstance(decoded, dict) else None
+            if isinstance(event_type, str) and event_type not in self.handlers and event_type not in self.batched_types:
+                return NotHandledHere(event_type)
+            return read_event(decoded)
         except EventSchemaError as exc:
             return exc
 

@@ -482,11 +482,15 @@ def parse_event(raw: bytes | str) -> Event:
 
     Unknown types pass the envelope check only (their `data` is None): consumers skip types they do not know.
     """
+    return read_event(decode_message(raw))
+
+
+def decode_message(raw: bytes | str | None):
+    """A Kafka message value as JSON (not yet checked); EventSchemaError when it is not JSON."""
     try:
-        event = json.loads(raw)
+        return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:  # TypeError: a record with no value
         raise EventSchemaError(f"message is not JSON: {exc}") from None
-    return read_event(event)
 
 
 def _json_default(value):

@@ -34,6 +34,8 @@ class EmailSender:
         self.sender = settings.extra.get("STINT_MAIL_FROM", DEFAULT_SENDER)
         self.policy = policy or domain.DeliveryPolicy.from_settings(settings.extra)
         self.smtp_timeout = self.policy.timeout_seconds * 2  # each socket operation of an SMTP exchange
+        # The last email starts within a third of the lease and takes at most SMTP_STEPS timeouts: both fit in it.
+        self.lease_seconds = max(EMAIL_LEASE_SECONDS, 1.5 * SMTP_STEPS * self.smtp_timeout)
         self._warned = False
 
     def send_due_emails(self, db: Database) -> int:
@@ -65,14 +67,12 @@ class EmailSender:
         leases together; how many went out. A sender that dies holds up at most these few for the lease's time; one
         that is slow (a slow SMTP server) stops before its lease runs out, so no other sender takes an email over
         while it is being sent."""
-        # The last email starts within a third of the lease and takes at most SMTP_STEPS timeouts: both fit in it.
-        lease_seconds = max(EMAIL_LEASE_SECONDS, 1.5 * SMTP_STEPS * self.smtp_timeout)
         claimed_at = time.monotonic()
-        emails, leases = store.claim_together(db[store.EMAILS], due, datetime.now(UTC), lease_seconds)
+        emails, leases = store.claim_together(db[store.EMAILS], due, datetime.now(UTC), self.lease_seconds)
         sent, next_attempts = 0, {}
         try:
             for email in emails:
-                if next_attempts and time.monotonic() - claimed_at > lease_seconds / 3:
+                if next_attempts and time.monotonic() - claimed_at > self.lease_seconds / 3:
                     break  # the rest stay due and their leases are given back below: another round sends them
                 error = attempt(email)
                 sent += error is None
