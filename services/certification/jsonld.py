@@ -102,6 +102,10 @@ class _RememberingProcessor(jsonld.JsonLdProcessor):
     the same active context (pyld's `_uuid` of it) with the same flags gives the same result, and pyld treats a
     processed context as read-only once made (it shares them itself), so the result is kept in the loader's memory.
     Only successes are kept; all of it runs under `_PYLD_LOCK`.
+
+    It is also strict: each expansion refuses a relative IRI (`_check_absolute_iris`), so a document is expanded once,
+    inside `normalize`, not once to check it and again to make RDF of it (pyld's `to_rdf` expands whatever it is given,
+    an expanded document too, and that second expansion cost more than the first).
     """
 
     def __init__(self, memory: LRUCache, **kwargs):
@@ -126,6 +130,11 @@ class _RememberingProcessor(jsonld.JsonLdProcessor):
         if key is not None:
             self._memory[key] = processed
         return processed
+
+    def expand(self, input_, options):
+        expanded = super().expand(input_, options)
+        _check_absolute_iris(expanded)
+        return expanded
 
     @staticmethod
     def _key(active_ctx, local_ctx, options, flags: tuple) -> tuple | None:
@@ -194,12 +203,20 @@ def canonicalize(document: dict, loader: ShippedContextLoader | None = None) -> 
         # base None keeps relative IRIs relative (pyld would otherwise resolve them against example.org), so we see
         # them.
         options = {"documentLoader": loader, "base": None, "processingMode": "json-ld-1.1"}
-        expanded = processor.expand(document, dict(options))
-        _check_absolute_iris(expanded)
-        canonical = processor.normalize(expanded, {**options, "algorithm": "URDNA2015", "format": NQUADS})
+        try:
+            canonical = processor.normalize(document, {**options, "algorithm": "URDNA2015", "format": NQUADS})
+        except jsonld.JsonLdError as exc:
+            raise _first_cause(exc) from exc
         if key:
             loader.canonical_forms[key] = canonical
         return canonical
+
+
+def _first_cause(error: jsonld.JsonLdError) -> jsonld.JsonLdError:
+    """The error pyld met first: `normalize` wraps what its expansion raised twice ("Could not convert input...")."""
+    while isinstance(error.__cause__, jsonld.JsonLdError):
+        error = error.__cause__
+    return error
 
 
 def _text_digest(document) -> str | None:
