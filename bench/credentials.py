@@ -96,9 +96,8 @@ def service_rates(mongo_url: str, key_dir: str, count: int) -> list[tuple[str, i
         rows = [
             _timed("service issue", count, lambda: [issuing.issue_credential(runtime, read_event(e)) for e in events])
         ]
-        documents = list(
-            store.signed_documents(db, [r["_id"] for r in db[store.CREDENTIALS].find({}, {"_id": 1})]).values()
-        )
+        kept = store.signed_copies(db, [r["_id"] for r in db[store.CREDENTIALS].find({}, {"_id": 1})])
+        documents = [copy.document for copy in kept.values()]
         rows.append(
             _timed(
                 "service verify (single)",

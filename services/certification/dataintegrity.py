@@ -10,7 +10,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from services.certification.jsonld import ShippedContextLoader, canonicalize
+from services.certification.jsonld import ShippedContextLoader, canonicalize, same_json
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
@@ -74,6 +74,16 @@ class HashData:
         return self.proof_config_hash + self.document_hash
 
 
+@dataclass(frozen=True)
+class SignedCopy:
+    """A document as its signer kept it, with what was signed for it (`HashData.combined`): a presented document that
+    is the same JSON (`same_json`) has the same canonical form, so it is checked against `combined` without
+    canonicalising it again. Anything else, a changed byte of a value included, is canonicalised in full."""
+
+    document: dict
+    combined: bytes | None  # None for a credential kept before what was signed was kept with it
+
+
 def hash_data(unsecured: dict, proof_config: dict, loader: ShippedContextLoader | None = None) -> HashData:
     """Canonicalise and hash a document and its proof configuration (which carries the document's @context)."""
     canonical_config = canonicalize(proof_config, loader)
@@ -101,12 +111,19 @@ def add_proof(
     unsecured: dict, options: dict, private_key: Ed25519PrivateKey, loader: ShippedContextLoader | None = None
 ) -> dict:
     """A copy of `unsecured` with a DataIntegrityProof made with `private_key`."""
+    return sign(unsecured, options, private_key, loader).document
+
+
+def sign(
+    unsecured: dict, options: dict, private_key: Ed25519PrivateKey, loader: ShippedContextLoader | None = None
+) -> SignedCopy:
+    """`add_proof`, keeping what was signed (for `prepare_verification` of a copy of it)."""
     if "proof" in unsecured:
         raise ProofError("the document already carries a proof")
     config = {**options, "@context": unsecured["@context"]}
     data = hash_data(unsecured, config, loader)
     proof = {**options, "proofValue": multibase_base58btc(private_key.sign(data.combined))}
-    return {**unsecured, "proof": proof}
+    return SignedCopy({**unsecured, "proof": proof}, data.combined)
 
 
 def split_proof(secured: dict) -> tuple[dict, dict]:
@@ -120,18 +137,23 @@ def split_proof(secured: dict) -> tuple[dict, dict]:
     return unsecured, proof
 
 
-def prepare_verification(secured: dict, loader: ShippedContextLoader | None = None) -> tuple[dict, HashData]:
-    """The proof of `secured` and the hash data its signature must cover (canonicalising strictly)."""
+def prepare_verification(
+    secured: dict, loader: ShippedContextLoader | None = None, kept: SignedCopy | None = None
+) -> tuple[dict, HashData | SignedCopy]:
+    """The proof of `secured` and what its signature must cover (its `combined`): canonicalised strictly, or taken
+    from `kept` (the signer's copy of the document, if it has one) when `secured` is the same JSON."""
     unsecured, proof = split_proof(secured)
     config = {key: value for key, value in proof.items() if key != "proofValue"}
     if "@context" in config and config["@context"] != unsecured.get("@context"):
         raise ProofError("the proof's @context differs from the document's")
+    if kept is not None and kept.combined is not None and same_json(secured, kept.document):
+        return proof, kept
     config["@context"] = unsecured.get("@context")
     return proof, hash_data(unsecured, config, loader)
 
 
-def verify_signature(public_key: Ed25519PublicKey, proof: dict, data: HashData) -> None:
-    """Raise ProofError unless proofValue is the Ed25519 signature of `data` by `public_key`."""
+def verify_signature(public_key: Ed25519PublicKey, proof: dict, data: HashData | SignedCopy) -> None:
+    """Raise ProofError unless proofValue is the Ed25519 signature of `data.combined` by `public_key`."""
     signature = decode_multibase_base58btc(proof.get("proofValue"))
     if len(signature) != 64:
         raise ProofError("proofValue is not a 64-byte Ed25519 signature")

@@ -73,7 +73,7 @@ def issue_credentials(runtime: Runtime, events: list[Event]) -> list[dict]:
     is issued alone afterwards. One effect per event, in order."""
     db = runtime.db
     effects: dict[str, dict] = {}
-    made: list[tuple[Event, dict, dict]] = []
+    made: list[tuple[Event, dict, di.SignedCopy]] = []
     alone: list[Event] = []
     applications: set[str] = set()
     for event in events:
@@ -117,8 +117,8 @@ def _publish_skills(runtime: Runtime, skills: list[str]) -> None:
             runtime.published_skills.add(slug)
 
 
-def _signed_record(runtime: Runtime, work: dict, traceparent: str | None) -> tuple[dict, dict]:
-    """A new credential record (with its issued event) and the signed credential."""
+def _signed_record(runtime: Runtime, work: dict, traceparent: str | None) -> tuple[dict, di.SignedCopy]:
+    """A new credential record (with its issued event) and the signed credential (with what was signed)."""
     credential_uuid = str(uuid.uuid4())
     credential_id = f"urn:uuid:{credential_uuid}"
     list_id, index = open_status_list(runtime), random_index()
@@ -133,7 +133,7 @@ def _signed_record(runtime: Runtime, work: dict, traceparent: str | None) -> tup
         status=StatusEntry(runtime.status_list_url(list_id), index),
     )
     options = di.proof_options(f"{runtime.did}#{signing.key_id}", utc_timestamp(now))
-    signed = di.add_proof(unsigned, options, signing.private_key)
+    signed = di.sign(unsigned, options, signing.private_key)
     listing = work["listing"]
     summary = {
         "credential_id": credential_id,

@@ -164,6 +164,20 @@ def _ints_for_whole_floats(value):
     return value
 
 
+def same_json(one, other) -> bool:
+    """Whether two documents are the same JSON value, which JSON-LD reads alike: key order aside and whole floats as
+    integers (as `canonicalize` reads them), but `true` is not `1` (as Python's == would have it)."""
+    text = _json_text(_ints_for_whole_floats(one), sort_keys=True)
+    return text is not None and text == _json_text(_ints_for_whole_floats(other), sort_keys=True)
+
+
+def _json_text(document, sort_keys: bool = False) -> str | None:
+    try:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=sort_keys)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
 def _check_absolute_iris(node) -> None:
     """Relative IRIs vanish from the RDF graph (and so from the signature): refuse them."""
     if isinstance(node, list):
@@ -221,8 +235,5 @@ def _first_cause(error: jsonld.JsonLdError) -> jsonld.JsonLdError:
 
 def _text_digest(document) -> str | None:
     """The SHA-256 of the document's JSON text, or None for what JSON cannot hold (then nothing is remembered)."""
-    try:
-        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError, RecursionError):
-        return None
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    text = _json_text(document)
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()

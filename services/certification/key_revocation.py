@@ -133,7 +133,9 @@ def _issue_successor(runtime: Runtime, old: dict, successor_uuid: str, tracepare
     raise RuntimeError("no free status list position found")
 
 
-def _successor(runtime: Runtime, old: dict, original: dict, successor_uuid: str, traceparent) -> tuple[dict, dict]:
+def _successor(
+    runtime: Runtime, old: dict, original: dict, successor_uuid: str, traceparent
+) -> tuple[di.SignedCopy, dict]:
     """The signed successor credential and its record (carrying certificate.reissued)."""
     list_id, index = open_status_list(runtime), random_index()
     signing = runtime.keyring.current()
@@ -145,7 +147,7 @@ def _successor(runtime: Runtime, old: dict, original: dict, successor_uuid: str,
     if isinstance(unsigned.get("issuer"), dict):
         unsigned["issuer"]["id"] = runtime.did
     options = di.proof_options(f"{runtime.did}#{signing.key_id}", utc_timestamp(now))
-    signed = di.add_proof(unsigned, options, signing.private_key)
+    signed = di.sign(unsigned, options, signing.private_key)
     kept = ("application_id", "student", "org_id", "listing_title", "listing_id", "org_name", "hours")
     summary = {
         **{field: old[field] for field in kept if field in old},

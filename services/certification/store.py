@@ -12,6 +12,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from services.certification.dataintegrity import SignedCopy
 from shared.locks import Lease, document_lock, take_lease
 from shared.mongo import find_by_ids, insert_new
 from shared.outbox import ensure_outbox_index, find_one_and_update_with_events, insert_aggregate, insert_aggregates
@@ -176,15 +177,19 @@ def remember_all_issued(db: Database, credentials: dict[str, str]) -> None:
     insert_new(db[ISSUED_APPLICATIONS], notes)
 
 
-def save_signed_document(db: Database, credential_uuid: str, document: dict) -> None:
-    """Keep the signed credential as text, so no byte of it drifts through the database."""
-    db[CREDENTIAL_DOCUMENTS].insert_one({"_id": credential_uuid, "json": json.dumps(document, ensure_ascii=False)})
+def save_signed_document(db: Database, credential_uuid: str, signed: SignedCopy) -> None:
+    """Keep the signed credential as text, so no byte of it drifts through the database, with what was signed."""
+    db[CREDENTIAL_DOCUMENTS].insert_one(_signed_text(credential_uuid, signed))
 
 
-def save_signed_documents(db: Database, documents: dict[str, dict]) -> None:
-    """Keep signed credentials ({credential uuid: document}) as text, with one insert."""
-    texts = [{"_id": key, "json": json.dumps(document, ensure_ascii=False)} for key, document in documents.items()]
-    insert_new(db[CREDENTIAL_DOCUMENTS], texts)
+def save_signed_documents(db: Database, documents: dict[str, SignedCopy]) -> None:
+    """Keep signed credentials ({credential uuid: signed copy}) as `save_signed_document` does, with one insert."""
+    insert_new(db[CREDENTIAL_DOCUMENTS], [_signed_text(key, signed) for key, signed in documents.items()])
+
+
+def _signed_text(credential_uuid: str, signed: SignedCopy) -> dict:
+    kept = {"_id": credential_uuid, "json": json.dumps(signed.document, ensure_ascii=False)}
+    return kept if signed.combined is None else {**kept, "signed": signed.combined.hex()}
 
 
 def forget_signed_document(db: Database, credential_uuid: str) -> None:
@@ -194,12 +199,22 @@ def forget_signed_document(db: Database, credential_uuid: str) -> None:
 
 def signed_document(db: Database, credential_uuid: str) -> dict:
     """The signed credential JSON, exactly as issued."""
-    return json.loads(db[CREDENTIAL_DOCUMENTS].find_one({"_id": credential_uuid})["json"])
+    return signed_copy(db, credential_uuid).document
 
 
-def signed_documents(db: Database, uuids: list[str]) -> dict[str, dict]:
-    """Signed credentials by uuid (each read by `_id`, see shared.mongo.find_by_ids)."""
-    return {key: json.loads(d["json"]) for key, d in find_by_ids(db[CREDENTIAL_DOCUMENTS], uuids).items()}
+def signed_copy(db: Database, credential_uuid: str) -> SignedCopy | None:
+    """The signed credential exactly as issued, with what was signed (None for one kept before that was)."""
+    found = db[CREDENTIAL_DOCUMENTS].find_one({"_id": credential_uuid})
+    return None if found is None else _signed_copy(found)
+
+
+def signed_copies(db: Database, uuids: list[str]) -> dict[str, SignedCopy]:
+    """Signed credentials by uuid, as `signed_copy` (each read by `_id`, see shared.mongo.find_by_ids)."""
+    return {key: _signed_copy(found) for key, found in find_by_ids(db[CREDENTIAL_DOCUMENTS], uuids).items()}
+
+
+def _signed_copy(found: dict) -> SignedCopy:
+    return SignedCopy(json.loads(found["json"]), bytes.fromhex(found["signed"]) if found.get("signed") else None)
 
 
 def credentials_by_ids(db: Database, uuids: list[str]) -> dict[str, dict]:

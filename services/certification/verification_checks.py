@@ -68,13 +68,14 @@ def unknown_credential(credential_id: str) -> dict:
     return result([Check("found", False, f"no credential with id {credential_id} was issued by Stint")])
 
 
-def verify(document, verifier: Verifier, now: datetime) -> dict:
-    """Run every check on a presented credential."""
+def verify(document, verifier: Verifier, now: datetime, kept: di.SignedCopy | None = None) -> dict:
+    """Run every check on a presented credential (`kept`: the issuer's copy of the credential with that id, if it
+    has one, which spares canonicalising a presented credential that is the same JSON)."""
     shape_problem = _shape_problem(document)
     data = proof = None
     if shape_problem is None:
         try:
-            proof, data = di.prepare_verification(document)
+            proof, data = di.prepare_verification(document, kept=kept)
         except (NotStrictJsonLd, ContextNotShipped, di.ProofError) as exc:
             shape_problem = str(exc)
         except JsonLdError as exc:

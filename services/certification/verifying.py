@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from services.certification import dataintegrity as di
 from services.certification import store
 from services.certification import verification_checks as checks
 from services.certification.issuer import status_list_bits
@@ -31,31 +32,42 @@ def verifier_for(runtime: Runtime) -> checks.Verifier:
 
 
 def verify_presented(runtime: Runtime, document) -> dict:
-    """POST /verify: check a presented credential."""
-    return checks.verify(document, verifier_for(runtime), datetime.now(UTC))
+    """POST /verify: check a presented credential (one Stint issued, unchanged, against what was signed for it)."""
+    return checks.verify(document, verifier_for(runtime), datetime.now(UTC), _kept_copy(runtime, document))
+
+
+def _kept_copy(runtime: Runtime, document) -> di.SignedCopy | None:
+    """Our copy of the credential a presented document claims to be (by its id), if we issued one."""
+    credential_uuid = _claimed_uuid(document)
+    return store.signed_copy(runtime.db, credential_uuid) if credential_uuid else None
+
+
+def _claimed_uuid(document) -> str | None:
+    claimed = document.get("id") if isinstance(document, dict) else None
+    return store.parse_uuid(claimed) if isinstance(claimed, str) else None
 
 
 def verify_batch(runtime: Runtime, items: list[dict]) -> list[dict]:
-    """POST /verify/batch: one result per item, in order; ids are looked up among issued credentials."""
+    """POST /verify/batch: one result per item, in order; ids are looked up among issued credentials, and presented
+    credentials are checked as `verify_presented` checks them."""
     verifier = verifier_for(runtime)
     now = datetime.now(UTC)
-    wanted = [store.parse_uuid(item["id"]) for item in items if "id" in item]
-    documents = store.signed_documents(runtime.db, [u for u in wanted if u])
+    wanted = [store.parse_uuid(item["id"]) if "id" in item else _claimed_uuid(item["credential"]) for item in items]
+    kept = store.signed_copies(runtime.db, [u for u in wanted if u])
     results = []
-    for item in items:
-        if "id" in item:
-            document = documents.get(store.parse_uuid(item["id"]) or "")
-            if document is None:
-                results.append(checks.unknown_credential(item["id"]))
-                continue
+    for item, credential_uuid in zip(items, wanted, strict=True):
+        copy = kept.get(credential_uuid or "")
+        if "id" not in item:
+            results.append(checks.verify(item["credential"], verifier, now, copy))
+        elif copy is None:
+            results.append(checks.unknown_credential(item["id"]))
         else:
-            document = item["credential"]
-        results.append(checks.verify(document, verifier, now))
+            results.append(checks.verify(copy.document, verifier, now, copy))
     return results
 
 
 def verification_of(runtime: Runtime, credential_id: str) -> tuple[dict, dict, dict]:
     """The stored record, the signed credential and its verification (for the page, the PDF, GET /verify/{id})."""
     record = credential_record(runtime, credential_id)
-    document = store.signed_document(runtime.db, record["_id"])
-    return record, document, verify_presented(runtime, document)
+    kept = store.signed_copy(runtime.db, record["_id"])
+    return record, kept.document, checks.verify(kept.document, verifier_for(runtime), datetime.now(UTC), kept)

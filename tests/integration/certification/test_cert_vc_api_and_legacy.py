@@ -106,7 +106,7 @@ def test_the_page_of_a_stint_v1_credential_shows_the_student(client, issue, runt
     record = issue()
     legacy = _signed_the_old_way(runtime, record)
     store.forget_signed_document(runtime.db, record["_id"])  # as if it had been issued before the change
-    store.save_signed_document(runtime.db, record["_id"], legacy)
+    store.save_signed_document(runtime.db, record["_id"], di.SignedCopy(legacy, None))
     body = client.get(f"/verify/{record['_id']}", headers={"Accept": "application/json"}).get_json()
     assert body["verified"] is True and body["student_name"] == "Asha Rao"
 

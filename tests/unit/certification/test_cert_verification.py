@@ -87,6 +87,57 @@ def test_verifying_again_answers_the_same_and_a_change_after_a_genuine_copy_is_s
     assert v.verify(genuine, verifier(revoked={77}), NOW)["verified"] is False  # revocation is read every time
 
 
+def reordered(value):
+    """The same JSON with every object's keys in reverse order (as a wallet might hand it back)."""
+    if isinstance(value, dict):
+        return {key: reordered(value[key]) for key in reversed(list(value))}
+    if isinstance(value, list):
+        return [reordered(item) for item in value]
+    return value
+
+
+def kept_copy(credits_earned: float = 1.5) -> di.SignedCopy:
+    """What the issuer keeps when it signs: the credential (signed() with these credits) and what was signed."""
+    genuine = signed()
+    unsecured = {key: value for key, value in genuine.items() if key != "proof"}
+    unsecured["credentialSubject"] = {**unsecured["credentialSubject"], "creditsEarned": credits_earned}
+    options = {key: value for key, value in genuine["proof"].items() if key != "proofValue"}
+    return di.sign(unsecured, options, KEY)
+
+
+def test_a_presented_copy_of_a_credential_the_issuer_kept_is_checked_without_canonicalising_it(monkeypatch):
+    kept = kept_copy()
+    presented = reordered(kept.document)
+    assert list(presented) != list(kept.document)
+    monkeypatch.setattr(di, "hash_data", _no_canonicalisation)
+    answer = v.verify(presented, verifier(), NOW, kept)
+    assert answer["verified"] is True, answer
+    assert v.verify(presented, verifier(revoked={77}), NOW, kept)["verified"] is False  # revocation is still read
+
+
+def test_a_presented_credential_that_differs_from_the_kept_copy_in_any_value_is_canonicalised_and_caught():
+    kept = kept_copy()
+    changed = copy.deepcopy(kept.document)
+    changed["credentialSubject"]["creditsEarned"] = 4
+    assert checks_of(v.verify(changed, verifier(), NOW, kept))["signature"] is False
+    kept_one = kept_copy(credits_earned=1)  # Python holds 1 == True; JSON-LD does not, and neither may this check
+    presented = copy.deepcopy(kept_one.document)
+    presented["credentialSubject"]["creditsEarned"] = True
+    assert presented == kept_one.document
+    assert v.verify(presented, verifier(), NOW, kept_one)["verified"] is False
+    assert v.verify(kept_one.document, verifier(), NOW, kept_one)["verified"] is True
+
+
+def test_a_kept_copy_from_before_its_signed_input_was_kept_is_canonicalised_as_any_other():
+    kept = kept_copy()
+    answer = v.verify(reordered(kept.document), verifier(), NOW, di.SignedCopy(kept.document, None))
+    assert answer["verified"] is True
+
+
+def _no_canonicalisation(*_args, **_kwargs):
+    raise AssertionError("the presented copy was canonicalised")
+
+
 def test_a_key_missing_from_the_did_document_fails_the_issuer_key_check():
     answer = v.verify(signed(key_id="key-9"), verifier(), NOW)
     assert checks_of(answer)["issuer_key"] is False and answer["verified"] is False
