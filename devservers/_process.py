@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,11 +20,34 @@ class ServerError(RuntimeError):
     """A dev server failed to start, died, or did not become ready in time."""
 
 
+# Ports handed to servers are drawn from this many below the kernel's ephemeral range.
+PORTS_BELOW_EPHEMERAL = 12000
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
+    """Return a TCP port on 127.0.0.1 that is free right now, from below the kernel's ephemeral range.
+
+    A port the kernel picks (bind to port 0) comes from the ephemeral range, which is also where every outgoing
+    connection's local port comes from: between the pick and the server's own bind, a client connecting to Kafka or
+    the database could take it ("Address already in use", seen when a worker bound its health port). Below the
+    range only another explicit bind can take it.
+    """
+    low = _ephemeral_range_start()
+    draw = random.SystemRandom()
+    for _ in range(200):
+        port = draw.randrange(max(1024, low - PORTS_BELOW_EPHEMERAL), low)
+        if port_is_free(port):
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _ephemeral_range_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def port_is_free(port: int) -> bool:
