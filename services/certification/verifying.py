@@ -39,7 +39,7 @@ def verify_presented(runtime: Runtime, document) -> dict:
 def _kept_copy(runtime: Runtime, document) -> di.SignedCopy | None:
     """Our copy of the credential a presented document claims to be (by its id), if we issued one."""
     credential_uuid = _claimed_uuid(document)
-    return store.signed_copy(runtime.db, credential_uuid) if credential_uuid else None
+    return runtime.kept_copy(credential_uuid) if credential_uuid else None
 
 
 def _claimed_uuid(document) -> str | None:

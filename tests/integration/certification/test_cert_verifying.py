@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from services.certification import dataintegrity as di
 from services.certification import issuing, verifying
 from services.certification.app import create_app
 from shared.events import read_event
@@ -50,6 +51,32 @@ def with_leaf(document: dict, path: tuple, value) -> dict:
         node = node[step]
     node[path[-1]] = value
     return copied
+
+
+def reordered(value):
+    """The same JSON with every object's keys in reverse order (as a wallet might hand a credential back)."""
+    if isinstance(value, dict):
+        return {key: reordered(value[key]) for key in reversed(list(value))}
+    if isinstance(value, list):
+        return [reordered(item) for item in value]
+    return value
+
+
+def test_a_real_credential_with_its_keys_reordered_verifies_and_an_out_of_date_kept_copy_changes_no_answer(
+    client, issue, runtime
+):
+    record = issue()
+    document = client.get(f"/credentials/{record['_id']}").get_json()
+    handed_back = reordered(document)
+    assert list(handed_back) != list(document)
+    assert client.post("/verify", json=handed_back).get_json()["verified"] is True
+    assert verifying.verify_presented(runtime, handed_back)["verified"] is True
+    # What this process remembers of the copy is only compared with: one out of date sends the genuine credential to
+    # canonicalisation, and the document it remembers verifies only if its bytes are what the key signed.
+    other = with_leaf(document, ("credentialSubject", "creditsEarned"), 9)
+    runtime.kept_copies[record["_id"]] = di.SignedCopy(other, b"\0" * 64)
+    assert verifying.verify_presented(runtime, handed_back)["verified"] is True
+    assert verifying.verify_presented(runtime, other)["verified"] is False
 
 
 def test_changing_any_single_field_of_a_real_credential_fails_verification(client, issue, runtime):
