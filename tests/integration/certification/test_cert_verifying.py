@@ -17,6 +17,7 @@ from services.certification import dataintegrity as di
 from services.certification import issuing, verifying
 from services.certification.app import create_app
 from shared.events import read_event
+from tests.unit.certification.samples import reordered
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -51,15 +52,6 @@ def with_leaf(document: dict, path: tuple, value) -> dict:
         node = node[step]
     node[path[-1]] = value
     return copied
-
-
-def reordered(value):
-    """The same JSON with every object's keys in reverse order (as a wallet might hand a credential back)."""
-    if isinstance(value, dict):
-        return {key: reordered(value[key]) for key in reversed(list(value))}
-    if isinstance(value, list):
-        return [reordered(item) for item in value]
-    return value
 
 
 def test_a_real_credential_with_its_keys_reordered_verifies_and_an_out_of_date_kept_copy_changes_no_answer(

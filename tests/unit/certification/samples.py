@@ -1,4 +1,4 @@
-"""Sample event data shared by the certification unit tests."""
+"""Sample event data and document helpers shared by the certification tests."""
 
 from __future__ import annotations
 
@@ -47,3 +47,12 @@ def work_approved_data(**overrides) -> dict:
     }
     data.update(overrides)
     return data
+
+
+def reordered(value):
+    """The same JSON with every object's keys in reverse order (as a wallet might hand a credential back)."""
+    if isinstance(value, dict):
+        return {key: reordered(value[key]) for key in reversed(list(value))}
+    if isinstance(value, list):
+        return [reordered(item) for item in value]
+    return value

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.certification import credential as c
 from services.certification import dataintegrity as di
 from services.certification import verification_checks as v
-from tests.unit.certification.samples import work_approved_data
+from tests.unit.certification.samples import reordered, work_approved_data
 
 PUBLIC_URL = "https://verify.stint.test"
 DID = c.did_web(PUBLIC_URL)
@@ -85,15 +85,6 @@ def test_verifying_again_answers_the_same_and_a_change_after_a_genuine_copy_is_s
         assert checks_of(v.verify(changed, verifier(), NOW))["signature"] is False
         assert checks_of(v.verify(undefined, verifier(), NOW))["well_formed"] is False
     assert v.verify(genuine, verifier(revoked={77}), NOW)["verified"] is False  # revocation is read every time
-
-
-def reordered(value):
-    """The same JSON with every object's keys in reverse order (as a wallet might hand it back)."""
-    if isinstance(value, dict):
-        return {key: reordered(value[key]) for key in reversed(list(value))}
-    if isinstance(value, list):
-        return [reordered(item) for item in value]
-    return value
 
 
 def kept_copy(credits_earned: float = 1.5) -> di.SignedCopy:
