@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import base58
@@ -10,7 +11,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from services.certification.jsonld import ShippedContextLoader, canonicalize, same_json
+from services.certification.jsonld import ShippedContextLoader, canonicalize, remembers, same_json
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
@@ -84,6 +85,10 @@ class SignedCopy:
     combined: bytes | None  # None for a credential kept before what was signed was kept with it
 
 
+# Reads the signer's copy of a presented document, or None; called only when the copy could spare canonicalising.
+KeptCopy = Callable[[], SignedCopy | None]
+
+
 def hash_data(unsecured: dict, proof_config: dict, loader: ShippedContextLoader | None = None) -> HashData:
     """Canonicalise and hash a document and its proof configuration (which carries the document's @context)."""
     canonical_config = canonicalize(proof_config, loader)
@@ -138,17 +143,20 @@ def split_proof(secured: dict) -> tuple[dict, dict]:
 
 
 def prepare_verification(
-    secured: dict, loader: ShippedContextLoader | None = None, kept: SignedCopy | None = None
+    secured: dict, loader: ShippedContextLoader | None = None, kept: KeptCopy | None = None
 ) -> tuple[dict, HashData | SignedCopy]:
-    """The proof of `secured` and what its signature must cover (its `combined`): canonicalised strictly, or taken
-    from `kept` (the signer's copy of the document, if it has one) when `secured` is the same JSON."""
+    """The proof of `secured` and what its signature must cover (its `combined`): from the canonical forms the loader
+    remembers; else, when `kept` (reading the signer's copy of the document) gives the same JSON, its signed bytes;
+    else canonicalised strictly."""
     unsecured, proof = split_proof(secured)
     config = {key: value for key, value in proof.items() if key != "proofValue"}
     if "@context" in config and config["@context"] != unsecured.get("@context"):
         raise ProofError("the proof's @context differs from the document's")
-    if kept is not None and kept.combined is not None and same_json(secured, kept.document):
-        return proof, kept
     config["@context"] = unsecured.get("@context")
+    if kept is not None and not (remembers(unsecured, loader) and remembers(config, loader)):
+        copy = kept()
+        if copy is not None and copy.combined is not None and same_json(secured, copy.document):
+            return proof, copy
     return proof, hash_data(unsecured, config, loader)
 
 

@@ -226,6 +226,13 @@ def canonicalize(document: dict, loader: ShippedContextLoader | None = None) -> 
         return canonical
 
 
+def remembers(document: dict, loader: ShippedContextLoader | None = None) -> bool:
+    """Whether `canonicalize` would answer `document` from the loader's memory."""
+    key = _text_digest(_ints_for_whole_floats(document))
+    with _PYLD_LOCK:
+        return key is not None and key in (loader or DEFAULT_LOADER).canonical_forms
+
+
 def _first_cause(error: jsonld.JsonLdError) -> jsonld.JsonLdError:
     """The error pyld met first: `normalize` wraps what its expansion raised twice ("Could not convert input...")."""
     while isinstance(error.__cause__, jsonld.JsonLdError):

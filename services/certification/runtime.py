@@ -6,17 +6,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from cachetools import LRUCache
 from pymongo.database import Database
 
-from services.certification import dataintegrity as di
 from services.certification import store
 from services.certification.credential import did_web
 from services.certification.domain import key_revocation_message
 from services.certification.keys import CURRENT_KEY_TTL_SECONDS, KeyRing, describe_key, key_dir_for
 from shared.config import Settings
-
-KEPT_COPIES_REMEMBERED = 1024
 
 
 @dataclass
@@ -37,11 +33,6 @@ class Runtime:
     status_list_id: str = ""
     status_places_left: int = 0
     status_places_lock: threading.Lock = field(default_factory=threading.Lock)
-    # The issuer's kept copies of credentials (verifying._kept_copy), by uuid. A kept copy is used only for a
-    # presented credential that is the same JSON, and its signature is ours over that JSON: one out of date (a
-    # successor's first signing, dropped and signed again) can only send a different document to canonicalisation.
-    kept_copies: LRUCache = field(default_factory=lambda: LRUCache(maxsize=KEPT_COPIES_REMEMBERED))
-    kept_copies_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def create(cls, settings: Settings, db: Database) -> Runtime:
@@ -76,17 +67,6 @@ class Runtime:
             if r["status"] == "revoked"
         }
         self.keys_read_at = time.monotonic()
-
-    def kept_copy(self, credential_uuid: str) -> di.SignedCopy | None:
-        """The signed credential as issued with what was signed for it (store.signed_copy), remembered once read."""
-        with self.kept_copies_lock:
-            kept = self.kept_copies.get(credential_uuid)
-        if kept is None:
-            kept = store.signed_copy(self.db, credential_uuid)
-            if kept is not None:
-                with self.kept_copies_lock:
-                    self.kept_copies[credential_uuid] = kept
-        return kept
 
     @property
     def public_url(self) -> str:

@@ -68,9 +68,9 @@ def unknown_credential(credential_id: str) -> dict:
     return result([Check("found", False, f"no credential with id {credential_id} was issued by Stint")])
 
 
-def verify(document, verifier: Verifier, now: datetime, kept: di.SignedCopy | None = None) -> dict:
-    """Run every check on a presented credential (`kept`: the issuer's copy of the credential with that id, if it
-    has one, which spares canonicalising a presented credential that is the same JSON)."""
+def verify(document, verifier: Verifier, now: datetime, kept: di.KeptCopy | None = None) -> dict:
+    """Run every check on a presented credential (`kept`: how to read the issuer's copy of the credential with that
+    id, if it has one, which spares canonicalising a presented credential that is the same JSON)."""
     shape_problem = _shape_problem(document)
     data = proof = None
     if shape_problem is None:

@@ -33,13 +33,13 @@ def verifier_for(runtime: Runtime) -> checks.Verifier:
 
 def verify_presented(runtime: Runtime, document) -> dict:
     """POST /verify: check a presented credential (one Stint issued, unchanged, against what was signed for it)."""
-    return checks.verify(document, verifier_for(runtime), datetime.now(UTC), _kept_copy(runtime, document))
+    return checks.verify(document, verifier_for(runtime), datetime.now(UTC), lambda: _kept_copy(runtime, document))
 
 
 def _kept_copy(runtime: Runtime, document) -> di.SignedCopy | None:
     """Our copy of the credential a presented document claims to be (by its id), if we issued one."""
     credential_uuid = _claimed_uuid(document)
-    return runtime.kept_copy(credential_uuid) if credential_uuid else None
+    return store.signed_copy(runtime.db, credential_uuid) if credential_uuid else None
 
 
 def _claimed_uuid(document) -> str | None:
@@ -58,11 +58,11 @@ def verify_batch(runtime: Runtime, items: list[dict]) -> list[dict]:
     for item, credential_uuid in zip(items, wanted, strict=True):
         copy = kept.get(credential_uuid or "")
         if "id" not in item:
-            results.append(checks.verify(item["credential"], verifier, now, copy))
+            results.append(checks.verify(item["credential"], verifier, now, lambda copy=copy: copy))
         elif copy is None:
             results.append(checks.unknown_credential(item["id"]))
         else:
-            results.append(checks.verify(copy.document, verifier, now, copy))
+            results.append(checks.verify(copy.document, verifier, now, lambda copy=copy: copy))
     return results
 
 
@@ -70,4 +70,5 @@ def verification_of(runtime: Runtime, credential_id: str) -> tuple[dict, dict, d
     """The stored record, the signed credential and its verification (for the page, the PDF, GET /verify/{id})."""
     record = credential_record(runtime, credential_id)
     kept = store.signed_copy(runtime.db, record["_id"])
-    return record, kept.document, checks.verify(kept.document, verifier_for(runtime), datetime.now(UTC), kept)
+    now = datetime.now(UTC)
+    return record, kept.document, checks.verify(kept.document, verifier_for(runtime), now, lambda: kept)

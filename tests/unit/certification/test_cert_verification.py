@@ -101,27 +101,39 @@ def test_a_presented_copy_of_a_credential_the_issuer_kept_is_checked_without_can
     presented = reordered(kept.document)
     assert list(presented) != list(kept.document)
     monkeypatch.setattr(di, "hash_data", _no_canonicalisation)
-    answer = v.verify(presented, verifier(), NOW, kept)
+    answer = v.verify(presented, verifier(), NOW, lambda: kept)
     assert answer["verified"] is True, answer
-    assert v.verify(presented, verifier(revoked={77}), NOW, kept)["verified"] is False  # revocation is still read
+    assert (
+        v.verify(presented, verifier(revoked={77}), NOW, lambda: kept)["verified"] is False
+    )  # revocation is still read
+
+
+def test_a_credential_whose_canonical_forms_are_remembered_is_not_looked_up():
+    document = signed()
+    assert v.verify(document, verifier(), NOW)["verified"] is True
+    assert v.verify(document, verifier(), NOW, _no_lookup)["verified"] is True
+
+
+def _no_lookup():
+    raise AssertionError("the kept copy was read for a document whose canonical forms are remembered")
 
 
 def test_a_presented_credential_that_differs_from_the_kept_copy_in_any_value_is_canonicalised_and_caught():
     kept = kept_copy()
     changed = copy.deepcopy(kept.document)
     changed["credentialSubject"]["creditsEarned"] = 4
-    assert checks_of(v.verify(changed, verifier(), NOW, kept))["signature"] is False
+    assert checks_of(v.verify(changed, verifier(), NOW, lambda: kept))["signature"] is False
     kept_one = kept_copy(credits_earned=1)  # Python holds 1 == True; JSON-LD does not, and neither may this check
     presented = copy.deepcopy(kept_one.document)
     presented["credentialSubject"]["creditsEarned"] = True
     assert presented == kept_one.document
-    assert v.verify(presented, verifier(), NOW, kept_one)["verified"] is False
-    assert v.verify(kept_one.document, verifier(), NOW, kept_one)["verified"] is True
+    assert v.verify(presented, verifier(), NOW, lambda: kept_one)["verified"] is False
+    assert v.verify(kept_one.document, verifier(), NOW, lambda: kept_one)["verified"] is True
 
 
 def test_a_kept_copy_from_before_its_signed_input_was_kept_is_canonicalised_as_any_other():
     kept = kept_copy()
-    answer = v.verify(reordered(kept.document), verifier(), NOW, di.SignedCopy(kept.document, None))
+    answer = v.verify(reordered(kept.document), verifier(), NOW, lambda: di.SignedCopy(kept.document, None))
     assert answer["verified"] is True
 
 
