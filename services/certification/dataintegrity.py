@@ -11,7 +11,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from services.certification.jsonld import ShippedContextLoader, canonicalize, remembers, same_json
+from services.certification.jsonld import ShippedContextLoader, canonicalize, remembered, same_json
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
@@ -91,8 +91,10 @@ KeptCopy = Callable[[], SignedCopy | None]
 
 def hash_data(unsecured: dict, proof_config: dict, loader: ShippedContextLoader | None = None) -> HashData:
     """Canonicalise and hash a document and its proof configuration (which carries the document's @context)."""
-    canonical_config = canonicalize(proof_config, loader)
-    canonical_document = canonicalize(unsecured, loader)
+    return _hashed(canonicalize(proof_config, loader), canonicalize(unsecured, loader))
+
+
+def _hashed(canonical_config: str, canonical_document: str) -> HashData:
     return HashData(
         canonical_proof_config=canonical_config,
         canonical_document=canonical_document,
@@ -153,7 +155,10 @@ def prepare_verification(
     if "@context" in config and config["@context"] != unsecured.get("@context"):
         raise ProofError("the proof's @context differs from the document's")
     config["@context"] = unsecured.get("@context")
-    if kept is not None and not (remembers(unsecured, loader) and remembers(config, loader)):
+    known = remembered(config, loader), remembered(unsecured, loader)
+    if None not in known:
+        return proof, _hashed(*known)
+    if kept is not None:
         copy = kept()
         if copy is not None and copy.combined is not None and same_json(secured, copy.document):
             return proof, copy

@@ -226,11 +226,11 @@ def canonicalize(document: dict, loader: ShippedContextLoader | None = None) -> 
         return canonical
 
 
-def remembers(document: dict, loader: ShippedContextLoader | None = None) -> bool:
-    """Whether `canonicalize` would answer `document` from the loader's memory."""
+def remembered(document: dict, loader: ShippedContextLoader | None = None) -> str | None:
+    """The canonical form `canonicalize` would answer `document` with from the loader's memory, or None."""
     key = _text_digest(_ints_for_whole_floats(document))
     with _PYLD_LOCK:
-        return key is not None and key in (loader or DEFAULT_LOADER).canonical_forms
+        return (loader or DEFAULT_LOADER).canonical_forms.get(key) if key else None
 
 
 def _first_cause(error: jsonld.JsonLdError) -> jsonld.JsonLdError:
