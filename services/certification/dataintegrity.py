@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import base58
+from cachetools import LRUCache
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from services.certification.jsonld import ShippedContextLoader, canonicalize, remembered, same_json
+from services.certification.jsonld import (
+    CANONICAL_FORMS_KEPT,
+    ShippedContextLoader,
+    canonicalize,
+    remembered,
+    same_json,
+    text_digest,
+)
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
@@ -87,6 +96,10 @@ class SignedCopy:
 
 # Reads the signer's copy of a presented document, or None; called only when the copy could spare canonicalising.
 KeptCopy = Callable[[], SignedCopy | None]
+# Presented texts found to be a kept copy, by the SHA-256 of their JSON text, so a text verified again is not read
+# again: what was signed for a document is a function of its text, as its canonical form is (jsonld's memory).
+_MATCHED: LRUCache = LRUCache(maxsize=CANONICAL_FORMS_KEPT)
+_MATCHED_LOCK = threading.Lock()
 
 
 def hash_data(unsecured: dict, proof_config: dict, loader: ShippedContextLoader | None = None) -> HashData:
@@ -159,8 +172,16 @@ def prepare_verification(
     if None not in known:
         return proof, _hashed(*known)
     if kept is not None:
+        digest = text_digest(secured)
+        with _MATCHED_LOCK:
+            matched = _MATCHED.get(digest) if digest else None
+        if matched is not None:
+            return proof, matched
         copy = kept()
         if copy is not None and copy.combined is not None and same_json(secured, copy.document):
+            if digest:
+                with _MATCHED_LOCK:
+                    _MATCHED[digest] = copy
             return proof, copy
     return proof, hash_data(unsecured, config, loader)
 

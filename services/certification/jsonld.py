@@ -208,7 +208,7 @@ def canonicalize(document: dict, loader: ShippedContextLoader | None = None) -> 
     """
     loader = loader or DEFAULT_LOADER
     document = _ints_for_whole_floats(document)
-    key = _text_digest(document)
+    key = text_digest(document)
     with _PYLD_LOCK:
         known = loader.canonical_forms.get(key) if key else None
         if known is not None:
@@ -228,7 +228,7 @@ def canonicalize(document: dict, loader: ShippedContextLoader | None = None) -> 
 
 def remembered(document: dict, loader: ShippedContextLoader | None = None) -> str | None:
     """The canonical form `canonicalize` would answer `document` with from the loader's memory, or None."""
-    key = _text_digest(_ints_for_whole_floats(document))
+    key = text_digest(_ints_for_whole_floats(document))
     with _PYLD_LOCK:
         return (loader or DEFAULT_LOADER).canonical_forms.get(key) if key else None
 
@@ -240,7 +240,7 @@ def _first_cause(error: jsonld.JsonLdError) -> jsonld.JsonLdError:
     return error
 
 
-def _text_digest(document) -> str | None:
+def text_digest(document) -> str | None:
     """The SHA-256 of the document's JSON text, or None for what JSON cannot hold (then nothing is remembered)."""
     text = _json_text(document)
     return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -114,6 +114,16 @@ def test_a_credential_whose_canonical_forms_are_remembered_is_not_looked_up():
     assert v.verify(document, verifier(), NOW, _no_lookup)["verified"] is True
 
 
+def test_a_presented_text_matched_to_its_kept_copy_is_not_looked_up_again():
+    kept = kept_copy(credits_earned=2.5)
+    presented = reordered(kept.document)
+    reads = []
+    assert v.verify(presented, verifier(), NOW, lambda: reads.append(1) or kept)["verified"] is True
+    assert v.verify(presented, verifier(), NOW, _no_lookup)["verified"] is True
+    assert reads == [1]
+    assert v.verify(presented, verifier(revoked={77}), NOW, _no_lookup)["verified"] is False  # revocation is read
+
+
 def _no_lookup():
     raise AssertionError("the kept copy was read for a document whose canonical forms are remembered")
 
