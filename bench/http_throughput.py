@@ -244,8 +244,7 @@ def forget_what_was_signed(platform: Platform, credential: dict) -> None:
     credential_uuid = credential["id"].removeprefix("urn:uuid:")
     with MongoClient(platform.mongo_url) as client:
         documents = client[platform.database("certification")]["credential_documents"]
-        kept = documents.find_one({"_id": credential_uuid})
-        documents.replace_one({"_id": credential_uuid}, {"_id": credential_uuid, "json": kept["json"]})
+        documents.update_one({"_id": credential_uuid}, {"$unset": {"signed": ""}})
 
 
 def seed_listings(platform: Platform, count: int) -> None:
