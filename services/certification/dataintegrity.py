@@ -96,8 +96,8 @@ class SignedCopy:
 
 # Reads the signer's copy of a presented document, or None; called only when the copy could spare canonicalising.
 KeptCopy = Callable[[], SignedCopy | None]
-# Presented texts found to be a kept copy, by the SHA-256 of their JSON text, so a text verified again is not read
-# again: what was signed for a document is a function of its text, as its canonical form is (jsonld's memory).
+# What was signed for presented texts found to be a kept copy, by the SHA-256 of their JSON text, so a text verified
+# again is not read again: what was signed for a document is a function of its text, as its canonical form is.
 _MATCHED: LRUCache = LRUCache(maxsize=CANONICAL_FORMS_KEPT)
 _MATCHED_LOCK = threading.Lock()
 
@@ -171,19 +171,25 @@ def prepare_verification(
     known = remembered(config, loader), remembered(unsecured, loader)
     if None not in known:
         return proof, _hashed(*known)
-    if kept is not None:
-        digest = text_digest(secured)
+    matched = _matched_copy(secured, kept) if kept is not None else None
+    return proof, matched or hash_data(unsecured, config, loader)
+
+
+def _matched_copy(secured: dict, kept: KeptCopy) -> SignedCopy | None:
+    """`secured` with what was signed for it, when it is the same JSON as the signer's copy (read by `kept` unless this
+    text matched before); None otherwise."""
+    digest = text_digest(secured)
+    with _MATCHED_LOCK:
+        combined = _MATCHED.get(digest) if digest else None
+    if combined is not None:
+        return SignedCopy(secured, combined)
+    copy = kept()
+    if copy is None or copy.combined is None or not same_json(secured, copy.document):
+        return None
+    if digest:
         with _MATCHED_LOCK:
-            matched = _MATCHED.get(digest) if digest else None
-        if matched is not None:
-            return proof, matched
-        copy = kept()
-        if copy is not None and copy.combined is not None and same_json(secured, copy.document):
-            if digest:
-                with _MATCHED_LOCK:
-                    _MATCHED[digest] = copy
-            return proof, copy
-    return proof, hash_data(unsecured, config, loader)
+            _MATCHED[digest] = copy.combined
+    return copy
 
 
 def verify_signature(public_key: Ed25519PublicKey, proof: dict, data: HashData | SignedCopy) -> None:
