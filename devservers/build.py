@@ -142,24 +142,40 @@ def kafka_libs() -> Path:
     return _ensure(name, build) / "libs"
 
 
-# FerretDB 1.24's SQLite backend finds a document by `_id` with `WHERE _ferretdb_sjson->'$._id' = ?` but builds
-# the collection's `_id_` index on `_ferretdb_sjson->"_id"`; SQLite uses an expression index only for the very
-# expression a query names, so every read, update and delete by `_id` walked the whole table (docs/benchmarks.md).
-# The build compiles a copy of the module with one line changed (a `replace` in a go.mod of the build's own, the
-# source tree untouched) so that the `_id` index is on the queries' own expression: same values, same uniqueness,
-# now used. Only collections created by the patched binary have it.
-FERRETDB_PATCH = (
-    "internal/backends/sqlite/metadata/registry.go",
-    '\t\t\tcolumns[i] = fmt.Sprintf("%s->%s", DefaultColumn, strings.Join(fields, "->"))\n',
-    '\t\t\tcolumns[i] = fmt.Sprintf("%s->%s", DefaultColumn, strings.Join(fields, "->"))\n'
-    '\t\t\tif key.Field == "_id" { // stint: index the expression the _id queries use (IDColumn)\n'
-    "\t\t\t\tcolumns[i] = IDColumn\n"
-    "\t\t\t}\n",
+# The dev FerretDB is built from a copy of the module with a few lines changed (a `replace` in a go.mod of the
+# build's own, the source tree untouched); each patch is (file, the text it replaces, once, and its replacement).
+FERRETDB_PATCHES = (
+    # FerretDB 1.24's SQLite backend finds a document by `_id` with `WHERE _ferretdb_sjson->'$._id' = ?` but builds
+    # the collection's `_id_` index on `_ferretdb_sjson->"_id"`; SQLite uses an expression index only for the very
+    # expression a query names, so every read, update and delete by `_id` walked the whole table
+    # (docs/benchmarks.md). The `_id` index is put on the queries' own expression: same values, same uniqueness,
+    # now used. Only collections created by the patched binary have it.
+    (
+        "internal/backends/sqlite/metadata/registry.go",
+        '\t\t\tcolumns[i] = fmt.Sprintf("%s->%s", DefaultColumn, strings.Join(fields, "->"))\n',
+        '\t\t\tcolumns[i] = fmt.Sprintf("%s->%s", DefaultColumn, strings.Join(fields, "->"))\n'
+        '\t\t\tif key.Field == "_id" { // stint: index the expression the _id queries use (IDColumn)\n'
+        "\t\t\t\tcolumns[i] = IDColumn\n"
+        "\t\t\t}\n",
+    ),
+    # FerretDB tracks every iterator, cursor and connection it makes in a pprof profile with a finalizer, to report
+    # one never closed: each command captured several stacks (runtime.Callers), 8-9 % of its CPU under the approvals
+    # bench. A leak detector for FerretDB's own development; ours only runs it. Track and Untrack do nothing.
+    (
+        "internal/util/resource/resource.go",
+        "func Track(obj any, token *Token) {\n\tcheckArgs(obj, token)\n",
+        "func Track(obj any, token *Token) {\n\tcheckArgs(obj, token)\n\treturn // stint: no leak tracking\n",
+    ),
+    (
+        "internal/util/resource/resource.go",
+        "func Untrack(obj any, token *Token) {\n\tcheckArgs(obj, token)\n",
+        "func Untrack(obj any, token *Token) {\n\tcheckArgs(obj, token)\n\treturn // stint: no leak tracking\n",
+    ),
 )
 
 
 def _patched_ferretdb_modfile(go: str, tmp: Path, env: dict[str, str]) -> Path:
-    """Copy the FerretDB module into ``tmp``, apply FERRETDB_PATCH, return a go.mod that builds against the copy."""
+    """Copy the FerretDB module into ``tmp``, apply FERRETDB_PATCHES, return a go.mod that builds against the copy."""
     _run([go, "mod", "download", "github.com/FerretDB/FerretDB"], cwd=FERRETDB_SRC, env=env)
     proc = subprocess.run(
         [go, "list", "-m", "-f", "{{.Dir}}", "github.com/FerretDB/FerretDB"],
@@ -174,12 +190,12 @@ def _patched_ferretdb_modfile(go: str, tmp: Path, env: dict[str, str]) -> Path:
     shutil.copytree(proc.stdout.strip(), module)
     for path in [module, *module.rglob("*")]:  # the module cache is read-only, and so is the copy
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
-    relative, old, new = FERRETDB_PATCH
-    target = module / relative
-    text = target.read_text()
-    if text.count(old) != 1:
-        raise BuildError(f"{relative} no longer has the line the _id index patch replaces; review FERRETDB_PATCH")
-    target.write_text(text.replace(old, new))
+    for relative, old, new in FERRETDB_PATCHES:
+        target = module / relative
+        text = target.read_text()
+        if text.count(old) != 1:
+            raise BuildError(f"{relative} no longer has the text a patch replaces; review FERRETDB_PATCHES")
+        target.write_text(text.replace(old, new))
     modfile = tmp / "src" / "go.mod"
     modfile.write_text((FERRETDB_SRC / "go.mod").read_text() + f"\nreplace github.com/FerretDB/FerretDB => {module}\n")
     shutil.copy(FERRETDB_SRC / "go.sum", tmp / "src" / "go.sum")
@@ -189,7 +205,7 @@ def _patched_ferretdb_modfile(go: str, tmp: Path, env: dict[str, str]) -> Path:
 def ferretdb_binary() -> Path:
     """Return the path of the FerretDB binary, building it with Go on first use."""
     srcs = [FERRETDB_SRC / f for f in ("go.mod", "go.sum", "main.go")]
-    patch = hashlib.sha256("\0".join(FERRETDB_PATCH).encode()).hexdigest()[:8]
+    patch = hashlib.sha256("\0".join(part for patch in FERRETDB_PATCHES for part in patch).encode()).hexdigest()[:8]
     name = f"ferretdb-{FERRETDB_VERSION}-{_hash_files(*srcs)}-{patch}"
 
     def build(tmp: Path) -> None:

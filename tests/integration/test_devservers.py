@@ -89,7 +89,7 @@ def test_ferretdb_insert_and_find(dev):
 
 
 def test_ferretdb_finds_by_id_through_an_index(dev):
-    """A read by `_id` uses the `_id` index (devservers.build.FERRETDB_PATCH), so it does not walk the collection."""
+    """A read by `_id` uses the `_id` index (devservers.build.FERRETDB_PATCHES), so it does not walk the collection."""
     _, ferret = dev
     client = MongoClient(ferret.url, serverSelectionTimeoutMS=5000)
     try:
