@@ -39,11 +39,12 @@ def _move(db: Database, actor: Actor, application_id: str, action: str, note: st
         app = get_application(db, actor, application_id)
         status = domain.next_status(action, app["status"])
         change = transition(app, status, actor, now_utc(), note=note)
-        if store.write_change(
+        stored = store.write_change(
             db, app, change, [application_event({**app, "status": status}, app["status"], traceparent)]
-        ):
+        )
+        if stored is not None:
             places.give_back(db, app["_id"], status)
-            return store.find_application(db, app["_id"])
+            return stored
     raise changed_meanwhile()
 
 
@@ -68,6 +69,7 @@ def accept(db: Database, actor: Actor, application_id: str, note: str = "", trac
         reserved = True
         change = transition(app, domain.ACCEPTED, actor, now, note=note, fields={"accepted_at": now})
         event = application_event({**app, "status": domain.ACCEPTED}, app["status"], traceparent)
-        if store.write_change(db, app, change, [event]):
-            return store.find_application(db, app["_id"])
+        stored = store.write_change(db, app, change, [event])
+        if stored is not None:
+            return stored
     raise changed_meanwhile()

@@ -53,8 +53,9 @@ def _change_payment(
             fields={"payment": payment, "updated_at": now},
             appended={"payment_history": domain.payment_history_entry(payment, actor, now)},
         )
-        if store.write_change(db, app, change, [payment_event(app, payment, previous, traceparent)]):
-            return store.find_application(db, app["_id"])
+        stored = store.write_change(db, app, change, [payment_event(app, payment, previous, traceparent)])
+        if stored is not None:
+            return stored
     raise changed_meanwhile()
 
 

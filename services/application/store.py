@@ -6,7 +6,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -17,6 +17,7 @@ from shared.outbox import (
     OUTBOX_FIELD,
     PENDING_FIELD,
     ensure_outbox_index,
+    find_one_and_update_with_events,
     insert_aggregate,
     new_document_with_events,
     update_with_events,
@@ -115,12 +116,14 @@ class Change:
     raised: dict = field(default_factory=dict)
 
 
-def write_change(db: Database, app: dict, change: Change, events: list[dict]) -> bool:
-    """Write `change` and its `events` to the application as it was read (its `_id` and version); False when
-    another change got there first. A change that closes the application frees its open place in the same write.
+def write_change(db: Database, app: dict, change: Change, events: list[dict]) -> dict | None:
+    """Write `change` and its `events` to the application as it was read (its `_id` and version); the application
+    as stored after it, without its outbox, or None when another change got there first. A change that closes the
+    application frees its open place in the same write.
 
     The write holds the document's lock (shared.outbox), so on FerretDB, whose updates are read-modify-write,
-    neither another request nor the relay can slip in between.
+    neither another request nor the relay can slip in between. The answer comes back with the write (one round
+    trip, not a write and a read).
     """
     fields = dict(change.fields)
     if "status" in fields and fields["status"] not in OPEN_STATUSES:
@@ -129,7 +132,11 @@ def write_change(db: Database, app: dict, change: Change, events: list[dict]) ->
     if change.appended:
         update["$push"] = dict(change.appended)
     guard = {"_id": app["_id"], "version": app["version"]}
-    return update_with_events(db[APPLICATIONS], guard, update, events).matched_count == 1
+    stored = find_one_and_update_with_events(
+        db[APPLICATIONS], guard, update, events, return_document=ReturnDocument.AFTER
+    )
+    # FerretDB 1.24's findAndModify takes no projection: the outbox is left out here instead.
+    return None if stored is None else {key: value for key, value in stored.items() if key not in HIDE_OUTBOX}
 
 
 def has_application(db: Database, application_id: str) -> bool:

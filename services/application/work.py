@@ -44,8 +44,9 @@ def submit_work(
         }
         change = transition(app, domain.SUBMITTED, actor, now, appended={"submissions": submission})
         events = [work_event("submitted", app, submission, traceparent=traceparent)]
-        if store.write_change(db, app, change, events):
-            return store.find_application(db, app["_id"])
+        stored = store.write_change(db, app, change, events)
+        if stored is not None:
+            return stored
     raise changed_meanwhile()
 
 
@@ -76,9 +77,10 @@ def review_work(
             limits=limits,
         )
         change, event = _review_outcome(db, app, listing, review, status, actor, traceparent)
-        if store.write_change(db, app, change, [event]):
+        stored = store.write_change(db, app, change, [event])
+        if stored is not None:
             places.give_back(db, app["_id"], status, has_work=True)
-            return store.find_application(db, app["_id"])
+            return stored
     raise changed_meanwhile()
 
 

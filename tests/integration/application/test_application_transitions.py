@@ -47,6 +47,21 @@ def test_an_employer_shortlists_then_accepts_an_applicant(calls, people, publish
     assert accepted_event["data"]["previous_status"] == "shortlisted"
 
 
+def test_the_answer_to_a_change_is_the_application_as_stored(calls, people, published_listing, db):
+    application_id = calls.applied(published_listing())
+    app = store.find_application(db, application_id)
+    change = store.Change(fields={"status": "shortlisted", "note": "kept"})
+
+    stored = store.write_change(db, app, change, [])
+    stale = store.write_change(db, app, change, [])  # written against the version read before the first change
+
+    assert stored == store.find_application(db, application_id)  # the write's own answer, outbox left out
+    assert stored["version"] == app["version"] + 1 and "outbox" not in stored
+    assert stale is None
+    answered = calls.act(people.employer, application_id, "accept").get_json()
+    assert answered == calls.get(people.employer, application_id).get_json()
+
+
 def test_an_employer_rejects_an_applicant(calls, people, published_listing, db):
     application_id = calls.applied(published_listing())
 
