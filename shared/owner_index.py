@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from shared.locks import document_lock
+from shared.locks import document_lock, give_back, take_locks
 from shared.pagination import cut_page, decode_cursor
 
 COMPLETE = "~complete"  # the marker document's _id: every document stored before the index existed is in it
@@ -47,6 +47,28 @@ class OwnerIndex:
     def add(self, owner: str, entries: Iterable[dict]) -> None:
         """Put entries (each with "id" and the sort field) in an owner's index; an entry already there is replaced.
         Past `max_entries`, the oldest entries leave the index."""
+        self._change(owner, self._adding(entries))
+
+    def add_all(self, entries_by_owner: dict[str, list[dict]]) -> None:
+        """`add` for several owners at once (a run of events): their locks are taken with one insert and given back
+        with one delete (shared.locks.take_locks); an owner another writer holds is changed after, alone, waiting
+        for its lock."""
+        if len(entries_by_owner) < 2:
+            for owner, entries in entries_by_owner.items():
+                self.add(owner, entries)
+            return
+        locks = take_locks(self.collection, list(entries_by_owner))
+        try:
+            for owner in locks.ids:
+                self._apply(owner, self._adding(entries_by_owner[owner]))
+        finally:
+            give_back(locks)
+        for owner in entries_by_owner.keys() - set(locks.ids):
+            self.add(owner, entries_by_owner[owner])
+
+    def _adding(self, entries: Iterable[dict]) -> Callable[[dict[str, dict]], dict[str, dict]]:
+        """The change that adds `entries`, keeping the newest `max_entries`."""
+        entries = list(entries)
 
         def added(current: dict[str, dict]) -> dict[str, dict]:
             merged = {**current, **{entry["id"]: entry for entry in entries}}
@@ -55,7 +77,7 @@ class OwnerIndex:
                 merged = {entry["id"]: entry for entry in newest}
             return merged
 
-        self._change(owner, added)
+        return added
 
     def remove(self, owner: str, ids: Iterable[str]) -> None:
         """Take entries out of an owner's index (their documents were never stored, or are gone)."""
@@ -131,8 +153,12 @@ class OwnerIndex:
     def _change(self, owner: str, change: Callable[[dict[str, dict]], dict[str, dict]]) -> None:
         """Read an owner's entries, change them, write them back by `_id` alone, under the owner's lock."""
         with document_lock(self.collection, owner):
-            current = self._entries_of(owner)
-            changed = change(current)
-            if changed != current:
-                entries = list(changed.values())
-                self.collection.update_one({"_id": owner}, {"$set": {self.entries_field: entries}}, upsert=True)
+            self._apply(owner, change)
+
+    def _apply(self, owner: str, change: Callable[[dict[str, dict]], dict[str, dict]]) -> None:
+        """Read, change and write back an owner's entries; the caller holds the owner's lock."""
+        current = self._entries_of(owner)
+        changed = change(current)
+        if changed != current:
+            entries = list(changed.values())
+            self.collection.update_one({"_id": owner}, {"$set": {self.entries_field: entries}}, upsert=True)

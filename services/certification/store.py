@@ -236,13 +236,13 @@ def list_student_credential(db: Database, record: dict) -> None:
 
 
 def list_student_credentials(db: Database, records: list[dict]) -> None:
-    """Enter credential records (about to be inserted) in their students' lists: one change per student."""
+    """Enter credential records (about to be inserted) in their students' lists: one change per student, their locks
+    taken together."""
     by_student: dict[str, list[dict]] = {}
     for record in records:
         entry = {"id": record["_id"], "issued_at": record["issued_at"]}
         by_student.setdefault(record["student"]["id"], []).append(entry)
-    for student_id, entries in by_student.items():
-        _student_lists(db).add(student_id, entries)
+    _student_lists(db).add_all(by_student)
 
 
 def unlist_student_credential(db: Database, record: dict) -> None:

@@ -59,8 +59,7 @@ def add_to_inbox(db: Database, entries: list[dict]) -> int:
     by_recipient: dict[str, list[dict]] = {}
     for entry in entries:
         by_recipient.setdefault(entry["recipient"], []).append(_index_entry(entry))
-    for recipient, listed in by_recipient.items():
-        _inbox_index(db).add(recipient, listed)
+    _inbox_index(db).add_all(by_recipient)
     return len(insert_new(db[INBOX], entries))
 
 
