@@ -102,7 +102,7 @@ def measure_everything(args: argparse.Namespace, servers, run_dir: Path) -> dict
     with (
         smtp_server() as mail,
         running_platform(servers, run_dir, mail.url) as platform,
-        minimal_app(run_dir, servers.mongo_url, f"{platform.namespace}_floor") as minimal_url,
+        minimal_app(run_dir, servers.mongo_url, f"{platform.namespace}_floor", servers.bootstrap) as minimal_url,
     ):
         probes: dict = {}
         with step(sections, "end-to-end latency"):
@@ -266,6 +266,25 @@ def latency_table(latency: dict) -> tuple:
     return "End-to-end latency (ms)", headers, rows, note
 
 
+def outbox_floor_note(results: list) -> str:
+    """What the apply row's second ratio is (when the run measured the outbox floor)."""
+    if not any(result.name == http_throughput.OUTBOX_FLOOR for result in results):
+        return ""
+    return (
+        " Apply's row also gives its ratio to the outbox floor measured just before it (one insert carrying one event "
+        "through the services' outbox, published by the writer: what storing something and announcing it costs in "
+        "this design)."
+    )
+
+
+def _to_outbox_floor(result, results: list) -> str:
+    """Apply's ratio to the outbox floor, as a suffix of its row's ratio ("" for any other row)."""
+    outbox = next((r for r in results if r.name == http_throughput.OUTBOX_FLOOR), None)
+    if result.name != http_throughput.APPLY or outbox is None:
+        return ""
+    return f" ({ratio(result.requests_per_second, outbox.requests_per_second)} of the outbox floor)"
+
+
 def throughput_table(sections: dict) -> tuple:
     """Requests per second and latency of each target next to the floors measured just before and after it."""
     results = sections["throughput"]
@@ -281,7 +300,7 @@ def throughput_table(sections: dict) -> tuple:
                 fmt(result.p50_ms),
                 fmt(result.p95_ms),
                 str(result.errors),
-                "" if is_floor else ratio(result.requests_per_second, floor_rps),
+                "" if is_floor else ratio(result.requests_per_second, floor_rps) + _to_outbox_floor(result, results),
             ]
         )
     floors = [r.requests_per_second for r in results if r.name.startswith("floor")]
@@ -302,6 +321,7 @@ def throughput_table(sections: dict) -> tuple:
         "The load started "
         f"once the platform was idle ({sections.get('throughput_quiet_after', 0):.0f} s after the approvals' last "
         "inbox entry: the emails they set off were still being sent)."
+        + outbox_floor_note(results)
         + (f" First error: `{first_error}`." if first_error else "")
     )
     headers = ["target", "requests", "req/s", "p50 ms", "p95 ms", "errors", "req/s vs floor around it"]

@@ -113,10 +113,16 @@ def drop_databases(mongo_url: str, names: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def minimal_app(run_dir: Path, mongo_url: str, database: str) -> Iterator[str]:
-    """bench/minimal_app.py under the same gunicorn settings as the services, its floor on `database`; its URL."""
+def minimal_app(run_dir: Path, mongo_url: str, database: str, bootstrap: str = "") -> Iterator[str]:
+    """bench/minimal_app.py under the same gunicorn settings as the services, its floors on `database` (the outbox
+    floor publishing to `bootstrap`, on topics named after the database); its URL."""
     port = free_port()
-    env = {"STINT_MONGO_URL": mongo_url, "BENCH_FLOOR_DATABASE": database}
+    env = {
+        "STINT_MONGO_URL": mongo_url,
+        "BENCH_FLOOR_DATABASE": database,
+        "BENCH_FLOOR_KAFKA": bootstrap,
+        "BENCH_FLOOR_TOPIC_PREFIX": f"{database}.",
+    }
     process = ServiceProcess(
         "minimal-api", gunicorn_command("bench.minimal_app:app", port), env, run_dir, port, parent_death_signal=True
     )
