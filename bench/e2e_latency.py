@@ -206,13 +206,12 @@ def _assigned_consumer(bootstrap: str, topic: str, attempts: int = 3):
         consumer.subscribe([topic])
         try:
             wait_for(lambda c=consumer: c.poll(timeout_ms=200) is not None and c.assignment(), 30, "a partition")
-            return consumer
         except TimeoutError:
             consumer.close()
-            if attempt == attempts:
-                raise
-            print(f"bench: the broker's baseline consumer got no partition in 30 s; a new group, try {attempt + 1}")
-    raise AssertionError("unreachable")
+            print(f"bench: the broker's baseline consumer (try {attempt} of {attempts}) got no partition in 30 s")
+            continue
+        return consumer
+    raise TimeoutError(f"a partition for the broker's baseline consumer: none in {attempts} tries of 30 s")
 
 
 def kafka_baseline(bootstrap: str, topic: str, count: int, interval: float) -> list[float]:
