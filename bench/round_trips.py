@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import e2e_latency
-from bench.support import _cpu_seconds, real_servers, running_platform, wait_until_quiet
+from bench.support import cpu_seconds, real_servers, running_platform, wait_until_quiet
 from tests.support.smtp import smtp_server
 
 IDLE_SECONDS = 10.0
@@ -153,7 +153,7 @@ def server_pids(run_dir: Path) -> dict[str, list[int]]:
 
 
 def _cpu_seconds_of(roots: dict[str, list[int]]) -> dict[str, float]:
-    return {name: _cpu_seconds(pids) for name, pids in roots.items()}
+    return {name: cpu_seconds(pids) for name, pids in roots.items()}
 
 
 @dataclass

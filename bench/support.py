@@ -184,10 +184,10 @@ def wait_until_quiet(platform: Platform, timeout: float = 300.0) -> float:
     the seconds waited. Gives up after `timeout` and says so."""
     started_at = time.monotonic()
     roots = [process.pid for process in platform.processes.values() if process.pid]
-    quiet_seconds, before = 0, _cpu_seconds(roots)
+    quiet_seconds, before = 0, cpu_seconds(roots)
     while time.monotonic() - started_at < timeout:
         time.sleep(1.0)
-        now = _cpu_seconds(roots)
+        now = cpu_seconds(roots)
         quiet_seconds = quiet_seconds + 1 if now - before < QUIET_CORES else 0
         before = now
         if quiet_seconds >= 2:
@@ -196,7 +196,7 @@ def wait_until_quiet(platform: Platform, timeout: float = 300.0) -> float:
     return time.monotonic() - started_at
 
 
-def _cpu_seconds(roots: list[int]) -> float:
+def cpu_seconds(roots: list[int]) -> float:
     """CPU time (user + system) used so far by the processes `roots` and all their descendants."""
     children: dict[int, list[int]] = {}
     times: dict[int, float] = {}
