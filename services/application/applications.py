@@ -41,7 +41,7 @@ def shown_all(db: Database, apps: list[dict]) -> list[dict]:
 def shown_with(app: dict, known: dict[str, dict]) -> dict:
     """An application as its readers see it, given the credentials read model's entries it highlights (`known`)."""
     return {
-        **{name: value for name, value in app.items() if name not in store.HIDE_OUTBOX},
+        **store.without_outbox(app),
         "highlighted_credentials": [
             {**h, "verified": domain.credential_verified(h, known.get(h["credential_id"]), app["student_id"])}
             for h in app.get("highlighted_credentials", [])

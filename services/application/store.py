@@ -37,6 +37,12 @@ CREDENTIALS = "credentials"  # read model of stint.certification: which credenti
 HIDE_OUTBOX = {OUTBOX_FIELD: 0, PENDING_FIELD: 0}
 
 
+def without_outbox(app: dict) -> dict:
+    """An application without its outbox bookkeeping, for one read whole (a findAndModify's answer: FerretDB 1.24
+    takes no projection there)."""
+    return {name: value for name, value in app.items() if name not in HIDE_OUTBOX}
+
+
 class Refused(Exception):
     """A unique index refused a new application: its (listing, student) pair, or the open place it would hold."""
 
@@ -135,8 +141,7 @@ def write_change(db: Database, app: dict, change: Change, events: list[dict]) ->
     stored = find_one_and_update_with_events(
         db[APPLICATIONS], guard, update, events, return_document=ReturnDocument.AFTER
     )
-    # FerretDB 1.24's findAndModify takes no projection: the outbox is left out here instead.
-    return None if stored is None else {key: value for key, value in stored.items() if key not in HIDE_OUTBOX}
+    return None if stored is None else without_outbox(stored)
 
 
 def has_application(db: Database, application_id: str) -> bool:
