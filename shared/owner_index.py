@@ -53,10 +53,6 @@ class OwnerIndex:
         """`add` for several owners at once (a run of events): their locks are taken with one insert and given back
         with one delete (shared.locks.take_locks); an owner another writer holds is changed after, alone, waiting
         for its lock."""
-        if len(entries_by_owner) < 2:
-            for owner, entries in entries_by_owner.items():
-                self.add(owner, entries)
-            return
         locks = take_locks(self.collection, list(entries_by_owner))
         try:
             for owner in locks.ids:
