@@ -39,7 +39,7 @@ IDLE_SECONDS = 10.0
 SITECUSTOMIZE = """
 import collections, json, os, sys, threading, time
 _dir = os.environ.get("STINT_ROUND_TRIPS_DIR")
-if _dir and "services." in " ".join(sys.argv) + " " + " ".join(sys.orig_argv):
+if _dir and "services." in " ".join(sys.orig_argv):  # sys.argv is not set yet when this runs
     from pymongo import monitoring
     _counts, _guard = collections.Counter(), threading.Lock()
 
