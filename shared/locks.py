@@ -114,12 +114,34 @@ class HeldKeys:
         return list(self.key_by_id)
 
 
-def take_leases(collection: Collection, document_ids: list, seconds: float, purpose: str) -> HeldKeys:
+def take_leases(
+    collection: Collection, document_ids: list, seconds: float, purpose: str, keys: Collection | None = None
+) -> HeldKeys:
     """Lease several documents for `purpose` with one insert, without waiting: those someone else holds are left
-    out (one whose holder died is taken over, as take_lease does)."""
-    return _insert_keys(
-        collection.database[LEASES], {i: f"{purpose}:{collection.name}/{i}" for i in document_ids}, seconds
-    )
+    out (one whose holder died is taken over, as take_lease does). The leases are kept in `keys` when given (the
+    outbox keeps its leases beside its pointers: shared/outbox.py), else in the `leases` collection."""
+    keys = collection.database[LEASES] if keys is None else keys
+    return _insert_keys(keys, {i: lease_key(collection, i, purpose) for i in document_ids}, seconds)
+
+
+def lease_key(collection: Collection, document_id, purpose: str) -> str:
+    """The key of a document's lease for `purpose`."""
+    return f"{purpose}:{collection.name}/{document_id}"
+
+
+def insert_with_leases(keys: Collection, documents: list[dict], key_by_id: dict) -> tuple[list, HeldKeys]:
+    """Insert `documents` and the leases `key_by_id` (a document id -> its lease key, as lease_key makes them) into
+    `keys` with one insert, without waiting: the `_id`s of `documents` stored (those there already are not), and
+    the leases taken (one someone else holds is left out, even a stale one: its taker takes that over)."""
+    token, now = uuid.uuid4().hex, datetime.now(UTC)
+    leases = [{"_id": key, "token": token, "taken_at": now} for key in key_by_id.values()]
+    try:
+        stored = set(insert_new(keys, [*documents, *leases]))
+    except PyMongoError:
+        _note_unreleased([(keys, key, token) for key in key_by_id.values()])  # some may be stored, answer lost
+        raise
+    held = {document_id: key for document_id, key in key_by_id.items() if key in stored}
+    return [document["_id"] for document in documents if document["_id"] in stored], HeldKeys(keys, held, token)
 
 
 def take_locks(collection: Collection, document_ids: list) -> HeldKeys:
@@ -131,14 +153,19 @@ def take_locks(collection: Collection, document_ids: list) -> HeldKeys:
     )
 
 
-def give_back(held: HeldKeys) -> None:
-    """Give back locks or leases taken together (if the database is down, again on the next lock or lease)."""
-    if not held.key_by_id:
+def give_back(*held: HeldKeys) -> None:
+    """Give back locks or leases taken together (if the database is down, again on the next lock or lease); several
+    sets of one collection, each taken with its own token, go with one delete."""
+    sets = [h for h in held if h.key_by_id]
+    if not sets:
         return
+    if len({h.keys.full_name for h in sets}) > 1:
+        raise ValueError("give_back: keys of one collection at a time")
+    keys, tokens = [key for h in sets for key in h.key_by_id.values()], [h.token for h in sets]
     try:
-        held.keys.delete_many({"_id": {"$in": list(held.key_by_id.values())}, "token": held.token})
+        sets[0].keys.delete_many({"_id": {"$in": keys}, "token": tokens[0] if len(tokens) == 1 else {"$in": tokens}})
     except PyMongoError:
-        _note_unreleased([(held.keys, key, held.token) for key in held.key_by_id.values()])
+        _note_unreleased([(h.keys, key, h.token) for h in sets for key in h.key_by_id.values()])
 
 
 def _insert_keys(keys: Collection, key_by_id: dict, stale_seconds: float) -> HeldKeys:

@@ -21,6 +21,13 @@ Publish on write (shared/publisher.py): in a process that enabled it, the helper
 they stored to that process's publisher, which publishes them at once in the background, as the relay would
 (`publish_documents` under the same `outbox` leases), so nothing waits for the next relay poll. The relay stays as the
 safety net for what the writer did not publish: it leaves pointers younger than its grace period to the writer.
+
+The outbox leases live beside the pointers (same collection, keys `outbox:<collection>/<id>`), so a writer whose
+publisher can take the document now inserts the pointer and the lease with one insert, while the document's whole
+outbox is known (under its lock, or before a new document is inserted), and hands both to the publisher: it then
+publishes without a lease or a read of its own, and deletes the pointer and the lease with one delete. A writer that
+finds the lease held (the relay, or another process, is publishing the document) hands the document over without
+it, and the publisher leases and reads it as the relay does.
 """
 
 from __future__ import annotations
@@ -28,8 +35,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import structlog
 from kafka import KafkaProducer
@@ -40,7 +48,7 @@ from pymongo.results import UpdateResult
 
 from shared import metrics
 from shared.events import encode_event, topic_for
-from shared.locks import document_lock, give_back, take_leases, take_locks
+from shared.locks import HeldKeys, document_lock, give_back, insert_with_leases, lease_key, take_leases, take_locks
 from shared.mongo import insert_new
 
 log = structlog.get_logger(__name__)
@@ -48,15 +56,38 @@ log = structlog.get_logger(__name__)
 OUTBOX_FIELD = "outbox"
 PENDING_FIELD = "outbox_pending"
 LEASE_SECONDS = 30
+# The pointers at documents with events waiting, and the outbox leases of the documents being published.
 POINTERS = "outbox_pointers"
+LEASE_PURPOSE = "outbox"
 # How often a relay that reads pointers still scans for pending documents (and once when it starts): the safety net
 # for a writer that died in the moment between storing its events and pointing at them, and for writes made outside
 # this module's helpers (there are none in the services). Rare, because on FerretDB a scan reads and parses every
 # document of the collection: at 100,000 credentials a few seconds of the database's time, which every 5 s (as
 # before) left little for anything else. Such events wait up to this long; none are lost.
 SWEEP_SECONDS = 300.0
-# Publish on write: a database's name -> what publishes a document's just stored events (shared/publisher.py).
-_PUBLISH_ON_WRITE: dict[str, Callable[[Collection, object], None]] = {}
+
+
+@dataclass(frozen=True)
+class Handed:
+    """A document handed to its writer's publisher with its outbox lease, taken in the write: its whole outbox as
+    stored then (so the publisher reads nothing) and the lease (so no one else publishes it meanwhile)."""
+
+    outbox: list[dict]
+    lease: HeldKeys
+
+
+class Publisher(Protocol):
+    """What publishes, in the background, the documents a process has just stored events in (shared/publisher.py)."""
+
+    def ready(self) -> bool:
+        """True when a document handed over now would be published at once (so taking its lease is worth it)."""
+
+    def hand_over(self, collection: Collection, document_id, attempt: int = 0, handed: Handed | None = None) -> None:
+        """Publish the document's events soon; returns at once and never raises."""
+
+
+# Publish on write: a database's name -> the publisher of the events just stored in it (shared/publisher.py).
+_PUBLISH_ON_WRITE: dict[str, Publisher] = {}
 
 
 def with_events(update: dict, events: list[dict]) -> dict:
@@ -74,40 +105,107 @@ def new_document_with_events(document: dict, events: list[dict]) -> dict:
 
 
 def insert_aggregate(collection: Collection, document: dict) -> None:
-    """Insert a new aggregate document (from new_document_with_events) and point the relays at its events."""
-    collection.insert_one(document)
-    if document.get(PENDING_FIELD):
-        point_to(collection, document["_id"])
-        _stored(collection, document["_id"])
+    """Insert a new aggregate document (from new_document_with_events) and point the relays at its events
+    (DuplicateKeyError when a document with its `_id` or unique keys is stored already)."""
+    if not document.get(PENDING_FIELD):
+        collection.insert_one(document)
+        return
+    document_id = document["_id"]
+    pointed, handed = _lease_new(collection, {document_id: document[OUTBOX_FIELD]})
+    try:
+        collection.insert_one(document)
+    except DuplicateKeyError:
+        _unpoint(collection, [document_id], pointed, handed)
+        raise
+    except PyMongoError:
+        give_back(*(h.lease for h in handed.values()))
+        raise
+    if not pointed:
+        point_to(collection, document_id)
+    _hand_over(collection, document_id, handed.get(document_id))
 
 
 def insert_aggregates(collection: Collection, documents: list[dict]) -> set:
     """Insert new aggregate documents with one insert and point the relays at their events; the ids stored (one a
     unique index refused is left out, for the caller to take up alone)."""
-    stored = set(insert_new(collection, documents))
-    pending = [document["_id"] for document in documents if document["_id"] in stored and document.get(PENDING_FIELD)]
-    insert_new(collection.database[POINTERS], [_pointer(collection, document_id) for document_id in pending])
-    for document_id in pending:
-        _stored(collection, document_id)
+    outboxes = {document["_id"]: document[OUTBOX_FIELD] for document in documents if document.get(PENDING_FIELD)}
+    pointed, handed = _lease_new(collection, outboxes)
+    try:
+        stored = set(insert_new(collection, documents))
+    except PyMongoError:
+        give_back(*(h.lease for h in handed.values()))
+        raise
+    _unpoint(collection, [document_id for document_id in outboxes if document_id not in stored], pointed, handed)
+    unpointed = [document_id for document_id in outboxes if document_id in stored and document_id not in pointed]
+    insert_new(collection.database[POINTERS], [_pointer(collection, document_id) for document_id in unpointed])
+    for document_id in outboxes:
+        if document_id in stored:
+            _hand_over(collection, document_id, handed.get(document_id))
     return stored
 
 
-def publish_on_write(database_name: str, publish: Callable[[Collection, object], None] | None) -> None:
-    """Have `publish(collection, document_id)` called after each event-carrying write to that database (None: stop).
+def _lease_new(collection: Collection, outboxes: dict) -> tuple[list, dict]:
+    """Before new documents are inserted, when this process publishes on write: their pointers and outbox leases
+    with one insert (the ids pointed at, and those handed with their lease). Before, not after: once a document is
+    stored, a relay's sweep could publish it before the writer's lease was taken, and the writer would then publish
+    what it was handed a second time. The caller unpoints what it did not store after all."""
+    publisher = _PUBLISH_ON_WRITE.get(collection.database.name)
+    if not outboxes or publisher is None or not publisher.ready():
+        return [], {}
+    return _point_and_lease(collection, outboxes)
 
-    It must not block or raise: the write is stored, and the caller's answer must not wait for the broker.
+
+def _point_and_lease(collection: Collection, outboxes: dict) -> tuple[list, dict]:
+    """Insert the documents' pointers and outbox leases with one insert: the ids whose pointer this stored, and
+    those whose lease it took, handed (a lease someone else holds is left to them: the document is then handed over
+    without it)."""
+    pointers = [_pointer(collection, document_id) for document_id in outboxes]
+    keys = {document_id: lease_key(collection, document_id, LEASE_PURPOSE) for document_id in outboxes}
+    pointed, leases = insert_with_leases(collection.database[POINTERS], pointers, keys)
+    handed = {
+        document_id: Handed(outboxes[document_id], HeldKeys(leases.keys, {document_id: key}, leases.token))
+        for document_id, key in leases.key_by_id.items()
+    }
+    by_pointer = {_pointer_id(collection, document_id): document_id for document_id in outboxes}
+    return [by_pointer[pointer_id] for pointer_id in pointed], handed
+
+
+def _unpoint(collection: Collection, not_stored: list, pointed: list, handed: dict) -> None:
+    """For new documents not stored after all: delete the pointers this writer stored for them and give back the
+    leases it took for them."""
+    _forget_pointers(collection, [i for i in not_stored if i in pointed], [h.lease for h in handed.values()])
+    give_back(*(handed[i].lease for i in not_stored if i in handed))  # any whose pointer was there before
+
+
+def publish_on_write(database_name: str, publisher: Publisher | None) -> None:
+    """Have `publisher` publish the events of each event-carrying write to that database (None: stop).
+
+    Its hand_over must not block or raise: the write is stored, and the caller's answer must not wait for the broker.
     """
-    if publish is None:
+    if publisher is None:
         _PUBLISH_ON_WRITE.pop(database_name, None)
     else:
-        _PUBLISH_ON_WRITE[database_name] = publish
+        _PUBLISH_ON_WRITE[database_name] = publisher
 
 
-def _stored(collection: Collection, document_id) -> None:
+def _hand_over(collection: Collection, document_id, handed: Handed | None = None) -> None:
     """Hand a document whose events were just stored (and pointed at) to this process's publisher, if any."""
-    publish = _PUBLISH_ON_WRITE.get(collection.database.name)
-    if publish is not None:
-        publish(collection, document_id)
+    publisher = _PUBLISH_ON_WRITE.get(collection.database.name)
+    if publisher is not None:
+        publisher.hand_over(collection, document_id, handed=handed)
+    elif handed is not None:
+        give_back(handed.lease)
+
+
+def _point_after_write(collection: Collection, document_id, outbox: list | None) -> Handed | None:
+    """Under the document's lock, right after its events were stored: point the relays at it and, when its whole
+    outbox is known and this process publishes on write, take its outbox lease in the same insert (handed)."""
+    publisher = _PUBLISH_ON_WRITE.get(collection.database.name)
+    if outbox is None or publisher is None or not publisher.ready():
+        point_to(collection, document_id)
+        return None
+    _, handed = _point_and_lease(collection, {document_id: outbox})
+    return handed.get(document_id)
 
 
 def point_to(collection: Collection, document_id) -> None:
@@ -145,10 +243,9 @@ def update_with_events(collection: Collection, query: dict, update: dict, events
             return UpdateResult({"n": 0, "nModified": 0, "ok": 1}, acknowledged=True)
         result = collection.update_one(_write_filter(query, kwargs), with_events(update, events), **kwargs)
         stored = bool(events and (result.matched_count or result.upserted_id is not None))
-        if stored:
-            point_to(collection, query["_id"])
+        handed = _point_after_write(collection, query["_id"], None) if stored else None
     if stored:  # after the lock: the publisher takes it again to mark the events sent
-        _stored(collection, query["_id"])
+        _hand_over(collection, query["_id"], handed)
     return result
 
 
@@ -159,11 +256,20 @@ def find_one_and_update_with_events(collection: Collection, query: dict, update:
             return None
         result = collection.find_one_and_update(_write_filter(query, kwargs), with_events(update, events), **kwargs)
         stored = bool(events and (result is not None or kwargs.get("upsert")))
-        if stored:
-            point_to(collection, query["_id"])
+        handed = _point_after_write(collection, query["_id"], _outbox_after(result, events, kwargs)) if stored else None
     if stored:
-        _stored(collection, query["_id"])
+        _hand_over(collection, query["_id"], handed)
     return result
+
+
+def _outbox_after(result: dict | None, events: list[dict], kwargs: dict) -> list | None:
+    """The document's whole outbox after a find_one_and_update that pushed `events` (under the lock, so exact): as
+    returned, or as it was plus what was pushed (None, not known, when a projection may have left it out)."""
+    if kwargs.get("projection") is not None:
+        return None
+    if kwargs.get("return_document") == ReturnDocument.AFTER:
+        return None if result is None else list(result.get(OUTBOX_FIELD) or [])
+    return [*((result or {}).get(OUTBOX_FIELD) or []), *events]
 
 
 # FerretDB 1.24 pushes down to SQLite only a filter that is exactly {_id: ...}; `{_id, version}` is matched in Go over
@@ -223,17 +329,26 @@ def publish_documents(
     document_ids: list,
     after_publish=None,
     by="relay",
+    outboxes: dict | None = None,
+    leases: list[HeldKeys] = (),
 ) -> tuple[int, list]:
     """Publish the waiting events of several documents, each document's in the order stored, and mark them sent:
     (how many, the ids that have events left: pushed while these were being published).
 
     The caller holds the documents' `outbox` leases (relay and publisher alike; take_leases), so one process at a
-    time publishes a document. The documents share the round trips that need not be one each: the broker's
-    acknowledgements are awaited once for all, their locks are taken with one insert and given back with one delete,
-    their pointers deleted with one; each document costs one read and one write of its own.
+    time publishes a document; `leases` are those of them to give back with the pointers of the documents finished
+    (one delete for both; the caller gives back the rest). `outboxes` are documents' whole outboxes as their writer
+    stored them, under the lease it took in the write: those are not read again. The documents share the round
+    trips that need not be one each: the broker's acknowledgements are awaited once for all, their locks are taken
+    with one insert and given back with one delete, their pointers and leases deleted with one; each document costs
+    one write of its own (and a read, unless its outbox was handed over).
     """
+    outboxes = outboxes or {}
     documents = {
-        document_id: collection.find_one({"_id": document_id}, {OUTBOX_FIELD: 1}) or {} for document_id in document_ids
+        document_id: {"_id": document_id, OUTBOX_FIELD: outboxes[document_id]}
+        if document_id in outboxes
+        else collection.find_one({"_id": document_id}, {OUTBOX_FIELD: 1}) or {}
+        for document_id in document_ids
     }
     sent = {document_id: document.get(OUTBOX_FIELD) or [] for document_id, document in documents.items()}
     futures = [
@@ -249,13 +364,13 @@ def publish_documents(
     locks = take_locks(collection, list(sent))
     try:
         done = [document_id for document_id in locks.ids if _mark_sent(collection, document_id, sent[document_id])]
-        _forget_pointers(collection, done)  # under the locks: a writer adding events now points again after this
+        _forget_pointers(collection, done, leases)  # under the locks: a writer adding events now points again after
     finally:
         give_back(locks)
     for document_id in sent.keys() - set(locks.ids):  # another writer had it: wait for it, one at a time
         with document_lock(collection, document_id):
             if _mark_sent(collection, document_id, sent[document_id]):
-                _forget_pointers(collection, [document_id])
+                _forget_pointers(collection, [document_id], leases)
                 done.append(document_id)
     count = 0
     for events in sent.values():
@@ -285,12 +400,27 @@ def _mark_sent(collection: Collection, document_id, events: list[dict]) -> bool:
     return True
 
 
-def _forget_pointers(collection: Collection, document_ids: list) -> None:
-    """Delete the pointers of documents with nothing left to publish (the pointers collection holds only those
-    waiting, so `$in` reads few documents even where FerretDB scans)."""
-    if document_ids:
-        pointer_ids = [_pointer_id(collection, document_id) for document_id in document_ids]
-        collection.database[POINTERS].delete_many({"_id": {"$in": pointer_ids}})
+def take_outbox_leases(collection: Collection, document_ids: list) -> HeldKeys:
+    """Lease documents for publishing, with one insert, without waiting (kept beside the pointers); those another
+    process holds are left out."""
+    return take_leases(collection, document_ids, LEASE_SECONDS, LEASE_PURPOSE, keys=collection.database[POINTERS])
+
+
+def _forget_pointers(collection: Collection, document_ids: list, leases: list[HeldKeys] = ()) -> None:
+    """Delete the pointers of documents with nothing left to publish, and give back their outbox leases among
+    `leases`, with one delete (the pointers collection holds only what is waiting or being published, so the
+    filter reads few documents even where FerretDB scans)."""
+    if not document_ids:
+        return
+    query: dict = {"_id": {"$in": [_pointer_id(collection, document_id) for document_id in document_ids]}}
+    given = [(held, document_id) for held in leases for document_id in document_ids if document_id in held.key_by_id]
+    if given:
+        keys = [held.key_by_id[document_id] for held, document_id in given]
+        tokens = sorted({held.token for held, _ in given})
+        query = {"$or": [query, {"_id": {"$in": keys}, "token": {"$in": tokens}}]}
+    collection.database[POINTERS].delete_many(query)
+    for held, document_id in given:  # given back: the caller's give_back leaves them out
+        del held.key_by_id[document_id]
 
 
 class Relay:
@@ -334,10 +464,15 @@ class Relay:
             if not waiting:
                 continue
             # Those leased by another relay, or by their writer, are left out: it is publishing them.
-            leases = take_leases(collection, waiting, LEASE_SECONDS, purpose="outbox")
+            leases = take_outbox_leases(collection, waiting)
             try:
                 published += publish_documents(
-                    self.producer, self.topic_prefix, collection, leases.ids, after_publish=self.after_publish
+                    self.producer,
+                    self.topic_prefix,
+                    collection,
+                    leases.ids,
+                    after_publish=self.after_publish,
+                    leases=[leases],
                 )[0]
             finally:
                 give_back(leases)

@@ -40,8 +40,8 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from shared.config import Settings
-from shared.locks import DocumentBusy, give_back, take_leases
-from shared.outbox import LEASE_SECONDS, make_producer, publish_documents, publish_on_write
+from shared.locks import DocumentBusy, give_back
+from shared.outbox import Handed, make_producer, publish_documents, publish_on_write, take_outbox_leases
 
 log = structlog.get_logger(__name__)
 
@@ -79,16 +79,30 @@ class WritePublisher:
         # Test hook: called in the background thread before a document is leased and published.
         self.before_publish = None
 
-    def hand_over(self, collection: Collection, document_id, attempt: int = 0) -> None:
-        """Publish the document's events soon; returns at once and never raises (the relay is the safety net)."""
+    def ready(self) -> bool:
+        """True when a document handed over now goes out at once: the writer then takes its outbox lease in the
+        write (shared.outbox), which spares the publisher a lease and a read of its own."""
+        return time.monotonic() >= self._resume_at and self._work.qsize() < QUEUE_SIZE // 2
+
+    def hand_over(self, collection: Collection, document_id, attempt: int = 0, handed: Handed | None = None) -> None:
+        """Publish the document's events soon; returns at once and never raises (the relay is the safety net).
+        `handed`: its outbox and lease, taken in the write; given back here when it is not published now."""
         if time.monotonic() < self._resume_at:
+            self._give_back(handed)
             return  # the broker was unreachable a moment ago: the relay publishes it
         try:
-            self._started().put_nowait((collection, document_id, attempt))
+            self._started().put_nowait((collection, document_id, attempt, handed))
         except queue.Full:
             log.warning("publish_on_write_queue_full", document_id=str(document_id))
+            self._give_back(handed)
         except Exception as exc:  # noqa: BLE001 - the write is stored; publishing is the relay's job as well
             log.warning("publish_on_write_unavailable", error=repr(exc)[:200])
+            self._give_back(handed)
+
+    @staticmethod
+    def _give_back(handed: Handed | None) -> None:
+        if handed is not None:
+            give_back(handed.lease)
 
     def _started(self) -> queue.Queue:
         """This process's queue, its threads started on first use (a forked child starts its own)."""
@@ -121,36 +135,63 @@ class WritePublisher:
                 for _ in batch:
                     work.task_done()
 
-    def _publish(self, batch: list[tuple[Collection, object, int]]) -> None:
+    def _publish(self, batch: list[tuple[Collection, object, int, Handed | None]]) -> None:
         """Publish a batch of handed-over documents, those of one collection together."""
-        if time.monotonic() < self._resume_at:
-            return
-        by_collection: dict[tuple[str, str], tuple[Collection, dict]] = {}
-        for collection, document_id, attempt in batch:
-            _, attempts = by_collection.setdefault((collection.database.name, collection.name), (collection, {}))
-            attempts[document_id] = min(attempt, attempts.get(document_id, attempt))
-        for collection, attempts in by_collection.values():
-            self._publish_collection(collection, attempts)
+        by_collection: dict[str, tuple[Collection, dict]] = {}
+        for collection, document_id, attempt, handed in batch:
+            _, items = by_collection.setdefault(collection.full_name, (collection, {}))
+            items.setdefault(document_id, []).append((attempt, handed))
+        try:
+            for collection, items in by_collection.values():
+                self._publish_collection(collection, items)
+        finally:  # whatever went wrong, no lease a writer took stays held (those given back already are empty)
+            held: dict[str, list] = {}
+            for *_, handed in batch:
+                if handed is not None and handed.lease.key_by_id:
+                    held.setdefault(handed.lease.keys.full_name, []).append(handed.lease)
+            for leases in held.values():
+                give_back(*leases)
         self._pause = FIRST_PAUSE
 
-    def _publish_collection(self, collection: Collection, attempts: dict) -> None:
+    def _publish_collection(self, collection: Collection, items: dict) -> None:
+        """Publish documents of one collection: those handed with their lease as handed (their outbox known); the
+        others leased here with one insert, and read."""
+        if time.monotonic() < self._resume_at:
+            return  # standing aside: the relay publishes them (the caller gives the writers' leases back)
         if self.before_publish:
-            for document_id in attempts:
+            for document_id in items:
                 self.before_publish(collection, document_id)
-        leases = take_leases(collection, list(attempts), LEASE_SECONDS, purpose="outbox")
-        for document_id, attempt in attempts.items():
-            # The relay or another process is publishing it, perhaps without our events yet: hand it over again.
-            if document_id not in leases.key_by_id and attempt < LEASE_RETRIES:
-                delay = LEASE_RETRY_SECONDS * 2**attempt
-                threading.Timer(delay, self.hand_over, (collection, document_id, attempt + 1)).start()
+        handed, attempts = {}, {}
+        for document_id, entries in items.items():
+            with_lease = [h for _, h in entries if h is not None]
+            if with_lease:  # (one lease is never handed twice; the caller gives back any other)
+                handed[document_id] = with_lease[0]
+            else:
+                attempts[document_id] = min(attempt for attempt, _ in entries)
+        leases = [h.lease for h in handed.values()]
+        if attempts:
+            taken = take_outbox_leases(collection, list(attempts))
+            leases.append(taken)
+            for document_id, attempt in attempts.items():
+                # The relay or another process is publishing it, perhaps without our events yet: hand it over again.
+                if document_id not in taken.key_by_id and attempt < LEASE_RETRIES:
+                    delay = LEASE_RETRY_SECONDS * 2**attempt
+                    threading.Timer(delay, self.hand_over, (collection, document_id, attempt + 1)).start()
+        waiting = [*handed, *(document_id for document_id in attempts if document_id in taken.key_by_id)]
+        outboxes = {document_id: h.outbox for document_id, h in handed.items()}
         try:
-            producer, waiting = self._producer_now(), leases.ids
+            producer = self._producer_now()
             for _round in range(MAX_ROUNDS):
                 if not waiting:
                     break
-                _count, waiting = publish_documents(producer, self.topic_prefix, collection, waiting, by="writer")
+                _count, waiting = publish_documents(
+                    producer, self.topic_prefix, collection, waiting, by="writer", outboxes=outboxes, leases=leases
+                )
+                outboxes = {}  # a second round reads what was pushed meanwhile
         finally:
-            give_back(leases)
+            give_back(*leases)  # those not given back with their documents' pointers (one delete)
+            for lease in leases:
+                lease.key_by_id.clear()  # given back: the caller's safety net leaves them out
 
     def _producer_now(self) -> KafkaProducer:
         with self._producer_lock:
@@ -209,7 +250,7 @@ def enable_publish_on_write(db: Database, settings: Settings) -> WritePublisher 
         topic_prefix=settings.topic_prefix,
     )
     _PUBLISHERS.append(publisher)
-    publish_on_write(db.name, publisher.hand_over)
+    publish_on_write(db.name, publisher)
     return publisher
 
 

@@ -12,19 +12,23 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer
+from pymongo import MongoClient, ReturnDocument, monitoring
 
 from shared.events import new_event
 from shared.locks import document_lock
 from shared.outbox import (
+    LEASE_SECONDS,
     POINTERS,
     insert_aggregate,
     new_document_with_events,
     point_to,
     publish_on_write,
+    find_one_and_update_with_events,
     update_with_events,
     with_events,
 )
@@ -74,7 +78,13 @@ def ids_on_topic(settings) -> collections.Counter:
         consumer.close()
 
 
+def pointers_at_orgs(db) -> int:
+    """How many organisations the relays are pointed at (the collection also keeps the outbox leases)."""
+    return db[POINTERS].count_documents({"collection": "orgs"})
+
+
 def wait_until_all_sent(db, timeout: float = 30) -> None:
+    """Until no event waits, and no pointer or outbox lease is left."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not db[POINTERS].count_documents({}) and not db.orgs.count_documents({"outbox_pending": True}):
@@ -155,10 +165,22 @@ def test_a_writer_that_dies_after_storing_and_before_publishing_loses_nothing(se
     )
     assert writer.returncode == 3, writer.stderr.decode()[-2000:]
     assert db.orgs.find_one({"_id": document["_id"]})["outbox_pending"] is True
-    assert db[POINTERS].count_documents({}) == 1
+    assert pointers_at_orgs(db) == 1
+    # The writer took the document's outbox lease in its write and died holding it: the relay leaves the document
+    # alone until the lease has lapsed (a live publisher could still be sending it), then publishes it.
+    lease = {"_id": f"outbox:orgs/{document['_id']}"}
+    assert db[POINTERS].count_documents(lease) == 1
 
     relay = relay_for(settings, [db.orgs])
-    relay.pointed, relay.grace_seconds = {"orgs"}, GRACE_SECONDS
+    relay.pointed, relay.grace_seconds = {"orgs"}, 0.0
+    try:
+        assert relay.run_once(sweep=False) == 0
+    finally:
+        relay.close()
+    lapsed = datetime.now(UTC) - timedelta(seconds=LEASE_SECONDS + 1)
+    db[POINTERS].update_one(lease, {"$set": {"taken_at": lapsed}})  # as if LEASE_SECONDS had gone by
+
+    relay.grace_seconds = GRACE_SECONDS
     stop = threading.Event()
     relay_thread = threading.Thread(target=relay.run_forever, args=(stop,), kwargs={"idle_seconds": 0.05})
     relay_thread.start()
@@ -187,7 +209,7 @@ def test_with_the_broker_unreachable_a_write_neither_waits_nor_fails_and_its_eve
     assert max(took) < 1.0, took  # the producer waits up to 10 s for a broker; the writes did not
     assert db.orgs.count_documents({"outbox_pending": True}) == 5
     assert all(len(org["outbox"]) == 2 for org in db.orgs.find())
-    assert db[POINTERS].count_documents({}) == 5
+    assert pointers_at_orgs(db) == 5
 
 
 def test_the_relay_leaves_a_document_its_writer_is_still_publishing_to_the_writer_and_takes_it_after_the_grace(
@@ -240,10 +262,63 @@ def test_documents_relayed_together_go_out_once_each_and_a_write_landing_meanwhi
     try:
         assert relay.run_once(sweep=False) == 5
         assert [event["id"] for event in db.orgs.find_one({"_id": busy_id})["outbox"]] == meanwhile
-        assert db[POINTERS].count_documents({}) == 1 and db.orgs.count_documents({"outbox_pending": True}) == 1
+        assert pointers_at_orgs(db) == 1 and db.orgs.count_documents({"outbox_pending": True}) == 1
         relay.after_publish = None
         assert relay.run_once(sweep=False) == 1
     finally:
         relay.close()
     assert ids_on_topic(settings) == dict.fromkeys([d["outbox"][0]["id"] for d in documents] + meanwhile, 1)
     assert db[POINTERS].count_documents({}) == 0 and db.orgs.count_documents({"outbox_pending": True}) == 0
+
+
+class _Commands(monitoring.CommandListener):
+    """The database commands a client sent, as "name collection"."""
+
+    def __init__(self):
+        self.sent: list[str] = []
+
+    def started(self, event):
+        self.sent.append(f"{event.command_name} {event.command.get(event.command_name)}")
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_a_writer_hands_its_publisher_the_outbox_and_the_lease_it_took_in_the_write(settings, db):
+    # The writer takes the outbox lease in the insert that points the relays at the document, while it knows the
+    # whole outbox; its publisher then needs no lease and no read of its own, and gives the lease back with the
+    # pointer: 6 round trips for a new document and its publication, 9 for a change (they were 9 and 12).
+    commands = _Commands()
+    client = MongoClient(settings.mongo_url, tz_aware=True, event_listeners=[commands])
+    mine = client[db.name]
+    publisher = enable_publish_on_write(mine, dataclasses.replace(settings, publish_on_write=True))
+    try:
+        document, registered = org_document("Counted")
+        insert_aggregate(mine.orgs, document)
+        wait_until_all_sent(db)
+        inserted, commands.sent = commands.sent, []
+        renamed = new_event(
+            "stint.org.registered.v1",
+            "listing",
+            document["_id"],
+            {"org_id": document["_id"], "name": "Renamed", "status": "verified"},
+        )
+        guard = {"_id": document["_id"], "name": "Counted"}
+        after = find_one_and_update_with_events(
+            mine.orgs, guard, {"$set": {"name": "Renamed"}}, [renamed], return_document=ReturnDocument.AFTER
+        )
+        wait_until_all_sent(db)
+        changed = [command for command in commands.sent if not command.startswith("endSessions")]
+    finally:
+        publish_on_write(mine.name, None)
+        publisher.drain()
+        client.close()
+    assert after["name"] == "Renamed" and [event["id"] for event in after["outbox"]] == [renamed["id"]]
+    assert ids_on_topic(settings) == {registered: 1, renamed["id"]: 1}
+    publication = ["insert document_locks", "findAndModify orgs", "delete outbox_pointers", "delete document_locks"]
+    assert sorted(inserted) == sorted(["insert outbox_pointers", "insert orgs", *publication])
+    write = ["insert document_locks", "find orgs", "findAndModify orgs", "insert outbox_pointers"]
+    assert sorted(changed) == sorted([*write, "delete document_locks", *publication])
