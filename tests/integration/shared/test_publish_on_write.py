@@ -24,11 +24,11 @@ from shared.locks import document_lock
 from shared.outbox import (
     LEASE_SECONDS,
     POINTERS,
+    find_one_and_update_with_events,
     insert_aggregate,
     new_document_with_events,
     point_to,
     publish_on_write,
-    find_one_and_update_with_events,
     update_with_events,
     with_events,
 )
