@@ -2,12 +2,13 @@
 
 After `shared.outbox`'s helpers store a document with events (and point at it), they hand the document to this
 process's `WritePublisher`, which returns at once: the HTTP answer or the consumer's commit never waits for the
-broker. A few background threads then do what the relay does (`shared.outbox.publish_documents`): take the
-document's `outbox` lease, publish its waiting events in order (idempotent producer, acks=all), and once the broker
-has acknowledged them pull them out of the document under its lock and delete its pointer. Documents handed over while
-a thread was busy go out together (`BATCH_SIZE`): their leases, locks and pointers cost one round trip for all and
-their acknowledgements are awaited once, so under load a document's publication costs about two round trips of its
-own (its read and its write) instead of eight.
+broker. Mostly the writer has taken the document's `outbox` lease in its write and hands over the outbox it stored
+(`shared.outbox.Handed`, when `ready()`); otherwise the publisher takes the lease and reads the outbox itself. A few
+background threads then do what the relay does (`shared.outbox.publish_documents`): publish the waiting events in
+order (idempotent producer, acks=all), and once the broker has acknowledged them pull them out of the document under
+its lock and delete its pointer and lease. Documents handed over while a thread was busy go out together
+(`BATCH_SIZE`): their locks, pointers and leases cost one round trip for all and their acknowledgements are awaited
+once, so under load a document's publication costs about one round trip of its own (its `findAndModify`).
 
 Why the lease, not only a grace period: the writer publishes under the very lease the relay takes, so the two never
 publish one document at the same time (no double in the normal path), and the whole outbox goes out in the order it
