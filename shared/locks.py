@@ -133,13 +133,7 @@ def insert_with_leases(keys: Collection, documents: list[dict], key_by_id: dict)
     """Insert `documents` and the leases `key_by_id` (a document id -> its lease key, as lease_key makes them) into
     `keys` with one insert, without waiting: the `_id`s of `documents` stored (those there already are not), and
     the leases taken (one someone else holds is left out, even a stale one: its taker takes that over)."""
-    token, now = uuid.uuid4().hex, datetime.now(UTC)
-    leases = [{"_id": key, "token": token, "taken_at": now} for key in key_by_id.values()]
-    try:
-        stored = set(insert_new(keys, [*documents, *leases]))
-    except PyMongoError:
-        _note_unreleased([(keys, key, token) for key in key_by_id.values()])  # some may be stored, answer lost
-        raise
+    stored, token = _insert_together(keys, key_by_id, documents)
     held = {document_id: key for document_id, key in key_by_id.items() if key in stored}
     return [document["_id"] for document in documents if document["_id"] in stored], HeldKeys(keys, held, token)
 
@@ -163,21 +157,36 @@ def give_back(*held: HeldKeys) -> None:
         raise ValueError("give_back: keys of one collection at a time")
     keys, tokens = [key for h in sets for key in h.key_by_id.values()], [h.token for h in sets]
     try:
-        sets[0].keys.delete_many({"_id": {"$in": keys}, "token": tokens[0] if len(tokens) == 1 else {"$in": tokens}})
+        sets[0].keys.delete_many(held_filter(keys, tokens))
     except PyMongoError:
         _note_unreleased([(h.keys, key, h.token) for h in sets for key in h.key_by_id.values()])
 
 
-def _insert_keys(keys: Collection, key_by_id: dict, stale_seconds: float) -> HeldKeys:
-    """Insert the key documents with one insert; a key held already is taken over only when stale (then alone)."""
+def held_filter(keys: list[str], tokens: list[str]) -> dict:
+    """The filter matching those of `keys` still held under one of `tokens` (one a stale holder lost to a new taker
+    carries the taker's token, and is left alone)."""
+    tokens = sorted(set(tokens))
+    return {"_id": {"$in": keys}, "token": tokens[0] if len(tokens) == 1 else {"$in": tokens}}
+
+
+def _insert_together(keys: Collection, key_by_id: dict, documents: list[dict] = ()) -> tuple[set, str]:
+    """Insert the key documents (and `documents`) into `keys` with one insert: the `_id`s stored, and the keys'
+    token. Held keys that could not be given back earlier are given back first."""
     if _unreleased:
         _give_back_unreleased()
     token, now = uuid.uuid4().hex, datetime.now(UTC)
+    taken = [{"_id": key, "token": token, "taken_at": now} for key in key_by_id.values()]
     try:
-        stored = set(insert_new(keys, [{"_id": key, "token": token, "taken_at": now} for key in key_by_id.values()]))
+        stored = set(insert_new(keys, [*documents, *taken]))
     except PyMongoError:
         _note_unreleased([(keys, key, token) for key in key_by_id.values()])  # some may be stored, answer lost
         raise
+    return stored, token
+
+
+def _insert_keys(keys: Collection, key_by_id: dict, stale_seconds: float) -> HeldKeys:
+    """Insert the key documents with one insert; a key held already is taken over only when stale (then alone)."""
+    stored, token = _insert_together(keys, key_by_id)
     held = {document_id: key for document_id, key in key_by_id.items() if key in stored}
     for document_id, key in key_by_id.items():
         if key not in stored and _insert_key(keys, key, token, 0, stale_seconds):

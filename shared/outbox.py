@@ -48,7 +48,16 @@ from pymongo.results import UpdateResult
 
 from shared import metrics
 from shared.events import encode_event, topic_for
-from shared.locks import HeldKeys, document_lock, give_back, insert_with_leases, lease_key, take_leases, take_locks
+from shared.locks import (
+    HeldKeys,
+    document_lock,
+    give_back,
+    held_filter,
+    insert_with_leases,
+    lease_key,
+    take_leases,
+    take_locks,
+)
 from shared.mongo import insert_new
 
 log = structlog.get_logger(__name__)
@@ -107,22 +116,8 @@ def new_document_with_events(document: dict, events: list[dict]) -> dict:
 def insert_aggregate(collection: Collection, document: dict) -> None:
     """Insert a new aggregate document (from new_document_with_events) and point the relays at its events
     (DuplicateKeyError when a document with its `_id` or unique keys is stored already)."""
-    if not document.get(PENDING_FIELD):
-        collection.insert_one(document)
-        return
-    document_id = document["_id"]
-    pointed, handed = _lease_new(collection, {document_id: document[OUTBOX_FIELD]})
-    try:
-        collection.insert_one(document)
-    except DuplicateKeyError:
-        _unpoint(collection, [document_id], pointed, handed)
-        raise
-    except PyMongoError:
-        give_back(*(h.lease for h in handed.values()))
-        raise
-    if not pointed:
-        point_to(collection, document_id)
-    _hand_over(collection, document_id, handed.get(document_id))
+    if document["_id"] not in insert_aggregates(collection, [document]):
+        raise DuplicateKeyError(f"{collection.name}: a document with its _id or unique keys is stored already")
 
 
 def insert_aggregates(collection: Collection, documents: list[dict]) -> set:
@@ -416,8 +411,7 @@ def _forget_pointers(collection: Collection, document_ids: list, leases: list[He
     given = [(held, document_id) for held in leases for document_id in document_ids if document_id in held.key_by_id]
     if given:
         keys = [held.key_by_id[document_id] for held, document_id in given]
-        tokens = sorted({held.token for held, _ in given})
-        query = {"$or": [query, {"_id": {"$in": keys}, "token": {"$in": tokens}}]}
+        query = {"$or": [query, held_filter(keys, [held.token for held, _ in given])]}
     collection.database[POINTERS].delete_many(query)
     for held, document_id in given:  # given back: the caller's give_back leaves them out
         del held.key_by_id[document_id]
