@@ -2,12 +2,18 @@
 
 A type the consumer has no handler for is skipped unchecked: its consumers check it (and dead-letter it if bad).
 
-Offsets are committed only after the effect is stored. Each handled event id is recorded
-(unique `_id` in `handled_events`), so a redelivered event changes nothing. A handler
-failure is retried with backoff, then the message goes to `<topic>.dlq` with the error in
-its headers; an unparseable message goes there at once. A database outage is not the
-message's fault: the consumer rewinds and waits instead of dead-lettering; so is a document
-whose write lock a dead process left behind (`DocumentBusy`, taken over once stale).
+Offsets are committed only after the effect is stored. Each handled event id is recorded (unique `_id` in
+`handled_events`), so a redelivered event changes nothing. A handler failure is retried with backoff, then the
+message goes to `<topic>.dlq` with the error in its headers; an unparseable message goes there at once. A database
+outage is not the message's fault: the consumer rewinds and waits instead of dead-lettering; so is a document whose
+write lock a dead process left behind (`DocumentBusy`, taken over once stale).
+
+That record of handled ids, not the committed offset, is what keeps an event from being handled twice; so a busy
+consumer commits at most once a `commit_interval` (and at once on close and on any error) instead of after every
+poll: each commit is a broker round trip and an append to the broker's offsets log, and under load a poll brings only
+a few records. The consumer that gets a partition after one that died between commits, or after a rebalance took it
+away (its uncommitted offsets are dropped then, `_ForgetRevoked`), reads up to that interval's events again and skips
+them as handled (one read each).
 
 A service may name a batch handler for some types: a run of such events next to each other in one partition's
 poll is handed over at once (one write per document they share, one insert per collection, instead of one each),
@@ -27,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
@@ -46,6 +52,9 @@ Handler = Callable[[Event], object]
 BatchHandler = Callable[[list[Event]], list[object]]  # one effect per event, in order
 HANDLED_EVENTS = "handled_events"
 DEFAULT_PARTITIONS = 3
+# Seconds between offset commits of a busy consumer (see the module's docstring).
+COMMIT_INTERVAL = 1.0
+COMMIT_TIMEOUT_MS = 10_000  # a commit the broker does not answer raises (the consumer is rebuilt), never hangs
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,7 @@ class Consumer:
         on_poll: Callable[[], None] | None = None,
         batch_handler: BatchHandler | None = None,
         batched_types: frozenset[str] = frozenset(),
+        commit_interval: float = COMMIT_INTERVAL,
     ):
         self.db = db
         self.bootstrap = bootstrap
@@ -119,6 +129,9 @@ class Consumer:
         self.retry_backoff = retry_backoff
         self.poll_timeout_ms = poll_timeout_ms
         self.max_poll_records = max_poll_records
+        self.commit_interval = commit_interval
+        self._uncommitted: dict = {}  # partition -> the offset after its last handled record, not yet committed
+        self._committed_at = time.monotonic()
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._lag_checked_at = 0.0
@@ -143,12 +156,15 @@ class Consumer:
                 heartbeat_interval_ms=2000,
                 max_poll_interval_ms=300000,
             )
-            self._consumer.subscribe(self.topics)
+            self._consumer.subscribe(self.topics, listener=_ForgetRevoked(self._uncommitted))
         return self._consumer
 
     def close(self) -> None:
-        """Leave the group and close connections (without committing anything new)."""
+        """Commit what was handled and not yet committed, then leave the group and close connections."""
         if self._consumer is not None:
+            with contextlib.suppress(KafkaError):  # not committed: redelivered, and skipped as handled
+                self._commit({}, now=True)
+            self._uncommitted.clear()
             self._consumer.close(autocommit=False)
             self._consumer = None
         if self._producer is not None:
@@ -195,18 +211,24 @@ class Consumer:
                     done += len(run)
         except BaseException:
             with contextlib.suppress(KafkaError):  # not committed: redelivered, and skipped as handled
-                self._commit(handled)
+                self._commit(handled, now=True)
             raise
         self._commit(handled)
         self._report_lag()
         self._on_poll()
         return done
 
-    def _commit(self, handled: dict) -> None:
-        """One commit for what a batch handled, after its effects: a consumer that dies before it gets those records
-        again, and the handled-events check skips their effects (one broker round trip per batch, not per record)."""
-        if handled:
-            self.kafka.commit(handled)
+    def _commit(self, handled: dict, now: bool = False) -> None:
+        """Note what a batch handled, after its effects, and commit what is noted once `commit_interval` has passed
+        since the last commit (or `now`): a consumer that dies before gets those records again, and the
+        handled-events check skips their effects. Called after every poll, records or none, so a consumer gone
+        quiet commits its last records within a poll's timeout of the interval."""
+        self._uncommitted.update(handled)
+        if not self._uncommitted or not (now or time.monotonic() - self._committed_at >= self.commit_interval):
+            return
+        self.kafka.commit(dict(self._uncommitted), timeout_ms=COMMIT_TIMEOUT_MS)
+        self._uncommitted.clear()
+        self._committed_at = time.monotonic()
 
     def _rewind_rest(self, batch: dict, failed_partition) -> None:
         """Seek partitions not yet handled in this batch back to their first record."""
@@ -387,6 +409,22 @@ class Consumer:
             metrics.CONSUMER_LAG.labels(
                 group=self.group_id, topic=partition.topic, partition=str(partition.partition)
             ).set(max(0, end - position))
+
+
+class _ForgetRevoked(ConsumerRebalanceListener):
+    """Drops the uncommitted offsets of partitions the group takes away: their next owner may move on before this
+    member would commit, and an older offset committed after that would only make it read those events again. (The
+    listener may not block, so it does not commit them: the next owner skips those events as handled.)"""
+
+    def __init__(self, uncommitted: dict):
+        self.uncommitted = uncommitted
+
+    def on_partitions_revoked(self, revoked) -> None:
+        for partition in revoked:
+            self.uncommitted.pop(partition, None)
+
+    def on_partitions_assigned(self, assigned) -> None:
+        pass
 
 
 def _handled_note(event: Event, record, effect) -> dict:

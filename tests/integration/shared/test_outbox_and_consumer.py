@@ -134,6 +134,47 @@ def test_a_consumer_that_dies_after_its_effect_but_before_committing_causes_no_d
     assert effect_counts(db) == {org_id: 1}
 
 
+def test_a_consumer_killed_between_commits_leaves_its_events_to_the_next_which_skips_them(settings, db):
+    orgs = [register_org(db, f"Org {n}") for n in range(5)]
+    publish_pending(settings, [db.orgs])
+    handlers = {"stint.org.registered.v1": counting_handler(db)}
+    first = consumer_for(settings, db, ["listing"], handlers, commit_interval=3600)
+    consume_until(first, lambda: len(effect_counts(db)) == 5)
+    first.kafka.close(autocommit=False)  # killed: nothing it handled was committed (the next commit was an hour off)
+    second = consumer_for(settings, db, ["listing"], handlers)
+    try:
+        delivered_again = _consume_until_caught_up(second)
+    finally:
+        second.close()
+    assert delivered_again == 5  # every event came again...
+    assert effect_counts(db) == {org_id: 1 for org_id in orgs}  # ...and none had its effect twice
+
+
+def test_a_consumer_commits_what_it_handled_when_it_closes(settings, db):
+    for n in range(3):
+        register_org(db, f"Org {n}")
+    publish_pending(settings, [db.orgs])
+    handlers = {"stint.org.registered.v1": counting_handler(db)}
+    first = consumer_for(settings, db, ["listing"], handlers, commit_interval=3600)
+    consume_until(first, lambda: len(effect_counts(db)) == 3)
+    first.close()
+    second = consumer_for(settings, db, ["listing"], handlers)
+    try:
+        assert _consume_until_caught_up(second) == 0  # it starts after what the first handled
+    finally:
+        second.close()
+
+
+def _consume_until_caught_up(consumer, timeout: float = 30.0) -> int:
+    """Poll until the consumer has partitions and has read to their ends; how many records it consumed."""
+    consumed, deadline = 0, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        consumed += consumer.poll_once()
+        if _lag_is_zero(consumer):
+            return consumed
+    raise AssertionError(f"the consumer did not catch up within {timeout}s")
+
+
 def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_moves_on(settings, db):
     topic = settings.topic("listing")
     bad_schema = new_event(
