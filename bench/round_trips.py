@@ -1,6 +1,7 @@
 """Database round trips and CPU per approval, by process: what the approval pipeline costs, counted.
 
     python -m bench.round_trips [--approvals 300] [--interval 0.05]
+    python -m bench.round_trips --applies 15     # distinct students apply under wrk for 15 s instead
 
 Starts the provisioned servers and the platform as `python -m bench` does, with one addition: every platform process
 loads a pymongo command listener (a `sitecustomize` module this command writes to a temporary directory put on the
@@ -11,6 +12,11 @@ the first approval until the platform is quiet again (every email and inbox entr
 are printed per approval, less what the idle platform does in as long (its polls, measured for 10 s first). The
 certification and notification apis answer only the bench's own reads of the results in that window; they are shown
 apart.
+
+With `--applies SECONDS` the load is the throughput benchmark's apply instead (bench/http_throughput.py: wrk, 8
+connections, a different student each request, for SECONDS), and everything is per apply: what an apply costs the
+whole platform on the machine it shares (the employer's inbox entry and email included), where the throughput floor
+is one process alone.
 
 A count is exact where timings are noisy: at 20 approvals a second the pipeline's latency swings by tens of percent
 between runs of the same code, a round trip fewer per approval does not.
@@ -28,7 +34,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import e2e_latency
+import requests
+
+from bench import e2e_latency, http_throughput
 from bench.support import cpu_seconds, real_servers, running_platform, wait_until_quiet
 from tests.support.smtp import smtp_server
 
@@ -113,6 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.round_trips", description=__doc__.split("\n")[0])
     parser.add_argument("--approvals", type=int, default=300)
     parser.add_argument("--interval", type=float, default=0.05, help="seconds between approvals (0.05: 20 a second)")
+    parser.add_argument("--applies", type=float, metavar="SECONDS", help="apply under wrk for SECONDS instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="stint-round-trips-") as tmp:
         run_dir, counts_dir, module_dir = Path(tmp) / "run", Path(tmp) / "counts", Path(tmp) / "site"
@@ -122,7 +131,10 @@ def main() -> None:
         os.environ["STINT_ROUND_TRIPS_DIR"] = str(counts_dir)
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(module_dir), os.environ.get("PYTHONPATH")]))
         with real_servers(run_dir) as servers, smtp_server() as mail, running_platform(servers, run_dir, mail.url) as p:
-            employer, approvals = e2e_latency.prepare(p, args.approvals)
+            if args.applies:
+                load = _applying(p, args.applies, Path(tmp) / "students")
+            else:
+                employer, approvals = e2e_latency.prepare(p, args.approvals)
             wait_until_quiet(p)
             roots = {name: [process.pid] for name, process in p.processes.items() if process.pid}
             roots |= server_pids(run_dir)
@@ -131,10 +143,29 @@ def main() -> None:
             time.sleep(IDLE_SECONDS)
             before, cpu_before, started = snapshot(counts_dir), _cpu_seconds_of(roots), time.monotonic()
             idle = Idle(counted(idle_before, before), idle_cpu_before, cpu_before, started - idle_started)
-            e2e_latency.approve_at_steady_rate(p, employer, approvals, args.interval)
+            if args.applies:
+                applied = load()
+                n, unit = applied.answered, "apply"
+                what = f"{n} applies under wrk in {applied.seconds:.0f} s ({applied.errors} errors)"
+            else:
+                e2e_latency.approve_at_steady_rate(p, employer, approvals, args.interval)
+                n, unit, what = args.approvals, "approval", f"{args.approvals} approvals, one every {args.interval} s"
             wait_until_quiet(p)
             after, cpu_after, took = snapshot(counts_dir), _cpu_seconds_of(roots), time.monotonic() - started
-    report(counted(before, after), cpu_before, cpu_after, idle, args, took)
+    report(counted(before, after), cpu_before, cpu_after, idle, n, unit, what, took)
+
+
+def _applying(platform, seconds: float, tokens_path: Path):
+    """A published listing and enough students' tokens; the load to run, applying to it under wrk."""
+    http = requests.Session()
+    listing_id = e2e_latency.published_employer(platform, http, 1, "applies").listings[0]
+    connections = 8
+    tokens = http_throughput.student_tokens(
+        tokens_path, int(http_throughput.TOKENS_PER_CONNECTION_SECOND * connections * seconds)
+    )
+    script = http_throughput.applying(listing_id, tokens, 201)
+    url = platform.url("application", "/applications")
+    return lambda: http_throughput.load(http_throughput.APPLY, url, script, seconds, connections)
 
 
 def server_pids(run_dir: Path) -> dict[str, list[int]]:
@@ -172,11 +203,12 @@ class Idle:
         return (self.cpu_after[process] - self.cpu_before[process]) * seconds / self.seconds
 
 
-def report(by_process: dict, cpu_before: dict, cpu_after: dict, idle: Idle, args, took: float) -> None:
-    n = args.approvals
+def report(
+    by_process: dict, cpu_before: dict, cpu_after: dict, idle: Idle, n: int, unit: str, what: str, took: float
+) -> None:
     print(
-        f"{n} approvals, one every {args.interval} s; {took:.0f} s from the first until the platform was quiet again. "
-        f"Per approval, less what the idle platform did in as long ({idle.seconds:.0f} s of it measured first):"
+        f"{what}; {took:.0f} s from the first until the platform was quiet again. "
+        f"Per {unit}, less what the idle platform did in as long ({idle.seconds:.0f} s of it measured first):"
     )
     readers = {"certification api", "notification api"}
     total = 0.0
@@ -191,8 +223,8 @@ def report(by_process: dict, cpu_before: dict, cpu_after: dict, idle: Idle, args
         print(f"  {name}: {per:.1f} database commands{label}")
         for key, value in sorted(made.items(), key=lambda item: -item[1]):
             print(f"      {value:6.2f}  {key}")
-    print(f"  all but the bench's reads: {total:.1f} database commands an approval")
-    print("CPU per approval (ms), by process, less its idle CPU:")
+    print(f"  all but the bench's reads: {total:.1f} database commands an {unit}")
+    print(f"CPU per {unit} (ms), by process, less its idle CPU:")
     spent = {
         name: 1000 * max(0.0, cpu_after[name] - cpu_before[name] - idle.cpu_in(name, took)) / n for name in cpu_after
     }
