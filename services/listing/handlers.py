@@ -166,17 +166,26 @@ def get_listing(db: Database, listing_id: str, viewer_org: str | None) -> dict:
 
 def with_org_flags(db: Database, listings: list[dict]) -> list[dict]:
     """The listings, each with `org_flag` when its organisation left a payment dispute open for too long."""
-    moment = now()
-    flags = {org: domain.org_flag(store.open_disputes(db, org), moment) for org in {x["org_id"] for x in listings}}
+    flags = org_flags(db, listings)
     return [{**listing, "org_flag": flags[listing["org_id"]]} for listing in listings]
 
 
-def search_listings(db: Database, filters: dict, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
-    """Published listings still open for applications, matching every word and filter, newest first."""
+def org_flags(db: Database, listings: list[dict]) -> dict[str, dict | None]:
+    """The `org_flag` of each organisation of these listings (None: no payment dispute open for too long)."""
+    moment = now()
+    return {org: domain.org_flag(store.open_disputes(db, org), moment) for org in {x["org_id"] for x in listings}}
+
+
+def search_listings(
+    db: Database, filters: dict, limit: int, cursor: str | None
+) -> tuple[list[dict], dict[str, dict | None], str | None]:
+    """Published listings still open for applications, matching every word and filter, newest first: the page's
+    listings as the search keeps them in memory (show them with schemas.listing_page), each organisation's flag, and
+    the next cursor."""
     terms = domain.query_terms(filters.get("q"))
     normalised = {**filters, "skill": domain.skill_key(filters.get("skill") or "")}
     items, next_cursor = search_model.search_page(db, normalised, terms, now(), limit, cursor)
-    return with_org_flags(db, items), next_cursor
+    return items, org_flags(db, items), next_cursor
 
 
 def list_org_listings(db: Database, org_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:

@@ -328,6 +328,43 @@ class ListingSearchQuerySchema(PageQuerySchema):
 
 ListingPageSchema = page_schema(ListingSchema, "ListingPage")
 
+# What a search shows of each listing except the fields that change without the listing changing: whether it is
+# still open (with time) and its organisation's flag (with payment disputes). Dumped once per listing as the search
+# keeps it (services/listing/search_model.py replaces a changed listing's dict, never changes it), not per request:
+# the schema's dump was a quarter of a search's CPU. Bounded: past MAX_SHOWN listings it starts again.
+_UNCHANGING = ListingSchema(exclude=("open_for_applications", "org_flag"))
+_ORG_FLAG = OrgFlagSchema()
+_shown: dict[str, tuple[dict, dict]] = {}  # listing id -> (the listing dict it was dumped from, its dump)
+MAX_SHOWN = 20_000
+
+
+def listing_page(listings: list[dict], flags: dict[str, dict | None], next_cursor: str | None) -> dict:
+    """What ListingPageSchema dumps for a page of the search's listings with their organisations' flags
+    (handlers.search_listings), the unchanging part of each listing dumped once."""
+    now = datetime.now(UTC)
+    items = []
+    for listing in listings:
+        flag = flags[listing["org_id"]]
+        items.append(
+            _unchanging(listing)
+            | {
+                "open_for_applications": domain.is_open_for_applications(listing, now),
+                "org_flag": None if flag is None else _ORG_FLAG.dump(flag),
+            }
+        )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _unchanging(listing: dict) -> dict:
+    kept = _shown.get(listing["_id"])
+    if kept is not None and kept[0] is listing:
+        return kept[1]
+    if len(_shown) >= MAX_SHOWN:
+        _shown.clear()
+    dumped = _UNCHANGING.dump(listing)
+    _shown[listing["_id"]] = (listing, dumped)
+    return dumped
+
 
 class CategorySchema(ma.Schema):
     """A work domain: its code (what a listing's `category` holds) and its label for people."""

@@ -160,7 +160,9 @@ def matches(listing: dict, filters: dict, terms: list[str], now: datetime) -> bo
 def search_page(
     db: Database, filters: dict, terms: list[str], now: datetime, limit: int, cursor: str | None
 ) -> tuple[list[dict], str | None]:
-    """One page of the open published listings matching `terms` and `filters`, newest first, and the next cursor."""
+    """One page of the open published listings matching `terms` and `filters`, newest first, and the next cursor.
+    The listings are the snapshot's own dicts, never changed while kept (a changed listing is a new dict): show them
+    through the API's schema (schemas.listing_page), never change them."""
     after = tuple(decode_cursor(cursor)) if cursor else None
     page: list[dict] = []
     for listing in published(db):
@@ -171,4 +173,4 @@ def search_page(
             if len(page) > limit:
                 break
     page, next_cursor = cut_page(page, limit, "published_at")
-    return [store.public(listing) for listing in page], next_cursor
+    return page, next_cursor

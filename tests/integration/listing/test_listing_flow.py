@@ -90,6 +90,19 @@ def test_search_pages_walk_every_listing_once_newest_first(platform, verified_or
     assert seen == list(reversed(published))
 
 
+def test_a_search_shows_each_listing_as_reading_it_does_and_shows_an_edit_at_once(
+    platform, client, callers, verified_org
+):
+    listing = platform.published_listing(title="Stint shown by search")
+    for _ in range(2):  # the second answer comes from what the first one dumped
+        assert platform.search(q="shown")["items"] == [client.get(f"/listings/{listing['id']}").get_json()]
+    edited = client.patch(f"/listings/{listing['id']}", json={"seats": 5}, headers=callers["employer"])
+    assert edited.status_code == 200, edited.get_json()
+    found = platform.search(q="shown")["items"]
+    assert [item["seats_left"] for item in found] == [5]
+    assert found == [client.get(f"/listings/{listing['id']}").get_json()]
+
+
 def test_an_employer_lists_their_own_drafts_and_published_listings(platform, client, callers, verified_org):
     draft = platform.create()
     listing = platform.published_listing()
