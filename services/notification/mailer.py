@@ -37,38 +37,31 @@ def build_message(sender: str, to: str, subject: str, text: str, html: str, deli
     parses and refolds every header: it was a quarter of the notification worker's time at 20 approvals a second).
     Non-ASCII names and subjects are RFC 2047 encoded, bodies quoted-printable UTF-8. An address whose mailbox itself
     is not ASCII needs SMTPUTF8, which `EmailMessage` and `smtplib.SMTP.send_message` handle: such a message is built
-    that way (`_international_message`). `send_message` sends either.
+    with `EmailMessage`. `send_message` sends either.
     """
     sender_name, sender_address = parseaddr(sender)
-    if not (sender_address + to).isascii():
-        return _international_message(sender, to, subject, text, html, delivery_id)
+    if not (sender_address + to).isascii():  # an internationalised address (RFC 6531): the modern API
+        message = EmailMessage()
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        return _addressed(message, sender, to, subject, delivery_id)
     message = MIMEMultipart("alternative")
-    message["From"] = formataddr((sender_name, sender_address), charset="utf-8")
-    message["To"] = to
-    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
-    message["Message-ID"] = _message_id(delivery_id)
-    # Lets a mail client or a support person trace a message back to its delivery record.
-    message["X-Stint-Delivery"] = delivery_id
     message.attach(MIMEText(text, "plain", _UTF8_QP))
     message.attach(MIMEText(html, "html", _UTF8_QP))
-    return message
+    sender = formataddr((sender_name, sender_address), charset="utf-8")
+    subject = subject if subject.isascii() else Header(subject, "utf-8").encode()
+    return _addressed(message, sender, to, subject, delivery_id)
 
 
-def _international_message(sender: str, to: str, subject: str, text: str, html: str, delivery_id: str) -> Message:
-    """The same email for an internationalised address (RFC 6531), with the modern API."""
-    message = EmailMessage()
+def _addressed(message: Message, sender: str, to: str, subject: str, delivery_id: str) -> Message:
+    """`message` with its envelope headers."""
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = _message_id(delivery_id)
+    message["Message-ID"] = make_msgid(idstring=delivery_id.replace("-", ""), domain="stint.local")
+    # Lets a mail client or a support person trace a message back to its delivery record.
     message["X-Stint-Delivery"] = delivery_id
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
     return message
-
-
-def _message_id(delivery_id: str) -> str:
-    return make_msgid(idstring=delivery_id.replace("-", ""), domain="stint.local")
 
 
 _UTF8_QP = Charset("utf-8")
