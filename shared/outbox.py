@@ -246,15 +246,50 @@ def update_with_events(collection: Collection, query: dict, update: dict, events
 
 def find_one_and_update_with_events(collection: Collection, query: dict, update: dict, events: list[dict], **kwargs):
     """find_one_and_update of an aggregate (its `_id` in `query`) and its events, under the document's lock."""
-    with document_lock(collection, query["_id"]):
+    with holding(collection, query["_id"]) as held:
         if not _guard_holds(collection, query, kwargs):
             return None
-        result = collection.find_one_and_update(_write_filter(query, kwargs), with_events(update, events), **kwargs)
-        stored = bool(events and (result is not None or kwargs.get("upsert")))
-        handed = _point_after_write(collection, query["_id"], _outbox_after(result, events, kwargs)) if stored else None
-    if stored:
-        _hand_over(collection, query["_id"], handed)
-    return result
+        return held.find_one_and_update(update, events, query=_write_filter(query, kwargs), **kwargs)
+
+
+class HeldDocument:
+    """An aggregate document whose lock this writer holds (`holding`): what it read under the lock is what it
+    changes, so its write needs no guard and nothing is read again to check one. One write with events a hold."""
+
+    def __init__(self, collection: Collection, document_id):
+        self.collection = collection
+        self.document_id = document_id
+        self.stored = False  # events were stored: handed to the publisher once the lock is given back
+        self.handed: Handed | None = None
+
+    def find_one(self, projection: dict | None = None) -> dict | None:
+        """The document as stored (read by `_id`)."""
+        return self.collection.find_one({"_id": self.document_id}, projection)
+
+    def find_one_and_update(self, update: dict, events: list[dict], query: dict | None = None, **kwargs):
+        """find_one_and_update of the document (by `_id`, or by `query` naming it) and its events."""
+        if self.stored and events:
+            raise RuntimeError("one write with events a hold: its outbox is handed to the publisher as one")
+        query = {"_id": self.document_id} if query is None else query
+        result = self.collection.find_one_and_update(query, with_events(update, events), **kwargs)
+        if events and (result is not None or kwargs.get("upsert")):
+            self.stored = True
+            self.handed = _point_after_write(self.collection, self.document_id, _outbox_after(result, events, kwargs))
+        return result
+
+
+@contextlib.contextmanager
+def holding(collection: Collection, document_id):
+    """Hold an aggregate document's lock for a read, a decision and a write (HeldDocument): the reader decides on the
+    document as stored, and no other writer changes it meanwhile. Its events are handed to the publisher after the
+    lock is given back (the publisher takes it again to mark them sent); DocumentBusy (503) when it stays taken."""
+    held = HeldDocument(collection, document_id)
+    try:
+        with document_lock(collection, document_id):
+            yield held
+    finally:  # also when the caller failed after its write: what it stored is published
+        if held.stored:
+            _hand_over(collection, document_id, held.handed)
 
 
 def _outbox_after(result: dict | None, events: list[dict], kwargs: dict) -> list | None:

@@ -2,13 +2,14 @@
 
 The reads: one application the caller may see (`get_application`) and a page of them (`list_applications`), shown as
 their readers see them (`shown*`). The shared steps of every write (applying.py, decisions.py, work.py, payments.py):
-the time (`now_utc`), the change recording a move in the history (`transition`), the listing an application belongs
-to (`listing_of`), and the retry budget and error when a guarded write keeps losing races (`WRITE_ATTEMPTS`,
-`changed_meanwhile`).
+the application read under its write lock for one change (`changing_application`), the time (`now_utc`), the
+change recording a move in the history (`transition`), and the listing an application belongs to (`listing_of`).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from pymongo.database import Database
@@ -16,9 +17,6 @@ from pymongo.database import Database
 from services.application import domain, store
 from services.application.domain import Actor
 from shared.errors import Conflict, NotFound
-
-# A guarded write that loses a race re-reads and decides again; this many tries is plenty for people clicking.
-WRITE_ATTEMPTS = 5
 
 
 def now_utc() -> datetime:
@@ -64,7 +62,19 @@ def list_applications(
 
 def get_application(db: Database, actor: Actor, application_id: str) -> dict:
     """One application the caller may see; NotFound for everyone else, so ids leak nothing."""
-    app = store.find_application(db, application_id)
+    return _visible(actor, store.find_application(db, application_id))
+
+
+@contextlib.contextmanager
+def changing_application(db: Database, actor: Actor, application_id: str) -> Iterator[store.Changing]:
+    """One application the caller may see, read under its write lock for one change (store.changing: nobody else
+    changes it meanwhile); NotFound for everyone else."""
+    with store.changing(db, application_id) as changing:
+        _visible(actor, changing.app)
+        yield changing
+
+
+def _visible(actor: Actor, app: dict | None) -> dict:
     if app is None or not domain.can_see(actor, app["student_id"], app["org_id"]):
         raise NotFound("no application with this id", code="application_not_found")
     return app
@@ -95,8 +105,3 @@ def listing_of(db: Database, app: dict) -> dict:
     if listing is None:  # cannot happen after an apply, but never a 500
         raise Conflict("the listing of this application is unknown", code="listing_not_found")
     return listing
-
-
-def changed_meanwhile() -> Conflict:
-    """The error when every attempt lost a race (rare: people do not click that fast)."""
-    return Conflict("the application changed while this request ran; try again", code="concurrent_update")

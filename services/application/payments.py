@@ -8,7 +8,7 @@ from datetime import datetime
 from pymongo.database import Database
 
 from services.application import domain, store
-from services.application.applications import WRITE_ATTEMPTS, changed_meanwhile, get_application, now_utc
+from services.application.applications import changing_application, now_utc
 from services.application.domain import Actor
 from services.application.event_data import payment_event
 
@@ -43,9 +43,9 @@ def dispute_payment(db: Database, actor: Actor, application_id: str, reason: str
 def _change_payment(
     db: Database, actor: Actor, application_id: str, decide: Callable[[dict, datetime], dict], traceparent
 ) -> dict:
-    """Write the payment `decide` returns and its event, re-reading when another change won the race."""
-    for _ in range(WRITE_ATTEMPTS):
-        app = get_application(db, actor, application_id)
+    """Write the payment `decide` returns and its event, deciding on the application as stored under its lock."""
+    with changing_application(db, actor, application_id) as changing:
+        app = changing.app
         now = now_utc()
         payment = decide(app, now)
         previous = (app.get("payment") or {}).get("status")
@@ -53,10 +53,7 @@ def _change_payment(
             fields={"payment": payment, "updated_at": now},
             appended={"payment_history": domain.payment_history_entry(payment, actor, now)},
         )
-        stored = store.write_change(db, app, change, [payment_event(app, payment, previous, traceparent)])
-        if stored is not None:
-            return stored
-    raise changed_meanwhile()
+        return changing.write(change, [payment_event(app, payment, previous, traceparent)])
 
 
 def _listing_currency(db: Database, app: dict) -> str:

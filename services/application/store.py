@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,8 +17,9 @@ from shared.mongo import find_by_ids
 from shared.outbox import (
     OUTBOX_FIELD,
     PENDING_FIELD,
+    HeldDocument,
     ensure_outbox_index,
-    find_one_and_update_with_events,
+    holding,
     insert_aggregate,
     new_document_with_events,
     update_with_events,
@@ -122,26 +124,37 @@ class Change:
     raised: dict = field(default_factory=dict)
 
 
-def write_change(db: Database, app: dict, change: Change, events: list[dict]) -> dict | None:
-    """Write `change` and its `events` to the application as it was read (its `_id` and version); the application
-    as stored after it, without its outbox, or None when another change got there first. A change that closes the
-    application frees its open place in the same write.
+class Changing:
+    """An application read under its write lock (`changing`), and the one change a use case then writes to it."""
 
-    The write holds the document's lock (shared.outbox), so on FerretDB, whose updates are read-modify-write,
-    neither another request nor the relay can slip in between. The answer comes back with the write (one round
-    trip, not a write and a read).
-    """
-    fields = dict(change.fields)
-    if "status" in fields and fields["status"] not in OPEN_STATUSES:
-        fields[OPEN_PLACE] = closed_place(app["_id"])
-    update = {"$set": fields, "$inc": {"version": 1, **change.raised}}
-    if change.appended:
-        update["$push"] = dict(change.appended)
-    guard = {"_id": app["_id"], "version": app["version"]}
-    stored = find_one_and_update_with_events(
-        db[APPLICATIONS], guard, update, events, return_document=ReturnDocument.AFTER
-    )
-    return None if stored is None else without_outbox(stored)
+    def __init__(self, held: HeldDocument):
+        self._held = held
+        stored = held.find_one(HIDE_OUTBOX)
+        self.app: dict | None = stored  # None when there is no such application
+
+    def write(self, change: Change, events: list[dict]) -> dict:
+        """Write `change` and its `events`; the application as stored after it, without its outbox. A change that
+        closes the application frees its open place in the same write. The answer comes back with the write (one
+        round trip, not a write and a read)."""
+        app = self.app
+        fields = dict(change.fields)
+        if "status" in fields and fields["status"] not in OPEN_STATUSES:
+            fields[OPEN_PLACE] = closed_place(app["_id"])
+        update = {"$set": fields, "$inc": {"version": 1, **change.raised}}
+        if change.appended:
+            update["$push"] = dict(change.appended)
+        stored = self._held.find_one_and_update(update, events, return_document=ReturnDocument.AFTER)
+        self.app = without_outbox(stored)
+        return self.app
+
+
+@contextlib.contextmanager
+def changing(db: Database, application_id: str) -> Iterator[Changing]:
+    """Read an application and write one change to it under its lock (shared.outbox.holding): on FerretDB, whose
+    updates are read-modify-write, neither another request nor the relay can slip in between, so the use case
+    decides on the application as stored, and its write needs no guard and no retry."""
+    with holding(db[APPLICATIONS], application_id) as held:
+        yield Changing(held)
 
 
 def has_application(db: Database, application_id: str) -> bool:

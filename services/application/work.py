@@ -5,14 +5,7 @@ from __future__ import annotations
 from pymongo.database import Database
 
 from services.application import domain, places, store
-from services.application.applications import (
-    WRITE_ATTEMPTS,
-    changed_meanwhile,
-    get_application,
-    listing_of,
-    now_utc,
-    transition,
-)
+from services.application.applications import changing_application, listing_of, now_utc, transition
 from services.application.domain import Actor, Limits
 from services.application.event_data import work_approved_event, work_event
 
@@ -27,8 +20,8 @@ def submit_work(
     traceparent: str | None = None,
 ) -> dict:
     """The accepted student submits a round of work (links, notes, hours); it is fingerprinted with SHA-256."""
-    for _ in range(WRITE_ATTEMPTS):
-        app = get_application(db, actor, application_id)
+    with changing_application(db, actor, application_id) as changing:
+        app = changing.app
         domain.next_status("submit_work", app["status"])
         listing = listing_of(db, app)
         domain.check_hours_spent(hours_spent, listing["effort_hours"])
@@ -44,10 +37,7 @@ def submit_work(
         }
         change = transition(app, domain.SUBMITTED, actor, now, appended={"submissions": submission})
         events = [work_event("submitted", app, submission, traceparent=traceparent)]
-        stored = store.write_change(db, app, change, events)
-        if stored is not None:
-            return stored
-    raise changed_meanwhile()
+        return changing.write(change, events)
 
 
 def review_work(
@@ -63,8 +53,8 @@ def review_work(
     `review` holds decision, feedback, rating, hours_verified and skills_demonstrated as the request sent them.
     """
     decision = review["decision"]
-    for _ in range(WRITE_ATTEMPTS):
-        app = get_application(db, actor, application_id)
+    with changing_application(db, actor, application_id) as changing:
+        app = changing.app
         status = domain.next_status(domain.REVIEW_ACTIONS[decision], app["status"])
         listing = listing_of(db, app)
         domain.check_review(
@@ -77,11 +67,9 @@ def review_work(
             limits=limits,
         )
         change, event = _review_outcome(db, app, listing, review, status, actor, traceparent)
-        stored = store.write_change(db, app, change, [event])
-        if stored is not None:
-            places.give_back(db, app["_id"], status, has_work=True)
-            return stored
-    raise changed_meanwhile()
+        stored = changing.write(change, [event])
+    places.give_back(db, app["_id"], status, has_work=True)
+    return stored
 
 
 def _review_outcome(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.application import decisions, store
-from services.application.domain import Actor, IllegalTransition
+from services.application.domain import Actor
 from shared.locks import LOCKS as DOCUMENT_LOCKS
 from tests.integration.application.app_support import ORG, auth_header, outbox_types
 
@@ -49,15 +49,16 @@ def test_an_employer_shortlists_then_accepts_an_applicant(calls, people, publish
 
 def test_the_answer_to_a_change_is_the_application_as_stored(calls, people, published_listing, db):
     application_id = calls.applied(published_listing())
-    app = store.find_application(db, application_id)
-    change = store.Change(fields={"status": "shortlisted", "note": "kept"})
+    before = store.find_application(db, application_id)
 
-    stored = store.write_change(db, app, change, [])
-    stale = store.write_change(db, app, change, [])  # written against the version read before the first change
+    with store.changing(db, application_id) as changing:
+        read = changing.app
+        stored = changing.write(store.Change(fields={"status": "shortlisted", "note": "kept"}), [])
 
+    assert read == before  # what the use case decides on: the application as stored, outbox left out
     assert stored == store.find_application(db, application_id)  # the write's own answer, outbox left out
-    assert stored["version"] == app["version"] + 1 and "outbox" not in stored
-    assert stale is None
+    assert stored["version"] == read["version"] + 1 and "outbox" not in stored
+    assert stored["note"] == "kept"
     answered = calls.act(people.employer, application_id, "accept").get_json()
     assert answered == calls.get(people.employer, application_id).get_json()
 
@@ -172,26 +173,36 @@ def test_a_seat_left_behind_by_a_crashed_withdrawal_is_reclaimed(calls, people, 
     assert seat_holders(db, listing["listing_id"]) == [second]
 
 
-def test_an_accept_that_loses_the_race_to_a_withdrawal_releases_its_seat(
+def test_a_withdrawal_made_during_an_accept_waits_for_it_then_gives_the_seat_back(
     calls, people, published_listing, db, monkeypatch
 ):
     listing = published_listing(seats=1)
     application_id = calls.applied(listing)
-    original = store.write_change
+    original = store.Changing.write
+    answers = []
+    withdrawal = threading.Thread(target=lambda: answers.append(calls.act(people.student, application_id, "withdraw")))
 
-    def withdraw_first(*args):
-        # the student withdraws between the seat reservation and the accept's own write
-        monkeypatch.setattr(store, "write_change", original)
-        assert calls.act(people.student, application_id, "withdraw").status_code == 200
-        return original(*args)
+    def withdraw_meanwhile(self, change, events):
+        # the student withdraws between the seat the accept took and the accept's own write
+        monkeypatch.setattr(store.Changing, "write", original)
+        withdrawal.start()
+        withdrawal.join(timeout=0.5)
+        assert withdrawal.is_alive()  # waiting for the application the accept holds
+        return original(self, change, events)
 
-    monkeypatch.setattr(store, "write_change", withdraw_first)
+    monkeypatch.setattr(store.Changing, "write", withdraw_meanwhile)
+    accepted = decisions.accept(db, EMPLOYER, application_id)
+    withdrawal.join(timeout=10)
 
-    with pytest.raises(IllegalTransition):
-        decisions.accept(db, EMPLOYER, application_id)
-
+    assert accepted["status"] == "accepted"
+    assert [answer.status_code for answer in answers] == [200]
+    assert answers[0].get_json()["status"] == "withdrawn"
     assert seat_holders(db, listing["listing_id"]) == []
-    assert calls.get(people.student, application_id).get_json()["status"] == "withdrawn"
+    assert [h["status"] for h in calls.get(people.student, application_id).get_json()["history"]] == [
+        "applied",
+        "accepted",
+        "withdrawn",
+    ]
 
 
 def test_twenty_simultaneous_accepts_fill_exactly_the_three_seats(app, calls, people, published_listing, db, token):
