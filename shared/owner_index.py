@@ -7,7 +7,9 @@ whose entries carry each listed document's id and sort time (and any small flags
 document read by `_id`, sorted in memory, and each document shown read by `_id`. Both servers answer that in time
 independent of the collection's size; on MongoDB it costs about what an indexed query does.
 
-Writes take the owner's document lock (shared/locks.py: a read-modify-write on FerretDB is not atomic). An entry is
+Writes take the owner's document lock (shared/locks.py: a read-modify-write on FerretDB is not atomic). Adding
+appends with one `findAndModify` (`$push`), not a read and a write back; superseded copies and entries past a limit
+are left out when read and written away once they are a few. An entry is
 added before the document it names is stored, so a reader never misses a stored document; an entry whose document
 was never stored (a writer died between the two) is skipped when read. Indexes created after documents already
 existed are filled once by `backfill` (idempotent; a marker says when it is done, and until then the caller keeps
@@ -20,6 +22,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
@@ -41,13 +44,17 @@ class OwnerIndex:
         self.sort_field = sort_field
         self.entries_field = entries_field
         # With a limit, an owner's index keeps its newest entries only (the oldest drop out as new ones come), so
-        # one busy owner's document, rewritten on every change, stays small.
+        # one busy owner's document stays small.
         self.max_entries = max_entries
+        # Superseded copies and entries past the limit a document may hold before it is written back without them:
+        # an add appends, and rewrites the document only once in this many.
+        self._slack = max(16, (max_entries or 0) // 10)
 
     def add(self, owner: str, entries: Iterable[dict]) -> None:
-        """Put entries (each with "id" and the sort field) in an owner's index; an entry already there is replaced.
-        Past `max_entries`, the oldest entries leave the index."""
-        self._change(owner, self._adding(entries))
+        """Put entries in an owner's index; an entry already there is replaced. Past `max_entries`, the oldest
+        entries leave the index."""
+        with document_lock(self.collection, owner):
+            self._push(owner, list(entries))
 
     def add_all(self, entries_by_owner: dict[str, list[dict]]) -> None:
         """`add` for several owners at once (a run of events): their locks are taken with one insert and given back
@@ -56,24 +63,29 @@ class OwnerIndex:
         locks = take_locks(self.collection, list(entries_by_owner))
         try:
             for owner in locks.ids:
-                self._apply(owner, self._adding(entries_by_owner[owner]))
+                self._push(owner, entries_by_owner[owner])
         finally:
             give_back(locks)
         for owner in entries_by_owner.keys() - set(locks.ids):
             self.add(owner, entries_by_owner[owner])
 
-    def _adding(self, entries: Iterable[dict]) -> Callable[[dict[str, dict]], dict[str, dict]]:
-        """The change that adds `entries`, keeping the newest `max_entries`."""
-        entries = list(entries)
-
-        def added(current: dict[str, dict]) -> dict[str, dict]:
-            merged = {**current, **{entry["id"]: entry for entry in entries}}
-            if self.max_entries is not None and len(merged) > self.max_entries:
-                newest = sorted(merged.values(), key=self._key, reverse=True)[: self.max_entries]
-                merged = {entry["id"]: entry for entry in newest}
-            return merged
-
-        return added
+    def _push(self, owner: str, entries: list[dict]) -> None:
+        """Append entries to an owner's document with one write that answers with the document, not a read and a
+        write (the caller holds the owner's lock). The document may so keep an entry's older copies and, past
+        `max_entries`, its oldest entries, which readers leave out (`_listed`); once they are more than `_slack`, it
+        is written back as it is listed."""
+        if not entries:
+            return
+        after = self.collection.find_one_and_update(
+            {"_id": owner},
+            {"$push": {self.entries_field: {"$each": entries}}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        stored = after.get(self.entries_field) or []
+        listed = self._listed(stored)
+        if len(stored) - len(listed) > self._slack:
+            self.collection.update_one({"_id": owner}, {"$set": {self.entries_field: list(listed.values())}})
 
     def remove(self, owner: str, ids: Iterable[str]) -> None:
         """Take entries out of an owner's index (their documents were never stored, or are gone)."""
@@ -144,7 +156,15 @@ class OwnerIndex:
 
     def _entries_of(self, owner: str) -> dict[str, dict]:
         stored = self.collection.find_one({"_id": owner}) or {}
-        return {entry["id"]: entry for entry in stored.get(self.entries_field) or ()}
+        return self._listed(stored.get(self.entries_field) or ())
+
+    def _listed(self, stored: Iterable[dict]) -> dict[str, dict]:
+        """An owner's entries as listed, from its document's: the last copy of each id, the newest `max_entries`."""
+        entries = {entry["id"]: entry for entry in stored}
+        if self.max_entries is not None and len(entries) > self.max_entries:
+            newest = sorted(entries.values(), key=self._key, reverse=True)[: self.max_entries]
+            entries = {entry["id"]: entry for entry in newest}
+        return entries
 
     def _change(self, owner: str, change: Callable[[dict[str, dict]], dict[str, dict]]) -> None:
         """Read an owner's entries, change them, write them back by `_id` alone, under the owner's lock."""

@@ -6,6 +6,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+from pymongo import MongoClient, monitoring
+
 from shared.locks import LOCKS, document_lock
 from shared.owner_index import OwnerIndex
 
@@ -14,6 +16,22 @@ T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 def entry(number: int) -> dict:
     return {"id": f"doc-{number}", "at": T0 + timedelta(minutes=number)}
+
+
+class _Commands(monitoring.CommandListener):
+    """Records each command a client sends, as "name collection"."""
+
+    def __init__(self, sent: list[str]):
+        self.sent = sent
+
+    def started(self, event):
+        self.sent.append(f"{event.command_name} {event.command.get(event.command_name)}")
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
 
 
 def listed(index: OwnerIndex, owner: str) -> list[str]:
@@ -40,7 +58,7 @@ def test_an_owner_another_writer_holds_is_added_once_the_writer_lets_go_and_noth
         with document_lock(index.collection, "ben"):
             held.set()
             release.wait(5)
-            index._apply("ben", index._adding([entry(9)]))
+            index._push("ben", [entry(9)])
 
     writer = threading.Thread(target=other_writer)
     writer.start()
@@ -55,3 +73,33 @@ def test_an_owner_another_writer_holds_is_added_once_the_writer_lets_go_and_noth
     assert listed(index, "ana") == ["doc-1"]
     assert listed(index, "ben") == ["doc-9", "doc-3", "doc-2"]  # both writers' entries, within the limit
     assert db[LOCKS].count_documents({}) == 0
+
+
+def test_adding_is_one_write_and_a_replaced_or_dropped_entry_is_never_listed(db):
+    index = OwnerIndex(db.index_of_things, "at", max_entries=3)
+    index.add("ana", [entry(1), entry(2), entry(3)])
+    commands: list[str] = []
+    host, port = db.client.address
+    client = MongoClient(host, port, event_listeners=[_Commands(commands)])
+    try:
+        OwnerIndex(client[db.name].index_of_things, "at", max_entries=3).add("ana", [entry(4)])
+    finally:
+        client.close()
+    assert [c for c in commands if c.split()[0] != "endSessions" and "document_locks" not in c] == [
+        "findAndModify index_of_things"
+    ]
+
+    index.add("ana", [{**entry(2), "at": T0 + timedelta(hours=1)}])  # doc-2 again, newer
+
+    assert listed(index, "ana") == ["doc-2", "doc-4", "doc-3"]  # the newer copy, the newest three
+    assert index.entries(["ana"])[0]["at"] == T0 + timedelta(hours=1)
+
+
+def test_an_owner_document_is_written_back_without_what_it_no_longer_lists_once_that_is_more_than_a_few(db):
+    index = OwnerIndex(db.index_of_things, "at", max_entries=3)
+    for number in range(1, 40):
+        index.add("ana", [entry(number)])
+        stored = db.index_of_things.find_one({"_id": "ana"})["entries"]
+        assert len(stored) <= 3 + index._slack + 1  # bounded: never grows with every add
+        assert listed(index, "ana") == [f"doc-{n}" for n in range(number, max(0, number - 3), -1)]
+    assert len(db.index_of_things.find_one({"_id": "ana"})["entries"]) < 39
