@@ -70,7 +70,11 @@ def issue_credentials(runtime: Runtime, events: list[Event]) -> list[dict]:
     made and signed as `issue_credential` makes it, then the run's signed documents, records (with their events)
     and notes are stored with one insert each and each student's list changed once. An approval the run cannot
     store so (seen twice in the run, a status bit drawn twice, a credential a concurrent delivery stored first)
-    is issued alone afterwards. One effect per event, in order."""
+    is issued alone afterwards. One effect per event, in order.
+
+    No application's note is read first: the consumer skips an event it handled, so a credential is stored already
+    only for one redelivered after its handler died before that record, which the unique index on the application
+    refuses; the alone path then finds it by its note (a read every approval paid for that rare case)."""
     db = runtime.db
     effects: dict[str, dict] = {}
     made: list[tuple[Event, dict, di.SignedCopy]] = []
@@ -82,10 +86,6 @@ def issue_credentials(runtime: Runtime, events: list[Event]) -> list[dict]:
             alone.append(event)
             continue
         applications.add(application_id)
-        existing = store.credential_for_application(db, application_id)
-        if existing is not None:
-            effects[event.id] = {"credential_id": existing["credential_id"], "already_issued": True}
-            continue
         work = dataclasses.asdict(event.data)
         _publish_skills(runtime, skills_of(work))
         made.append((event, *_signed_record(runtime, work, event.traceparent)))
