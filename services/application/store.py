@@ -129,8 +129,7 @@ class Changing:
 
     def __init__(self, held: HeldDocument):
         self._held = held
-        stored = held.find_one(HIDE_OUTBOX)
-        self.app: dict | None = stored  # None when there is no such application
+        self.app: dict | None = held.find_one(HIDE_OUTBOX)  # None when there is no such application
 
     def write(self, change: Change, events: list[dict]) -> dict:
         """Write `change` and its `events`; the application as stored after it, without its outbox. A change that

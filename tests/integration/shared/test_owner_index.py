@@ -6,32 +6,15 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from pymongo import MongoClient, monitoring
-
 from shared.locks import LOCKS, document_lock
 from shared.owner_index import OwnerIndex
+from tests.support.commands import logged
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def entry(number: int) -> dict:
     return {"id": f"doc-{number}", "at": T0 + timedelta(minutes=number)}
-
-
-class _Commands(monitoring.CommandListener):
-    """Records each command a client sends, as "name collection"."""
-
-    def __init__(self, sent: list[str]):
-        self.sent = sent
-
-    def started(self, event):
-        self.sent.append(f"{event.command_name} {event.command.get(event.command_name)}")
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
 
 
 def listed(index: OwnerIndex, owner: str) -> list[str]:
@@ -78,16 +61,9 @@ def test_an_owner_another_writer_holds_is_added_once_the_writer_lets_go_and_noth
 def test_adding_is_one_write_and_a_replaced_or_dropped_entry_is_never_listed(db):
     index = OwnerIndex(db.index_of_things, "at", max_entries=3)
     index.add("ana", [entry(1), entry(2), entry(3)])
-    commands: list[str] = []
-    host, port = db.client.address
-    client = MongoClient(host, port, event_listeners=[_Commands(commands)])
-    try:
-        OwnerIndex(client[db.name].index_of_things, "at", max_entries=3).add("ana", [entry(4)])
-    finally:
-        client.close()
-    assert [c for c in commands if c.split()[0] != "endSessions" and "document_locks" not in c] == [
-        "findAndModify index_of_things"
-    ]
+    with logged(db) as (mine, commands):
+        OwnerIndex(mine.index_of_things, "at", max_entries=3).add("ana", [entry(4)])
+    assert [sent for sent in commands.sent if "document_locks" not in sent] == ["findAndModify index_of_things"]
 
     index.add("ana", [{**entry(2), "at": T0 + timedelta(hours=1)}])  # doc-2 again, newer
 

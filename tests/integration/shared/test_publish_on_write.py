@@ -4,6 +4,7 @@ once, the relay running beside it publishes nothing twice, and what a dying writ
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import json
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer
-from pymongo import MongoClient, ReturnDocument, monitoring
+from pymongo import ReturnDocument
 
 from shared.events import new_event
 from shared.locks import document_lock
@@ -34,6 +35,7 @@ from shared.outbox import (
     with_events,
 )
 from shared.publisher import GRACE_SECONDS, enable_publish_on_write
+from tests.support.commands import logged
 from tests.support.pipeline import publish_pending, relay_for
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -272,31 +274,23 @@ def test_documents_relayed_together_go_out_once_each_and_a_write_landing_meanwhi
     assert db[POINTERS].count_documents({}) == 0 and db.orgs.count_documents({"outbox_pending": True}) == 0
 
 
-class _Commands(monitoring.CommandListener):
-    """The database commands a client sent, as "name collection"."""
-
-    def __init__(self):
-        self.sent: list[str] = []
-
-    def started(self, event):
-        self.sent.append(f"{event.command_name} {event.command.get(event.command_name)}")
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
+@contextlib.contextmanager
+def publishing_logged(settings, db):
+    """The database through a client of its own whose commands are logged, publishing on write as a service does."""
+    with logged(db) as (mine, commands):
+        publisher = enable_publish_on_write(mine, dataclasses.replace(settings, publish_on_write=True))
+        try:
+            yield mine, commands
+        finally:
+            publish_on_write(mine.name, None)
+            publisher.drain()
 
 
 def test_a_writer_hands_its_publisher_the_outbox_and_the_lease_it_took_in_the_write(settings, db):
     # The writer takes the outbox lease in the insert that points the relays at the document, while it knows the
     # whole outbox; its publisher then needs no lease and no read of its own, and gives the lease back with the
     # pointer: 6 round trips for a new document and its publication, 9 for a change (they were 9 and 12).
-    commands = _Commands()
-    client = MongoClient(settings.mongo_url, tz_aware=True, event_listeners=[commands])
-    mine = client[db.name]
-    publisher = enable_publish_on_write(mine, dataclasses.replace(settings, publish_on_write=True))
-    try:
+    with publishing_logged(settings, db) as (mine, commands):
         document, registered = org_document("Counted")
         insert_aggregate(mine.orgs, document)
         wait_until_all_sent(db)
@@ -312,11 +306,7 @@ def test_a_writer_hands_its_publisher_the_outbox_and_the_lease_it_took_in_the_wr
             mine.orgs, guard, {"$set": {"name": "Renamed"}}, [renamed], return_document=ReturnDocument.AFTER
         )
         wait_until_all_sent(db)
-        changed = [command for command in commands.sent if not command.startswith("endSessions")]
-    finally:
-        publish_on_write(mine.name, None)
-        publisher.drain()
-        client.close()
+        changed = list(commands.sent)
     assert after["name"] == "Renamed" and [event["id"] for event in after["outbox"]] == [renamed["id"]]
     assert ids_on_topic(settings) == {registered: 1, renamed["id"]: 1}
     publication = ["insert document_locks", "findAndModify orgs", "delete outbox_pointers", "delete document_locks"]
@@ -331,11 +321,7 @@ def test_a_document_held_for_a_read_and_a_write_is_read_once_and_published_once_
     document, registered = org_document("Held")
     insert_aggregate(db.orgs, document)
     publish_pending(settings, [db.orgs])
-    commands = _Commands()
-    client = MongoClient(settings.mongo_url, tz_aware=True, event_listeners=[commands])
-    mine = client[db.name]
-    publisher = enable_publish_on_write(mine, dataclasses.replace(settings, publish_on_write=True))
-    try:
+    with publishing_logged(settings, db) as (mine, commands):
         with holding(mine.orgs, document["_id"]) as held:
             name = held.find_one()["name"]
             renamed = new_event(
@@ -351,11 +337,7 @@ def test_a_document_held_for_a_read_and_a_write_is_read_once_and_published_once_
             with pytest.raises(RuntimeError):  # a second write with events would not be handed over with the first
                 held.find_one_and_update({"$set": {"name": "twice"}}, [renamed])
         wait_until_all_sent(db)
-        sent = [command for command in commands.sent if not command.startswith("endSessions")]
-    finally:
-        publish_on_write(mine.name, None)
-        publisher.drain()
-        client.close()
+        sent = list(commands.sent)
     assert after["name"] == "Held again" and db.orgs.find_one({"_id": document["_id"]})["name"] == "Held again"
     assert published_while_held == 0  # handed to the publisher only once the lock was given back
     assert ids_on_topic(settings) == {registered: 1, renamed["id"]: 1}
