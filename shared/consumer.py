@@ -16,11 +16,11 @@ away (its uncommitted offsets are dropped then, `_ForgetRevoked`), reads up to t
 them as handled (one read each).
 
 A service may name a batch handler for some types: a run of such events next to each other in one partition's
-poll is handed over at once (one write per document they share, one insert per collection, instead of one each),
-their handled ids recorded together, then their offsets committed. Its effects must be idempotent per event, as
-every handler's are (a redelivered run is re-done, less the events recorded as handled). When the batch handler
-fails for a reason other than the infrastructure, the run is handled one event at a time, so a bad event is
-retried and dead-lettered on its own.
+poll (one alone too, so each type has one path while it works) is handed over at once (one write per document they
+share, one insert per collection, instead of one each), their handled ids recorded together, then their offsets
+committed. Its effects must be idempotent per event, as every handler's are (a redelivered run is re-done, less the
+events recorded as handled). When the batch handler fails for a reason other than the infrastructure, the run is
+handled one event at a time, so a bad event is retried and dead-lettered on its own.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ class Consumer:
             for partition, records in batch.items():
                 for run in self._runs(records):
                     try:
-                        if len(run) == 1:
+                        if len(run) == 1 and not self._batched(run[0][1]):
                             self._consume(*run[0])
                         else:
                             self._consume_run(run)
@@ -240,13 +240,17 @@ class Consumer:
             if started and records:
                 self.kafka.seek(partition, records[0].offset)
 
+    def _batched(self, parsed) -> bool:
+        """True for an event the batch handler takes (alone too: a run of one goes the same way as a longer one)."""
+        return isinstance(parsed, Event) and parsed.type in self.batched_types
+
     def _runs(self, records) -> list[list[tuple]]:
         """A partition's records, each with its parsed event (or the reason it is unparseable), cut into runs: a
         run of neighbouring events the batch handler takes, or a single record."""
         runs: list[list[tuple]] = []
         for record in records:
             item = (record, self._read(record.value))
-            batched = isinstance(item[1], Event) and item[1].type in self.batched_types
+            batched = self._batched(item[1])
             if batched and runs and runs[-1][-1][2]:
                 runs[-1].append((*item, True))
             else:

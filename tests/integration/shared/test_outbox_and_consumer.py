@@ -484,6 +484,30 @@ def test_a_run_of_events_goes_to_the_batch_handler_at_once_and_each_takes_effect
     assert _handled_ids(db) == org_ids
 
 
+def test_an_event_alone_in_its_poll_goes_to_the_batch_handler_too(settings, db):
+    (org_id,) = _registered_orgs(settings, db, 1)
+    runs, singles = [], []
+    count = counting_handler(db)
+
+    def single(event):
+        singles.append(event.subject)
+        return count(event)
+
+    def batch(events):
+        runs.append([event.subject for event in events])
+        return [count(event) for event in events]
+
+    consumer = consumer_for(
+        settings, db, ["listing"], {REGISTERED: single}, batch_handler=batch, batched_types=frozenset({REGISTERED})
+    )
+    try:
+        consume_until(consumer, lambda: org_id in effect_counts(db))
+    finally:
+        consumer.close()
+    assert runs == [[org_id]] and singles == []  # one path for the type, however many events a poll brings
+    assert effect_counts(db) == {org_id: 1} and _handled_ids(db) == {org_id}
+
+
 def test_a_batch_that_fails_on_a_bad_event_is_handled_one_event_at_a_time(settings, db):
     org_ids = _registered_orgs(settings, db, 12)
     bad = sorted(org_ids)[0]
