@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from pymongo.database import Database
 
-from services.notification import domain, store
+from services.notification import domain, outbound, store
 from services.notification.domain import EMAIL, IN_APP, WEBHOOK, Addressee
 from services.notification.endpoints import UnsafeUrl, check_url
 from services.notification.messages import render_email
@@ -112,7 +112,7 @@ def on_events(db: Database, events: list[Event], steps: list[tuple]) -> list[dic
             keep(db, event)
     inbox, emails, calls = _messages(_Reads(db), events, datetime.now(UTC))
     store.add_to_inbox(db, inbox)
-    store.queue_emails(db, emails)
+    _queue_emails(db, emails)
     store.queue_webhook_calls(db, calls)
     made = Counter((message["event_id"], message["channel"]) for message in [*inbox, *emails, *calls])
     effects = [{channel: made[event.id, channel] for channel in (IN_APP, EMAIL, WEBHOOK)} for event in events]
@@ -123,13 +123,25 @@ def on_events(db: Database, events: list[Event], steps: list[tuple]) -> list[dic
     return effects
 
 
+def _queue_emails(db: Database, emails: list[dict]) -> int:
+    """Queue emails; how many were new. In the worker, whose sender sends the emails it queues (outbound:
+    EmailSender.send_own), the new ones are claimed for that sender as they are queued (due to other senders only
+    once the claim has run out) and handed to it: it sends them on its next round with no lease or read of its own."""
+    sender = outbound.own_sender(db)
+    if sender is None:
+        return store.queue_emails(db, emails)
+    new = store.queue_claimed_emails(db, emails, sender.claimed_until())
+    sender.hand_over(new)
+    return len(new)
+
+
 def fan_out(db: Database, event: Event) -> dict:
     """Write inbox entries and queue emails and webhook calls; how many of each were new (a redelivered event adds
     nothing)."""
     inbox, emails, calls = _messages(_Reads(db), [event], datetime.now(UTC))
     return {
         IN_APP: store.add_to_inbox(db, inbox),
-        EMAIL: store.queue_emails(db, emails),
+        EMAIL: _queue_emails(db, emails),
         WEBHOOK: store.queue_webhook_calls(db, calls),
     }
 
@@ -177,7 +189,7 @@ def _messages(reads: _Reads, events: list[Event], now: datetime) -> tuple[list, 
 def _tell_people(db: Database, event: Event, route: domain.Route, now: datetime, addressees=None) -> tuple[int, int]:
     """Store the inbox entries and queue the emails of a routed event; how many of each were new."""
     inbox, emails = _messages_for_people(_Reads(db), event, route, now, addressees)
-    return store.add_to_inbox(db, inbox), store.queue_emails(db, emails)
+    return store.add_to_inbox(db, inbox), _queue_emails(db, emails)
 
 
 def _student(person: dict) -> Addressee:

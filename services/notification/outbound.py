@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import smtplib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from pymongo.database import Database
@@ -24,6 +25,13 @@ EMAIL_BATCH = 50
 CLAIMED_TOGETHER = 10
 EMAIL_LEASE_SECONDS = 60
 SMTP_STEPS = 4  # MAIL FROM, RCPT TO, DATA, the message
+# The senders that send the emails their own process's consumer queues (EmailSender.send_own), by database name.
+_OWN_SENDERS: dict[str, EmailSender] = {}
+
+
+def own_sender(db: Database) -> EmailSender | None:
+    """The sender that sends the emails this process queues in `db` (EmailSender.send_own), if any."""
+    return _OWN_SENDERS.get(db.name) if _OWN_SENDERS else None
 
 
 class EmailSender:
@@ -37,28 +45,66 @@ class EmailSender:
         # The last email starts within a third of the lease and takes at most SMTP_STEPS timeouts: both fit in it.
         self.lease_seconds = max(EMAIL_LEASE_SECONDS, 1.5 * SMTP_STEPS * self.smtp_timeout)
         self._warned = False
+        # Emails this process's consumer queued and claimed for this sender (hand_over), with when.
+        self._handed: collections.deque[tuple[dict, float]] = collections.deque()
+
+    def send_own(self, db: Database, own: bool = True) -> None:
+        """Send the emails this process's consumer queues in `db` on the next round, claimed for this sender as they
+        are queued (handlers: own_sender, hand_over), rather than finding them due and claiming them then (own=False:
+        stop)."""
+        if own and self.smtp_url:
+            _OWN_SENDERS[db.name] = self
+        elif _OWN_SENDERS.get(db.name) is self:
+            del _OWN_SENDERS[db.name]
+
+    def claimed_until(self) -> datetime:
+        """Until when an email handed over now is this sender's alone: due to the others only from then."""
+        return datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
+
+    def hand_over(self, emails: list[dict]) -> None:
+        """Emails just queued, due to the others only from `claimed_until()`; sent on this sender's next round."""
+        now = time.monotonic()
+        self._handed.extend((email, now) for email in emails)
 
     def send_due_emails(self, db: Database) -> int:
-        """Send what is due now; return how many emails went out."""
+        """Send the emails handed over and those due now; return how many went out."""
         if not self.smtp_url:
             if not self._warned:
                 log.warning("smtp_not_configured", hint="set STINT_SMTP_URL; emails stay queued")
                 self._warned = True
             return 0
+        handed = [self._handed.popleft() for _ in range(len(self._handed))]
         due = store.due_deliveries(db[store.EMAILS], datetime.now(UTC), EMAIL_BATCH)
-        if not due:
+        if not due and not handed:
             return 0
         try:
             smtp = open_smtp(self.smtp_url, timeout=self.smtp_timeout)
         except (OSError, smtplib.SMTPException, ValueError) as exc:
             error = f"SMTP server unreachable: {exc!r}"[:300]
+            self._attempt_handed(db, handed, lambda email: error)
             for start in range(0, len(due), CLAIMED_TOGETHER):
                 self._attempt_together(db, due[start : start + CLAIMED_TOGETHER], lambda email: error)
             return 0
-        sent = 0
         with smtp:
+            sent = self._attempt_handed(db, handed, lambda e: self._send(smtp, e))
             for start in range(0, len(due), CLAIMED_TOGETHER):
                 sent += self._attempt_together(db, due[start : start + CLAIMED_TOGETHER], lambda e: self._send(smtp, e))
+        return sent
+
+    def _attempt_handed(self, db: Database, handed: list[tuple[dict, float]], attempt) -> int:
+        """Make `attempt(email)` on each email handed over, as queued (new: nobody else has seen it), log it at once,
+        then settle their due marks together; how many went out. One whose claim is a third gone is left to run
+        out: any sender then finds it due, and the one in hand still ends within the claim."""
+        sent, next_attempts = 0, {}
+        try:
+            for email, handed_at in handed:
+                if time.monotonic() - handed_at > self.lease_seconds / 3:
+                    continue
+                error = attempt(email)
+                sent += error is None
+                next_attempts[email["_id"]] = self._record(db, email, error)
+        finally:
+            store.settle_due(db[store.EMAILS], next_attempts)
         return sent
 
     def _attempt_together(self, db: Database, due: list, attempt) -> int:

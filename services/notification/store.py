@@ -79,20 +79,29 @@ def index_existing_inbox(db: Database) -> None:
 
 def queue_emails(db: Database, emails: list[dict]) -> int:
     """Queue emails for the periodic sender; how many were new."""
-    return _queue(db[EMAILS], emails)
+    return len(_queue(db[EMAILS], emails))
+
+
+def queue_claimed_emails(db: Database, emails: list[dict], until: datetime) -> list[dict]:
+    """Queue emails the queuing process sends itself (handlers._queue_emails): due to every sender only from `until`,
+    so none takes one before then, and any does after (one the process never sent: it died). The new ones (a
+    redelivered event's are stored already, and not sent again from here)."""
+    return _queue(db[EMAILS], emails, due_from=until)
 
 
 def queue_webhook_calls(db: Database, calls: list[dict]) -> int:
     """Queue webhook calls for the periodic dispatcher; how many were new."""
-    return _queue(db[WEBHOOK_DELIVERIES], calls)
+    return len(_queue(db[WEBHOOK_DELIVERIES], calls))
 
 
-def _queue(collection: Collection, deliveries: list[dict]) -> int:
-    """Mark deliveries due, then store them; how many were new. The marks come first so no stored delivery is ever
-    left unmarked; a mark whose delivery is not stored yet (or was sent long ago, for a redelivered event) is
-    dropped by the sender that finds it so (`claim`)."""
-    insert_new(_due(collection), [{"_id": d["_id"], "next_attempt_at": d["next_attempt_at"]} for d in deliveries])
-    return len(insert_new(collection, deliveries))
+def _queue(collection: Collection, deliveries: list[dict], due_from: datetime | None = None) -> list[dict]:
+    """Mark deliveries due (from `due_from`, else their next attempt), then store them; the new ones. The marks come
+    first so no stored delivery is ever left unmarked; a mark whose delivery is not stored yet (or was sent long
+    ago, for a redelivered event) is dropped by the sender that finds it so (`claim`)."""
+    marks = [{"_id": d["_id"], "next_attempt_at": due_from or d["next_attempt_at"]} for d in deliveries]
+    insert_new(_due(collection), marks)
+    stored = set(insert_new(collection, deliveries))
+    return [delivery for delivery in deliveries if delivery["_id"] in stored]
 
 
 def _due(collection: Collection) -> Collection:
@@ -343,7 +352,7 @@ def record_attempt(collection: Collection, delivery: dict, attempt: dict, status
     """Log an attempt and its outcome; move or drop its due entry; release the lease."""
     try:
         log_attempt(collection, delivery, attempt, status, next_at)
-        _settle_due(collection, {delivery["_id"]: next_at if status == DUE["status"] else None})
+        settle_due(collection, {delivery["_id"]: next_at if status == DUE["status"] else None})
     finally:
         release_lease(delivery["lease"])
 
@@ -352,12 +361,14 @@ def settle_together(collection: Collection, next_attempts: dict, leases: HeldKey
     """After attempts claimed together: drop the due entries of those done (one delete; `next_attempts` maps each to
     its next attempt's time, None when done), move those to retry, give back the leases (one delete)."""
     try:
-        _settle_due(collection, next_attempts)
+        settle_due(collection, next_attempts)
     finally:
         give_back(leases)
 
 
-def _settle_due(collection: Collection, next_attempts: dict) -> None:
+def settle_due(collection: Collection, next_attempts: dict) -> None:
+    """After attempts: drop the due marks of the deliveries done (`next_attempts` maps each to its next attempt's
+    time, None when done; one delete) and move those to retry."""
     done = [delivery_id for delivery_id, next_at in next_attempts.items() if next_at is None]
     if done:  # the due list holds only pending deliveries: `$in` reads few documents even where FerretDB scans
         _due(collection).delete_many({"_id": {"$in": done}})

@@ -53,12 +53,17 @@ def main() -> None:
     settings = load_settings("notification")
     emails = EmailSender(settings)
     dispatcher = WebhookDispatcher(settings)
+
+    def prepare(db) -> None:
+        store.ensure_indexes(db)
+        emails.send_own(db)  # the emails this worker queues go to its own sender, claimed as they are queued
+
     try:
         run_worker(
             settings,
             handlers=HANDLERS,
             consumes=CONSUMES,  # and publishes no events: no outbox to relay
-            prepare=store.ensure_indexes,
+            prepare=prepare,
             periodic=[(emails.send_due_emails, 1), (dispatcher.dispatch_due_webhooks, 1)],
             batch_handler=handlers.batch_handler(HANDLERS),
             batched_types=BATCHED,

@@ -11,6 +11,8 @@ from services.notification.domain import ROUTES, UNIVERSITY
 from services.notification.handlers import fan_out
 from shared.events import read_event
 from shared.locks import release_lease, take_lease
+from tests.integration.notification.notification_support import wait_for
+from tests.support.commands import logged
 from tests.unit.notification.notification_samples import ORG_ID, sample_event, student
 
 ACME_EMAIL = "team@acme.example"
@@ -267,3 +269,71 @@ def test_a_slow_sender_starts_no_email_late_in_its_lease_and_gives_the_rest_back
     assert list(notifier.db.leases.find()) == []  # given back at once, not held for the lease
     assert len(smtp_server.to(STUDENT_EMAIL)) == 4
     assert notifier.db.email_deliveries.count_documents({"status": "delivered"}) == 4
+
+
+def due_marks(notifier) -> list[dict]:
+    """The due list's marks (the list also keeps a marker of its own)."""
+    return list(notifier.db.email_deliveries_due.find({"next_attempt_at": {"$exists": True}}))
+
+
+@pytest.fixture
+def sending_own(notifier):
+    """The notifier's sender sends the emails its consumer queues, claimed as they are queued (as the worker's)."""
+    notifier.emails.send_own(notifier.db)
+    yield notifier
+    notifier.emails.send_own(notifier.db, own=False)
+
+
+def test_emails_the_worker_queues_go_out_from_its_own_sender_with_no_lease_and_no_read(sending_own, smtp_server):
+    notifier = sending_own
+    events = [sample_event("stint.application.accepted.v1", application_id=f"own-{n}") for n in range(3)]
+    notifier.deliver(*events)
+    other = outbound.EmailSender(notifier.settings)
+    assert other.send_due_emails(notifier.db) == 0  # claimed for the worker's sender: due to nobody else yet
+
+    with logged(notifier.db) as (mine, commands):
+        assert notifier.emails.send_due_emails(mine) == 3
+
+    assert len(smtp_server.to(STUDENT_EMAIL)) == 3
+    assert notifier.db.email_deliveries.count_documents({"status": "delivered"}) == 3
+    assert not due_marks(notifier)
+    # the due list looked at, each attempt logged, the due marks settled together: no lease, no read of an email
+    logged_and_settled = [*["update email_deliveries"] * 3, "delete email_deliveries_due"]
+    assert commands.sent == ["find email_deliveries_due", *logged_and_settled]
+    assert notifier.send_emails() == 0 and len(smtp_server.to(STUDENT_EMAIL)) == 3  # nothing twice
+
+
+def test_an_email_handed_to_a_sender_that_died_goes_out_once_from_another_when_its_claim_runs_out(
+    sending_own, smtp_server
+):
+    notifier = sending_own
+    notifier.emails.lease_seconds = 1.0
+    notifier.deliver(sample_event("stint.application.accepted.v1", application_id="orphaned"))
+    notifier.emails._handed.clear()  # the worker died with the email handed to its sender, unsent
+    other = outbound.EmailSender(notifier.settings)
+    assert other.send_due_emails(notifier.db) == 0  # still claimed
+
+    wait_for(lambda: other.send_due_emails(notifier.db) == 1, 10)
+
+    assert len(smtp_server.to(STUDENT_EMAIL)) == 1
+    assert notifier.db.email_deliveries.count_documents({"status": "delivered"}) == 1
+    assert not due_marks(notifier)
+
+
+def test_an_email_handed_over_while_the_mail_server_is_down_waits_due_for_a_retry(sending_own, smtp_server):
+    notifier = sending_own
+    notifier.emails.smtp_url = "smtp://127.0.0.1:9"  # nothing listens there
+    notifier.deliver(sample_event("stint.application.accepted.v1", application_id="unreachable"))
+
+    assert notifier.send_emails() == 0
+
+    email = notifier.db.email_deliveries.find_one({})
+    assert email["status"] == "pending" and email["attempt_count"] == 1
+    assert "unreachable" in email["attempts"][0]["error"]
+    # the claim is over: due again when the retry is, to any sender
+    assert [mark["next_attempt_at"] for mark in due_marks(notifier)] == [email["next_attempt_at"]]
+    notifier.emails.smtp_url = smtp_server.url
+    for collection in (notifier.db.email_deliveries, notifier.db.email_deliveries_due):  # bring the retry forward
+        collection.update_one({"_id": email["_id"]}, {"$set": {"next_attempt_at": email["created_at"]}})
+    assert outbound.EmailSender(notifier.settings).send_due_emails(notifier.db) == 1
+    assert len(smtp_server.to(STUDENT_EMAIL)) == 1
