@@ -233,15 +233,10 @@ def ensure_outbox_index(collection: Collection) -> None:
 
 def update_with_events(collection: Collection, query: dict, update: dict, events: list[dict], **kwargs):
     """update_one of an aggregate (its `_id` in `query`) and its events, under the document's lock."""
-    with document_lock(collection, query["_id"]):
+    with holding(collection, query["_id"]) as held:
         if not _guard_holds(collection, query, kwargs):
             return UpdateResult({"n": 0, "nModified": 0, "ok": 1}, acknowledged=True)
-        result = collection.update_one(_write_filter(query, kwargs), with_events(update, events), **kwargs)
-        stored = bool(events and (result.matched_count or result.upserted_id is not None))
-        handed = _point_after_write(collection, query["_id"], None) if stored else None
-    if stored:  # after the lock: the publisher takes it again to mark the events sent
-        _hand_over(collection, query["_id"], handed)
-    return result
+        return held.update_one(update, events, query=_write_filter(query, kwargs), **kwargs)
 
 
 def find_one_and_update_with_events(collection: Collection, query: dict, update: dict, events: list[dict], **kwargs):
@@ -268,14 +263,32 @@ class HeldDocument:
 
     def find_one_and_update(self, update: dict, events: list[dict], query: dict | None = None, **kwargs):
         """find_one_and_update of the document (by `_id`, or by `query` naming it) and its events."""
-        if self.stored and events:
-            raise RuntimeError("one write with events a hold: its outbox is handed to the publisher as one")
+        self._one_write(events)
         query = {"_id": self.document_id} if query is None else query
         result = self.collection.find_one_and_update(query, with_events(update, events), **kwargs)
         if events and (result is not None or kwargs.get("upsert")):
-            self.stored = True
-            self.handed = _point_after_write(self.collection, self.document_id, _outbox_after(result, events, kwargs))
+            self._point(_outbox_after(result, events, kwargs))
         return result
+
+    def update_one(self, update: dict, events: list[dict], query: dict | None = None, **kwargs) -> UpdateResult:
+        """update_one of the document (by `_id`, or by `query` naming it) and its events (its outbox after is not
+        known: the publisher reads it)."""
+        self._one_write(events)
+        query = {"_id": self.document_id} if query is None else query
+        result = self.collection.update_one(query, with_events(update, events), **kwargs)
+        if events and (result.matched_count or result.upserted_id is not None):
+            self._point(None)
+        return result
+
+    def _one_write(self, events: list[dict]) -> None:
+        if self.stored and events:
+            raise RuntimeError("one write with events a hold: its outbox is handed to the publisher as one")
+
+    def _point(self, outbox: list | None) -> None:
+        """Events were stored: point the relays at the document (and take its outbox lease when `outbox` is its
+        whole outbox); handed to the publisher once the lock is given back."""
+        self.stored = True
+        self.handed = _point_after_write(self.collection, self.document_id, outbox)
 
 
 @contextlib.contextmanager
