@@ -81,14 +81,16 @@ class EmailSender:
             smtp = open_smtp(self.smtp_url, timeout=self.smtp_timeout)
         except (OSError, smtplib.SMTPException, ValueError) as exc:
             error = f"SMTP server unreachable: {exc!r}"[:300]
-            self._attempt_handed(db, handed, lambda email: error)
-            for start in range(0, len(due), CLAIMED_TOGETHER):
-                self._attempt_together(db, due[start : start + CLAIMED_TOGETHER], lambda email: error)
-            return 0
+            return self._attempt_all(db, handed, due, lambda email: error)
         with smtp:
-            sent = self._attempt_handed(db, handed, lambda e: self._send(smtp, e))
-            for start in range(0, len(due), CLAIMED_TOGETHER):
-                sent += self._attempt_together(db, due[start : start + CLAIMED_TOGETHER], lambda e: self._send(smtp, e))
+            return self._attempt_all(db, handed, due, lambda email: self._send(smtp, email))
+
+    def _attempt_all(self, db: Database, handed: list[tuple[dict, float]], due: list, attempt) -> int:
+        """`attempt(email)` (None or the error) on the emails handed over, then on the due ones a claim at a time;
+        how many went out."""
+        sent = self._attempt_handed(db, handed, attempt)
+        for start in range(0, len(due), CLAIMED_TOGETHER):
+            sent += self._attempt_together(db, due[start : start + CLAIMED_TOGETHER], attempt)
         return sent
 
     def _attempt_handed(self, db: Database, handed: list[tuple[dict, float]], attempt) -> int:
