@@ -30,6 +30,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ import requests
 
 from bench import e2e_latency, http_throughput
 from bench.support import cpu_seconds, real_servers, running_platform, wait_until_quiet
+from devservers import free_port
 from tests.support.smtp import smtp_server
 
 IDLE_SECONDS = 10.0
@@ -51,12 +53,31 @@ if _dir and "services." in " ".join(sys.orig_argv):  # sys.argv is not set yet w
     from pymongo import monitoring
     _counts, _guard = collections.Counter(), threading.Lock()
 
+    def _filter_of(name, command):
+        if name in ("find", "count"):
+            return command.get("filter", command.get("query")) or {}
+        if name == "findAndModify":
+            return command.get("query") or {}
+        if name in ("update", "delete"):
+            statements = command.get("updates" if name == "update" else "deletes") or [{}]
+            return statements[0].get("q") or {}
+        return None  # inserts, getMore and the rest name no filter
+
+    def _by_id(query):
+        if query is None:
+            return True
+        value = query.get("_id") if len(query) == 1 else None
+        return isinstance(value, str) or type(value).__name__ == "ObjectId"  # what FerretDB pushes down to SQLite
+
     class _Counter(monitoring.CommandListener):
         def started(self, event):
             name = event.command_name
             target = event.command.get("collection" if name == "getMore" else name)
+            key = f"{name} {target}" if isinstance(target, str) else name
+            if not _by_id(_filter_of(name, event.command)):
+                key += " (scan)"  # FerretDB reads every document of the collection for it (only `{_id: v}` is not)
             with _guard:
-                _counts[f"{name} {target}" if isinstance(target, str) else name] += 1
+                _counts[key] += 1
 
         def succeeded(self, event):
             pass
@@ -83,6 +104,28 @@ if _dir and "services." in " ".join(sys.orig_argv):  # sys.argv is not set yet w
 
     _start()
     os.register_at_fork(after_in_child=_start)
+
+_profiles = os.environ.get("STINT_PYTHON_PROFILE_DIR")
+if _profiles and "services." in " ".join(sys.orig_argv):
+    import yappi  # a CPU-clock profile of every thread, from the file `start` until the file `stop` appears
+
+    def _profile():
+        while not os.path.exists(os.path.join(_profiles, "start")):
+            time.sleep(0.2)
+        yappi.set_clock_type("cpu")
+        yappi.start()
+        while not os.path.exists(os.path.join(_profiles, "stop")):
+            time.sleep(0.2)
+        yappi.stop()
+        yappi.get_func_stats().save(os.path.join(_profiles, f"{os.getpid()}.pstat"), type="pstat")
+        with open(os.path.join(_profiles, f"{os.getpid()}.argv"), "w") as out:
+            out.write(" ".join(sys.orig_argv))
+
+    def _start_profile():
+        threading.Thread(target=_profile, daemon=True).start()
+
+    _start_profile()
+    os.register_at_fork(after_in_child=_start_profile)
 """
 
 
@@ -122,7 +165,24 @@ def main() -> None:
     parser.add_argument("--approvals", type=int, default=300)
     parser.add_argument("--interval", type=float, default=0.05, help="seconds between approvals (0.05: 20 a second)")
     parser.add_argument("--applies", type=float, metavar="SECONDS", help="apply under wrk for SECONDS instead")
+    parser.add_argument(
+        "--ferretdb-profile",
+        type=Path,
+        metavar="FILE",
+        help="write FerretDB's Go CPU profile of the measured load to FILE (read it with `go tool pprof -top FILE`)",
+    )
+    parser.add_argument(
+        "--python-profile",
+        type=Path,
+        metavar="DIR",
+        help="write each platform process's CPU profile of the measured load (yappi, pstats files) into DIR",
+    )
     args = parser.parse_args()
+    if args.python_profile:
+        args.python_profile.mkdir(parents=True, exist_ok=True)
+        os.environ["STINT_PYTHON_PROFILE_DIR"] = str(args.python_profile.resolve())
+    if args.ferretdb_profile:
+        os.environ["STINT_FERRETDB_PPROF"] = f"127.0.0.1:{free_port()}"
     with tempfile.TemporaryDirectory(prefix="stint-round-trips-") as tmp:
         run_dir, counts_dir, module_dir = Path(tmp) / "run", Path(tmp) / "counts", Path(tmp) / "site"
         for directory in (run_dir, counts_dir, module_dir):
@@ -143,6 +203,9 @@ def main() -> None:
             time.sleep(IDLE_SECONDS)
             before, cpu_before, started = snapshot(counts_dir), _cpu_seconds_of(roots), time.monotonic()
             idle = Idle(counted(idle_before, before), idle_cpu_before, cpu_before, started - idle_started)
+            profiling = _profiling(args.ferretdb_profile, args.applies or args.approvals * args.interval)
+            if args.python_profile:
+                (args.python_profile / "start").touch()
             if args.applies:
                 applied = load()
                 n, unit = applied.answered, "apply"
@@ -150,9 +213,33 @@ def main() -> None:
             else:
                 e2e_latency.approve_at_steady_rate(p, employer, approvals, args.interval)
                 n, unit, what = args.approvals, "approval", f"{args.approvals} approvals, one every {args.interval} s"
+            if profiling:
+                profiling.join()
             wait_until_quiet(p)
             after, cpu_after, took = snapshot(counts_dir), _cpu_seconds_of(roots), time.monotonic() - started
+            if args.python_profile:
+                (args.python_profile / "stop").touch()
+                time.sleep(3)  # each process saves its profile
+                print(
+                    f"Python CPU profiles of the load (pstats, a process each, its command line beside): "
+                    f"{args.python_profile}"
+                )
     report(counted(before, after), cpu_before, cpu_after, idle, n, unit, what, took)
+
+
+def _profiling(path: Path | None, seconds: float) -> threading.Thread | None:
+    """Fetch FerretDB's CPU profile of the next `seconds` (its pprof server: STINT_FERRETDB_PPROF) into `path`."""
+    if path is None:
+        return None
+    url = f"http://{os.environ['STINT_FERRETDB_PPROF']}/debug/pprof/profile?seconds={max(1, round(seconds))}"
+
+    def fetch() -> None:
+        path.write_bytes(requests.get(url, timeout=seconds + 60).content)
+        print(f"FerretDB CPU profile of the load: {path}")
+
+    thread = threading.Thread(target=fetch, daemon=True)
+    thread.start()
+    return thread
 
 
 def _applying(platform, seconds: float, tokens_path: Path):
