@@ -221,6 +221,15 @@ class WritePublisher:
         while self._work.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.02)
 
+    def close(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Drain, then close this process's producer: its connections and its thread that keeps the broker's
+        metadata fresh end here, not at exit (a later hand-over makes a new one)."""
+        self.drain(timeout)
+        with self._producer_lock:
+            producer, self._producer = (self._producer, None) if self._pid == os.getpid() else (None, None)
+        if producer is not None:
+            producer.close(timeout=1)
+
 
 _START_LOCK = threading.Lock()
 _PUBLISHERS: list[WritePublisher] = []
@@ -235,9 +244,9 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register
-def _drain_all() -> None:
+def _close_all() -> None:
     for publisher in _PUBLISHERS:
-        publisher.drain()
+        publisher.close()
 
 
 def enable_publish_on_write(db: Database, settings: Settings) -> WritePublisher | None:

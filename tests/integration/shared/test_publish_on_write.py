@@ -47,6 +47,7 @@ def publishing(settings, db):
     publisher = enable_publish_on_write(db, dataclasses.replace(settings, publish_on_write=True))
     yield publisher
     publish_on_write(db.name, None)
+    publisher.close()
 
 
 def org_document(name: str) -> tuple[dict, str]:
@@ -197,7 +198,7 @@ def test_a_writer_that_dies_after_storing_and_before_publishing_loses_nothing(se
 
 def test_with_the_broker_unreachable_a_write_neither_waits_nor_fails_and_its_events_stay_for_the_relay(settings, db):
     unreachable = dataclasses.replace(settings, kafka_bootstrap="127.0.0.1:9", publish_on_write=True)
-    enable_publish_on_write(db, unreachable)
+    publisher = enable_publish_on_write(db, unreachable)
     try:
         took = []
         for n in range(5):
@@ -209,6 +210,7 @@ def test_with_the_broker_unreachable_a_write_neither_waits_nor_fails_and_its_eve
         time.sleep(1)  # the background publisher tries, fails and stands aside
     finally:
         publish_on_write(db.name, None)
+        publisher.close()
     assert max(took) < 1.0, took  # the producer waits up to 10 s for a broker; the writes did not
     assert db.orgs.count_documents({"outbox_pending": True}) == 5
     assert all(len(org["outbox"]) == 2 for org in db.orgs.find())
@@ -283,7 +285,7 @@ def publishing_logged(settings, db):
             yield mine, commands
         finally:
             publish_on_write(mine.name, None)
-            publisher.drain()
+            publisher.close()
 
 
 def test_a_writer_hands_its_publisher_the_outbox_and_the_lease_it_took_in_the_write(settings, db):
