@@ -27,6 +27,9 @@ INBOX_LISTED = 1000
 EMAILS = "email_deliveries"
 WEBHOOK_DELIVERIES = "webhook_deliveries"
 WEBHOOKS = "webhooks"
+# organisation → its endpoints' ids and times, read by _id: every event for an organisation looks its endpoints up,
+# and a filter on `org_id` is a scan of every organisation's endpoints on FerretDB (shared/owner_index.py)
+WEBHOOK_INDEX = "webhook_index"
 PREFERENCES = "preferences"
 ORGS = "orgs"  # read model from org events: names and contact emails
 APPLICATIONS = "applications"  # read model from application events: who applied to which listing
@@ -45,6 +48,7 @@ def ensure_indexes(db: Database) -> None:
         )
     db[INBOX].create_index([("recipient", ASCENDING), ("created_at", DESCENDING)], name="inbox_by_recipient")
     index_existing_inbox(db)
+    index_existing_webhooks(db)
     mark_existing_deliveries_due(db)
     for name in (EMAILS, WEBHOOK_DELIVERIES):
         db[name].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
@@ -224,31 +228,62 @@ def mark_read(db: Database, entry_id: str, owners: list[str], now: datetime) -> 
 # ---- webhooks -------------------------------------------------------------------------
 
 
+def _webhook_index(db: Database) -> OwnerIndex:
+    return OwnerIndex(db[WEBHOOK_INDEX], "created_at")
+
+
+def index_existing_webhooks(db: Database) -> None:
+    """Enter the endpoints registered before the organisations' indexes existed (once per database)."""
+    projection = {"org_id": 1, "created_at": 1}
+    _webhook_index(db).backfill(
+        (webhook["org_id"], {"id": webhook["_id"], "created_at": webhook["created_at"]})
+        for webhook in db[WEBHOOKS].find({}, projection)
+    )
+
+
+def _webhooks_of(db: Database, org_id: str) -> list[dict] | None:
+    """An organisation's endpoints, newest first, read by _id from its index; None while the index is being filled
+    (the caller then queries by `org_id`)."""
+    index = _webhook_index(db)
+    if not index.complete():
+        return None
+    found = (db[WEBHOOKS].find_one({"_id": entry["id"]}) for entry in index.entries([org_id]))
+    return [webhook for webhook in found if webhook is not None and webhook.get("org_id") == org_id]
+
+
 def count_webhooks(db: Database, org_id: str) -> int:
     """How many endpoints an organisation has registered."""
-    return db[WEBHOOKS].count_documents({"org_id": org_id})
+    webhooks = _webhooks_of(db, org_id)
+    return db[WEBHOOKS].count_documents({"org_id": org_id}) if webhooks is None else len(webhooks)
 
 
 def insert_webhook(db: Database, webhook: dict) -> None:
-    """Store a new endpoint."""
+    """Store a new endpoint (entered in its organisation's index first, so no reader misses it)."""
+    _webhook_index(db).add(webhook["org_id"], [{"id": webhook["_id"], "created_at": webhook["created_at"]}])
     db[WEBHOOKS].insert_one(webhook)
 
 
 def webhooks_page(db: Database, org_id: str, limit: int, cursor: str | None):
     """A page of an organisation's endpoints, newest first."""
+    index = _webhook_index(db)
+    if index.complete():
+        return index.page(
+            index.entries([org_id]), lambda webhook_id: find_webhook(db, webhook_id, org_id), limit, cursor
+        )
     return paginate(db[WEBHOOKS], {"org_id": org_id}, limit, cursor)
 
 
 def find_webhook(db: Database, webhook_id: str, org_id: str | None = None) -> dict | None:
-    """One endpoint (of `org_id`, when given)."""
-    query = {"_id": webhook_id} if org_id is None else {"_id": webhook_id, "org_id": org_id}
-    return db[WEBHOOKS].find_one(query)
+    """One endpoint (of `org_id`, when given), read by _id."""
+    webhook = db[WEBHOOKS].find_one({"_id": webhook_id})
+    return webhook if webhook is not None and org_id in (None, webhook.get("org_id")) else None
 
 
 def delete_webhook(db: Database, webhook_id: str, org_id: str) -> bool:
     """Remove an endpoint and cancel what was still queued for it; False when it is not the org's."""
-    if not db[WEBHOOKS].delete_one({"_id": webhook_id, "org_id": org_id}).deleted_count:
+    if find_webhook(db, webhook_id, org_id) is None or not db[WEBHOOKS].delete_one({"_id": webhook_id}).deleted_count:
         return False
+    _webhook_index(db).remove(org_id, [webhook_id])
     cancel_pending_deliveries(db, webhook_id, "endpoint deleted")
     return True
 
@@ -257,7 +292,10 @@ def webhooks_listening(db: Database, org_id: str, event_type: str) -> list[dict]
     """An organisation's enabled endpoints subscribed to `event_type` (or to everything)."""
     if not org_id:
         return []
-    return list(db[WEBHOOKS].find({"org_id": org_id, "enabled": True, "event_types": {"$in": [event_type, "*"]}}))
+    webhooks = _webhooks_of(db, org_id)
+    if webhooks is None:
+        return list(db[WEBHOOKS].find({"org_id": org_id, "enabled": True, "event_types": {"$in": [event_type, "*"]}}))
+    return [w for w in webhooks if w.get("enabled") and {event_type, "*"} & set(w.get("event_types") or ())]
 
 
 def disable_webhook(db: Database, webhook_id: str, reason: str, now: datetime) -> dict | None:

@@ -15,10 +15,12 @@ class CommandLog(monitoring.CommandListener):
 
     def __init__(self):
         self.sent: list[str] = []
+        self.filters: list[dict | None] = []  # each find's filter (None for the other commands), beside `sent`
 
     def started(self, event):
         if event.command_name != "endSessions":
             self.sent.append(f"{event.command_name} {event.command.get(event.command_name)}")
+            self.filters.append(dict(event.command.get("filter") or {}) if event.command_name == "find" else None)
 
     def succeeded(self, event):
         pass

@@ -11,6 +11,7 @@ import pytest
 from pymongo.errors import DuplicateKeyError
 
 from services.notification import store
+from tests.support.commands import logged
 from tests.unit.notification.notification_samples import ORG_ID, sample_event
 
 SECRET = "whsec-0123456789-abcdef"
@@ -134,3 +135,32 @@ def test_the_database_refuses_a_second_delivery_for_the_same_event_recipient_and
     notifier.db.webhook_deliveries.insert_one({"_id": "first", **key})
     with pytest.raises(DuplicateKeyError):
         notifier.db.webhook_deliveries.insert_one({"_id": "second", **key})
+
+
+def test_an_event_finds_its_organisations_endpoints_by_id_without_reading_everyone_elses(
+    notifier, webhook_receiver, employer, token
+):
+    # Every event for an organisation looks up its endpoints; a query on `org_id` would read every organisation's
+    # endpoints on FerretDB (only a filter that is exactly {_id: ...} is not a scan), so the lookup goes through the
+    # organisation's index document.
+    receiver = webhook_receiver()
+    ours = notifier.register_webhook(employer, receiver.url, SECRET)
+    for n in range(3):
+        notifier.register_webhook(token("employer", sub=f"other-{n}", org=f"org-other-{n}"), receiver.url, SECRET)
+    with logged(notifier.db) as (mine, commands):
+        found = store.webhooks_listening(mine, ORG_ID, "stint.application.submitted.v1")
+    assert [webhook["_id"] for webhook in found] == [ours["id"]]
+    assert commands.sent == ["find webhook_index", "find webhooks"]
+    assert all(list(query) == ["_id"] and isinstance(query["_id"], str) for query in commands.filters)
+
+
+def test_endpoints_registered_before_the_index_existed_are_still_called(notifier, webhook_receiver, employer):
+    receiver = webhook_receiver()
+    webhook = notifier.register_webhook(employer, receiver.url, SECRET)
+    notifier.db[store.WEBHOOK_INDEX].drop()  # as a database from before the index was added
+    store.ensure_indexes(notifier.db)
+    assert [w["_id"] for w in store.webhooks_listening(notifier.db, ORG_ID, "stint.application.submitted.v1")] == [
+        webhook["id"]
+    ]
+    listed = notifier.call("GET", "/webhooks", employer).get_json()
+    assert [w["id"] for w in listed["items"]] == [webhook["id"]]
