@@ -228,7 +228,10 @@ class WritePublisher:
         with self._producer_lock:
             producer, self._producer = (self._producer, None) if self._pid == os.getpid() else (None, None)
         if producer is not None:
-            producer.close(timeout=1)
+            try:
+                producer.close(timeout=1)
+            except Exception as exc:  # noqa: BLE001 - closing at exit or teardown: nothing is left to publish through it
+                log.warning("publish_on_write_close_failed", error=repr(exc)[:200])
 
 
 _START_LOCK = threading.Lock()
