@@ -2,6 +2,7 @@
 
     python -m bench.round_trips [--approvals 300] [--interval 0.05]
     python -m bench.round_trips --applies 15     # distinct students apply under wrk for 15 s instead
+    python -m bench.round_trips --ferretdb-profile /tmp/ferretdb.prof --python-profile /tmp/profiles
 
 Starts the provisioned servers and the platform as `python -m bench` does, with one addition: every platform process
 loads a pymongo command listener (a `sitecustomize` module this command writes to a temporary directory put on the
@@ -17,6 +18,12 @@ With `--applies SECONDS` the load is the throughput benchmark's apply instead (b
 connections, a different student each request, for SECONDS), and everything is per apply: what an apply costs the
 whole platform on the machine it shares (the employer's inbox entry and email included), where the throughput floor
 is one process alone.
+
+A command FerretDB answers by reading every document of its collection (any filter but exactly `{_id: <string or
+ObjectId>}`) is counted apart, marked `(scan)`. `--ferretdb-profile FILE` writes FerretDB's Go CPU profile of the
+measured load (`go tool pprof -top FILE`); `--python-profile DIR` writes each platform process's CPU profile of it
+(yappi, CPU clock, every thread: pstats files, each with the process's command line beside). yappi slows call-heavy
+code several times over: read its profiles for shares, and the CPU column of such a run for nothing.
 
 A count is exact where timings are noisy: at 20 approvals a second the pipeline's latency swings by tens of percent
 between runs of the same code, a round trip fewer per approval does not.
