@@ -154,7 +154,7 @@ def test_an_event_finds_its_organisations_endpoints_by_id_without_reading_everyo
     assert all(list(query) == ["_id"] and isinstance(query["_id"], str) for query in commands.filters)
 
 
-def test_endpoints_registered_before_the_index_existed_are_still_called(notifier, webhook_receiver, employer):
+def test_endpoints_registered_before_the_index_existed_are_still_found_and_listed(notifier, webhook_receiver, employer):
     receiver = webhook_receiver()
     webhook = notifier.register_webhook(employer, receiver.url, SECRET)
     notifier.db[store.WEBHOOK_INDEX].drop()  # as a database from before the index was added
