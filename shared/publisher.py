@@ -205,8 +205,13 @@ class WritePublisher:
         self._resume_at = time.monotonic() + self._pause
         log.warning("publish_on_write_paused", seconds=self._pause, error=repr(exc)[:300])
         self._pause = min(LONGEST_PAUSE, self._pause * 2)
+        self._drop_producer()
+
+    def _drop_producer(self) -> None:
+        """Close this process's producer, if it made one (a forked child leaves its parent's alone); the next
+        publication makes a new one."""
         with self._producer_lock:
-            producer, self._producer = self._producer, None
+            producer, self._producer = (self._producer, None) if self._pid == os.getpid() else (None, None)
         if producer is not None:
             try:
                 producer.close(timeout=1)
@@ -225,13 +230,7 @@ class WritePublisher:
         """Drain, then close this process's producer: its connections and its thread that keeps the broker's
         metadata fresh end here, not at exit (a later hand-over makes a new one)."""
         self.drain(timeout)
-        with self._producer_lock:
-            producer, self._producer = (self._producer, None) if self._pid == os.getpid() else (None, None)
-        if producer is not None:
-            try:
-                producer.close(timeout=1)
-            except Exception as exc:  # noqa: BLE001 - closing at exit or teardown: nothing is left to publish through it
-                log.warning("publish_on_write_close_failed", error=repr(exc)[:200])
+        self._drop_producer()
 
 
 _START_LOCK = threading.Lock()

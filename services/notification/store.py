@@ -247,8 +247,8 @@ def _webhooks_of(db: Database, org_id: str) -> list[dict] | None:
     index = _webhook_index(db)
     if not index.complete():
         return None
-    found = (db[WEBHOOKS].find_one({"_id": entry["id"]}) for entry in index.entries([org_id]))
-    return [webhook for webhook in found if webhook is not None and webhook.get("org_id") == org_id]
+    found = (find_webhook(db, entry["id"], org_id) for entry in index.entries([org_id]))
+    return [webhook for webhook in found if webhook is not None]
 
 
 def count_webhooks(db: Database, org_id: str) -> int:
