@@ -56,7 +56,8 @@ IDLE_SECONDS = 10.0
 SITECUSTOMIZE = """
 import collections, json, os, sys, threading, time
 _dir = os.environ.get("STINT_ROUND_TRIPS_DIR")
-if _dir and "services." in " ".join(sys.orig_argv):  # sys.argv is not set yet when this runs
+_platform = "services." in " ".join(sys.orig_argv)  # sys.argv is not set yet when this runs
+if _dir and _platform:
     from pymongo import monitoring
     _counts, _guard = collections.Counter(), threading.Lock()
 
@@ -113,7 +114,7 @@ if _dir and "services." in " ".join(sys.orig_argv):  # sys.argv is not set yet w
     os.register_at_fork(after_in_child=_start)
 
 _profiles = os.environ.get("STINT_PYTHON_PROFILE_DIR")
-if _profiles and "services." in " ".join(sys.orig_argv):
+if _profiles and _platform:
     import yappi  # a CPU-clock profile of every thread, from the file `start` until the file `stop` appears
 
     def _profile():
@@ -187,6 +188,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.python_profile:
         args.python_profile.mkdir(parents=True, exist_ok=True)
+        for marker in ("start", "stop"):  # a run before this one into the same directory left them
+            (args.python_profile / marker).unlink(missing_ok=True)
         os.environ["STINT_PYTHON_PROFILE_DIR"] = str(args.python_profile.resolve())
     if args.ferretdb_profile:
         os.environ["STINT_FERRETDB_PPROF"] = f"127.0.0.1:{free_port()}"
